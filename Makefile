@@ -1,0 +1,53 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: run test install migrate seed lint typecheck messages totp check-deploy clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: $(STAMP)
+	@mkdir -p var
+	$(MANAGE) migrate --noinput
+
+seed: migrate
+	$(MANAGE) seed_demo
+
+## run: the web server on 127.0.0.1:$${PORT:-8000}, a Celery worker and Celery beat; Ctrl-C stops all three.
+run: seed
+	@bin/run-dev
+
+## test: the whole suite (PostgreSQL when one answers, else SQLite with a banner of what was skipped).
+test: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy .
+
+## messages: extract and compile the translation catalogs (needs GNU gettext; the .mo files are committed).
+messages: $(STAMP)
+	$(MANAGE) makemessages --all --no-obsolete --ignore=.venv --ignore=var --ignore=tests
+	$(MANAGE) compilemessages --ignore=.venv
+
+## totp: the demo staff user's current second-factor code.
+totp: $(STAMP)
+	@$(MANAGE) demo_totp
+
+check-deploy: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.production DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
+	DJANGO_ALLOWED_HOSTS=portal.example DATABASE_URL=sqlite:///var/check.sqlite3 \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf var/celery var/celerybeat-schedule*

@@ -1,0 +1,254 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+
+from accounts import services
+from accounts.models import (
+    Acceptance,
+    ContractDocument,
+    DocumentNotice,
+    DocumentText,
+    DocumentVersion,
+    GuardianAuthorization,
+    Membership,
+    Organization,
+    User,
+)
+from core import clock
+from core.admin import ReadOnlyAdmin, StaffAccessAuditMixin, reason_action, run_each
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "first_name", "last_name", "language", "is_staff", "is_active"]
+    search_fields = ["email", "first_name", "last_name"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Person"), {"fields": ("first_name", "last_name", "language", "date_of_birth")}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "first_name", "last_name", "password1", "password2")}),
+    )
+    readonly_fields = ["date_joined"]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fields = ["user", "role", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Organization)
+class OrganizationAdmin(StaffAccessAuditMixin, admin.ModelAdmin):
+    """Staff read an Organization (recorded, EVD-2) and act on it only through the actions,
+    which call the services: validate / ask for corrections, block / unblock with a reason (ORG-2)."""
+
+    list_display = ["name", "contact_email", "country", "status", "validation", "created_at"]
+    list_filter = ["status", "validation", "currency", "billing_country"]
+    search_fields = ["name", "contact_email", "mobile", "contact_last_name"]
+    inlines = [MembershipInline]
+    actions = ["validate", "ask_correction", "block", "unblock"]
+
+    def organization_of(self, obj: Organization) -> Organization:
+        return obj
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [field.name for field in Organization._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(description=_("Validate the details (ORG-2)"))
+    def validate(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
+        run_each(
+            self,
+            request,
+            queryset,
+            lambda org: services.organization_validate(
+                organization=org, staff_user=request.user, valid=True, now=clock.now()
+            ),
+        )
+
+    @admin.action(description=_("Ask for corrections of the details (ORG-2)"))
+    def ask_correction(self, request: HttpRequest, queryset: QuerySet[Organization]) -> HttpResponse | None:
+        return reason_action(
+            self,
+            request,
+            queryset,
+            title=_("Ask for corrections"),
+            apply=lambda org, reason: services.organization_validate(
+                organization=org, staff_user=request.user, valid=False, reason=reason, now=clock.now()
+            ),
+        )
+
+    @admin.action(description=_("Block, with a reason told to the customer (ORG-2)"))
+    def block(self, request: HttpRequest, queryset: QuerySet[Organization]) -> HttpResponse | None:
+        return reason_action(
+            self,
+            request,
+            queryset,
+            title=_("Block organizations"),
+            apply=lambda org, reason: services.organization_block(
+                organization=org, staff_user=request.user, reason=reason, now=clock.now()
+            ),
+        )
+
+    @admin.action(description=_("Unblock, with a reason told to the customer (ORG-2)"))
+    def unblock(self, request: HttpRequest, queryset: QuerySet[Organization]) -> HttpResponse | None:
+        return reason_action(
+            self,
+            request,
+            queryset,
+            title=_("Unblock organizations"),
+            apply=lambda org, reason: services.organization_unblock(
+                organization=org, staff_user=request.user, reason=reason, now=clock.now()
+            ),
+        )
+
+
+@admin.register(Membership)
+class MembershipAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
+    list_display = ["user", "organization", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "organization__name"]
+    list_select_related = ["user", "organization"]
+
+
+@admin.register(GuardianAuthorization)
+class GuardianAuthorizationAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
+    list_display = [
+        "minor",
+        "organization",
+        "representative_name",
+        "letter_received_at",
+        "identity_verified_at",
+        "decision",
+    ]
+    list_filter = ["decision"]
+    actions = ["record_letter", "record_identity", "approve", "refuse"]
+
+    @admin.action(description=_("Record the authorization letter as received (ORG-4)"))
+    def record_letter(self, request: HttpRequest, queryset: QuerySet[GuardianAuthorization]) -> None:
+        run_each(
+            self,
+            request,
+            queryset,
+            lambda item: services.guardian_authorization_record(
+                authorization=item, staff_user=request.user, letter=True, now=clock.now()
+            ),
+        )
+
+    @admin.action(description=_("Record the representative's identity as verified (ORG-4)"))
+    def record_identity(self, request: HttpRequest, queryset: QuerySet[GuardianAuthorization]) -> None:
+        run_each(
+            self,
+            request,
+            queryset,
+            lambda item: services.guardian_authorization_record(
+                authorization=item, staff_user=request.user, identity=True, now=clock.now()
+            ),
+        )
+
+    @admin.action(description=_("Approve (ORG-4)"))
+    def approve(self, request: HttpRequest, queryset: QuerySet[GuardianAuthorization]) -> None:
+        run_each(
+            self,
+            request,
+            queryset,
+            lambda item: services.guardian_authorization_decide(
+                authorization=item, staff_user=request.user, approve=True, now=clock.now()
+            ),
+        )
+
+    @admin.action(description=_("Refuse, with a reason (ORG-4)"))
+    def refuse(self, request: HttpRequest, queryset: QuerySet[GuardianAuthorization]) -> HttpResponse | None:
+        return reason_action(
+            self,
+            request,
+            queryset,
+            title=_("Refuse authorizations"),
+            apply=lambda item, reason: services.guardian_authorization_decide(
+                authorization=item, staff_user=request.user, approve=False, reason=reason, now=clock.now()
+            ),
+        )
+
+
+@admin.register(ContractDocument)
+class ContractDocumentAdmin(admin.ModelAdmin):
+    list_display = ["title", "slug", "kind"]
+    prepopulated_fields = {"slug": ["title"]}
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class DocumentTextInline(admin.StackedInline):
+    model = DocumentText
+    extra = 1
+
+    def _editable(self, obj: DocumentVersion | None) -> bool:
+        return obj is None or obj.published_at is None
+
+    def has_add_permission(self, request: HttpRequest, obj: DocumentVersion | None = None) -> bool:
+        return self._editable(obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: DocumentVersion | None = None) -> bool:
+        return self._editable(obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: DocumentVersion | None = None) -> bool:
+        return self._editable(obj)
+
+
+@admin.register(DocumentVersion)
+class DocumentVersionAdmin(admin.ModelAdmin):
+    """Staff write a version (a body or a link per language) as a draft, then publish it: the
+    Organizations bound by an earlier version are notified (ORG-8). Published versions are frozen."""
+
+    list_display = ["document", "label", "published_on", "published_at"]
+    list_filter = ["document"]
+    inlines = [DocumentTextInline]
+    actions = ["publish"]
+    fields = ["document", "label", "summary_of_changes", "published_on", "published_at"]
+    readonly_fields = ["published_on", "published_at"]
+
+    def has_change_permission(self, request: HttpRequest, obj: DocumentVersion | None = None) -> bool:
+        return obj is None or obj.published_at is None
+
+    def has_delete_permission(self, request: HttpRequest, obj: DocumentVersion | None = None) -> bool:
+        return obj is not None and obj.published_at is None
+
+    @admin.action(description=_("Publish and notify the organizations concerned (ORG-8)"))
+    def publish(self, request: HttpRequest, queryset: QuerySet[DocumentVersion]) -> None:
+        run_each(
+            self,
+            request,
+            queryset,
+            lambda version: services.document_version_publish(
+                version=version, staff_user=request.user, now=clock.now()
+            ),
+        )
+
+
+@admin.register(Acceptance)
+class AcceptanceAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
+    list_display = ["organization", "version", "method", "user", "accepted_at", "client_address"]
+    list_filter = ["method", "version__document"]
+    list_select_related = ["organization", "version__document", "user"]
+
+
+@admin.register(DocumentNotice)
+class DocumentNoticeAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
+    list_display = ["organization", "version", "notified_at"]
+    list_select_related = ["organization", "version__document"]

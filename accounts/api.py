@@ -1,0 +1,203 @@
+"""REST API of the accounts app. Every Organization is looked up through the caller's own
+memberships: another Organization's id answers 404 on every endpoint, list and action."""
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.models import DocumentVersion, Membership
+from accounts.serializers import (
+    AcceptanceSerializer,
+    ContactInputSerializer,
+    ErrorSerializer,
+    MemberAddSerializer,
+    MemberRoleSerializer,
+    MemberSerializer,
+    MeSerializer,
+    OrganizationCreateSerializer,
+    OrganizationSerializer,
+    PendingDocumentSerializer,
+    TerminateSerializer,
+    TokenRequestSerializer,
+)
+from core import clock
+from core.http import client_address
+
+REFUSALS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
+
+
+def _membership(request: Request, org_id: int) -> Membership:
+    return selectors.membership_for(user=request.user, organization_id=org_id)
+
+
+class TokenView(APIView):
+    """Exchange e-mail and password for an API token (failed attempts are throttled like logins)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [AnonRateThrottle]
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: dict, 400: ErrorSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            username=serializer.validated_data["email"].lower(),
+            password=serializer.validated_data["password"],
+        )
+        if user is None:
+            return Response({"detail": "E-mail or password is not correct."}, status=status.HTTP_400_BAD_REQUEST)
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        user = type(request.user).objects.prefetch_related("memberships__organization").get(pk=request.user.pk)
+        return Response(MeSerializer(user).data)
+
+
+class OrganizationListView(APIView):
+    @extend_schema(responses=OrganizationSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        organizations = selectors.organizations_for_user(request.user)
+        return Response(OrganizationSerializer(organizations, many=True).data)
+
+    @extend_schema(request=OrganizationCreateSerializer, responses={201: OrganizationSerializer, **REFUSALS})
+    def post(self, request: Request) -> Response:
+        serializer = OrganizationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        version = DocumentVersion.objects.filter(pk=data.pop("accept_tcu_version")).first()
+        birth = data.pop("date_of_birth", None)
+        organization = services.organization_create(
+            user=request.user,
+            contact=data,
+            accepted_tcu=version,
+            date_of_birth=birth,
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(OrganizationSerializer(organization).data, status=status.HTTP_201_CREATED)
+
+
+class OrganizationDetailView(APIView):
+    @extend_schema(responses={200: OrganizationSerializer, 404: ErrorSerializer})
+    def get(self, request: Request, org_id: int) -> Response:
+        return Response(OrganizationSerializer(_membership(request, org_id).organization).data)
+
+    @extend_schema(request=ContactInputSerializer, responses={200: OrganizationSerializer, **REFUSALS})
+    def patch(self, request: Request, org_id: int) -> Response:
+        organization = _membership(request, org_id).organization
+        serializer = ContactInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        updated = services.organization_update_contact(
+            organization=organization,
+            user=request.user,
+            changes=dict(serializer.validated_data),
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(OrganizationSerializer(updated).data)
+
+
+class MemberListView(APIView):
+    @extend_schema(responses={200: MemberSerializer(many=True), 404: ErrorSerializer})
+    def get(self, request: Request, org_id: int) -> Response:
+        organization = _membership(request, org_id).organization
+        return Response(MemberSerializer(selectors.members_of(organization), many=True).data)
+
+    @extend_schema(request=MemberAddSerializer, responses={201: MemberSerializer, **REFUSALS})
+    def post(self, request: Request, org_id: int) -> Response:
+        organization = _membership(request, org_id).organization
+        serializer = MemberAddSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        member = services.member_add(
+            organization=organization,
+            user=request.user,
+            email=serializer.validated_data["email"],
+            role=serializer.validated_data["role"],
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetailView(APIView):
+    @extend_schema(request=MemberRoleSerializer, responses={200: MemberSerializer, **REFUSALS})
+    def patch(self, request: Request, org_id: int, member_id: int) -> Response:
+        organization = _membership(request, org_id).organization
+        member = selectors.member_of(organization=organization, membership_id=member_id)
+        serializer = MemberRoleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        changed = services.member_change_role(
+            membership=member,
+            user=request.user,
+            role=serializer.validated_data["role"],
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(MemberSerializer(changed).data)
+
+    @extend_schema(responses={204: None, **REFUSALS})
+    def delete(self, request: Request, org_id: int, member_id: int) -> Response:
+        organization = _membership(request, org_id).organization
+        member = selectors.member_of(organization=organization, membership_id=member_id)
+        services.member_remove(
+            membership=member, user=request.user, client_address=client_address(request), now=clock.now()
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DocumentListView(APIView):
+    @extend_schema(responses={200: PendingDocumentSerializer(many=True), 404: ErrorSerializer})
+    def get(self, request: Request, org_id: int) -> Response:
+        organization = _membership(request, org_id).organization
+        pending = selectors.documents_to_accept(organization, clock.today(), settings.DOCUMENT_DEEMED_ACCEPTANCE_DAYS)
+        return Response(
+            {
+                "pending": PendingDocumentSerializer(pending, many=True).data,
+                "accepted": AcceptanceSerializer(selectors.acceptances_of(organization), many=True).data,
+            }
+        )
+
+
+class DocumentAcceptView(APIView):
+    @extend_schema(request=None, responses={201: AcceptanceSerializer, **REFUSALS})
+    def post(self, request: Request, org_id: int, version_id: int) -> Response:
+        organization = _membership(request, org_id).organization
+        version = get_object_or_404(DocumentVersion, pk=version_id)
+        acceptance = services.document_accept(
+            organization=organization,
+            version=version,
+            user=request.user,
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(AcceptanceSerializer(acceptance).data, status=status.HTTP_201_CREATED)
+
+
+class OrganizationTerminateView(APIView):
+    @extend_schema(request=TerminateSerializer, responses={200: OrganizationSerializer, **REFUSALS})
+    def post(self, request: Request, org_id: int) -> Response:
+        organization = _membership(request, org_id).organization
+        serializer = TerminateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        terminated = services.organization_terminate(
+            organization=organization,
+            user=request.user,
+            password=serializer.validated_data["password"],
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(OrganizationSerializer(terminated).data)

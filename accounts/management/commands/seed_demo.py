@@ -1,0 +1,137 @@
+"""Demo data for `make run` (idempotent). Texts and figures here are the demo's own, not the contract."""
+
+import datetime as dt
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import services
+from accounts.models import ContractDocument, DocumentText, DocumentVersion, Organization, User
+from core import clock
+from notifications.services import notify
+
+DEMO_CUSTOMER = ("demo@example.com", "demo-portal-2026")
+DEMO_STAFF = ("staff@example.com", "staff-portal-2026")
+# The demo staff user's TOTP key (hex). Demo only: `make totp` prints the current code.
+DEMO_TOTP_KEY = "3132333435363738393031323334353637383930"
+
+DEMO_TEXTS = {
+    "tcu": {
+        "title": "Terms and Conditions of Use",
+        "en": "Demo summary. The contract is indefinite; Services renew automatically unless you switch "
+        "auto-renewal off; unpaid Services are suspended, then terminated. Full text on request.",
+        "fr": "Résumé de démonstration. Le contrat est à durée indéterminée ; les Services se renouvellent "
+        "automatiquement sauf si vous désactivez le renouvellement ; un Service impayé est suspendu, "
+        "puis résilié.",
+        "de": "Demo-Zusammenfassung. Der Vertrag ist unbefristet; Dienste verlängern sich automatisch, sofern "
+        "Sie die automatische Verlängerung nicht abschalten; unbezahlte Dienste werden gesperrt und "
+        "dann gekündigt.",
+        "it": "Riepilogo dimostrativo. Il contratto è a tempo indeterminato; i Servizi si rinnovano "
+        "automaticamente salvo disattivazione; i Servizi non pagati vengono sospesi e poi disdetti.",
+        "es": "Resumen de demostración. El contrato es indefinido; los Servicios se renuevan automáticamente "
+        "salvo que desactive la renovación; los Servicios impagados se suspenden y luego se rescinden.",
+    },
+    "sc-jelastic-cloud": {
+        "title": "Jelastic Cloud Special Conditions",
+        "en": "Demo summary. Jelastic Cloud starts with a free trial and is billed by resource usage. "
+        "Terminating a Jelastic Service deletes its data at once and for good.",
+        "fr": "Résumé de démonstration. Jelastic Cloud commence par un essai gratuit et est facturé à "
+        "l'usage des ressources. La résiliation d'un Service Jelastic supprime ses données "
+        "immédiatement et définitivement.",
+        "de": "Demo-Zusammenfassung. Jelastic Cloud beginnt mit einer kostenlosen Testphase und wird nach "
+        "Ressourcenverbrauch abgerechnet. Die Kündigung löscht die Daten sofort und endgültig.",
+        "it": "Riepilogo dimostrativo. Jelastic Cloud inizia con una prova gratuita ed è fatturato in base "
+        "all'uso delle risorse. La disdetta cancella i dati subito e definitivamente.",
+        "es": "Resumen de demostración. Jelastic Cloud empieza con una prueba gratuita y se factura según el "
+        "uso de recursos. La rescisión borra los datos de inmediato y para siempre.",
+    },
+}
+
+
+class Command(BaseCommand):
+    help = "Create the demo documents, customer and staff user (safe to run again)."
+
+    def handle(self, *args: object, **options: object) -> None:
+        now = clock.now()
+        with transaction.atomic():
+            self._documents(now)
+            self._staff()
+            self._customer(now)
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write(f"  customer : {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[1]}")
+        self.stdout.write(
+            f"  staff    : {DEMO_STAFF[0]} / {DEMO_STAFF[1]}  (admin at /admin/; "
+            f"second factor: `make totp` prints the current code)"
+        )
+
+    def _documents(self, now: dt.datetime) -> None:
+        for slug, texts in DEMO_TEXTS.items():
+            kind = ContractDocument.Kind.TCU if slug == "tcu" else ContractDocument.Kind.SPECIAL_CONDITIONS
+            document, _ = ContractDocument.objects.get_or_create(
+                slug=slug, defaults={"kind": kind, "title": texts["title"]}
+            )
+            version, created = DocumentVersion.objects.get_or_create(
+                document=document,
+                label="2026-01",
+                defaults={
+                    "published_on": dt.date(2026, 1, 1),
+                    "published_at": now,
+                    "summary_of_changes": "First version of the demo.",
+                },
+            )
+            if created:
+                for language in ("en", "fr", "de", "it", "es"):
+                    DocumentText.objects.create(version=version, language=language, body=texts[language])
+
+    def _staff(self) -> None:
+        email, password = DEMO_STAFF
+        staff = User.objects.filter(email=email).first()
+        if staff is None:
+            staff = User.objects.create_superuser(email, password, first_name="Sam", last_name="Staff")
+        if not TOTPDevice.objects.filter(user=staff, confirmed=True).exists():
+            TOTPDevice.objects.create(user=staff, name="demo", key=DEMO_TOTP_KEY, confirmed=True)
+
+    def _customer(self, now: dt.datetime) -> None:
+        email, password = DEMO_CUSTOMER
+        if User.objects.filter(email=email).exists():
+            return
+        user = services.user_register(
+            email=email,
+            password=password,
+            first_name="Dana",
+            last_name="Demo",
+            language="en",
+            date_of_birth=dt.date(1985, 5, 17),
+            now=now,
+        )
+        organization = services.organization_create(
+            user=user,
+            contact={
+                "name": "Demo Cloud Sàrl",
+                "contact_first_name": "Dana",
+                "contact_last_name": "Demo",
+                "contact_email": email,
+                "mobile": "+41 79 123 45 67",
+                "street": "Rue de la Démo 1",
+                "postal_code": "1204",
+                "city": "Genève",
+                "country": "CH",
+                "billing_country": "CH",
+                "currency": "CHF",
+                "language": "en",
+            },
+            accepted_tcu=DocumentVersion.objects.get(document__slug="tcu", label="2026-01"),
+            now=now,
+        )
+        colleague = services.user_register(
+            email="tech@example.com", password=password, first_name="Tom", last_name="Tech", language="de", now=now
+        )
+        services.member_add(organization=organization, user=user, email=colleague.email, role="technical", now=now)
+        notify(
+            organization=Organization.objects.get(pk=organization.pk),
+            template="organization_unblocked",
+            context={"reason": "Demo message: your account is in good standing."},
+            channels=("inbox",),
+            now=now,
+        )

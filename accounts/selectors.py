@@ -1,0 +1,127 @@
+"""Reads of the accounts app: what a user may see, documents in force, what is pending."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.http import Http404
+
+from accounts.models import (
+    Acceptance,
+    ContractDocument,
+    DocumentNotice,
+    DocumentText,
+    DocumentVersion,
+    GuardianAuthorization,
+    Membership,
+    Organization,
+    User,
+)
+from core import clock
+
+
+def organizations_for_user(user: User) -> QuerySet[Organization]:
+    """Tenancy: the only Organizations a user may ever see are those they are a member of."""
+    return Organization.objects.filter(memberships__user=user).order_by("name", "id")
+
+
+def membership_for(*, user: User, organization_id: int) -> Membership:
+    """The user's membership of that Organization, or 404 — never a hint that it exists."""
+    membership = (
+        Membership.objects.select_related("organization").filter(user=user, organization_id=organization_id).first()
+    )
+    if membership is None:
+        raise Http404("No such organization.")
+    return membership
+
+
+def members_of(organization: Organization) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "id")
+    )
+
+
+def member_of(*, organization: Organization, membership_id: int) -> Membership:
+    membership = members_of(organization).filter(pk=membership_id).first()
+    if membership is None:
+        raise Http404("No such member.")
+    return membership
+
+
+def legal_responsible_count(organization: Organization) -> int:
+    return Membership.objects.filter(organization=organization, role=Membership.Role.LEGAL_RESPONSIBLE).count()
+
+
+def current_version(document: ContractDocument, day: dt.date) -> DocumentVersion | None:
+    """The version in force on `day`: the latest published on or before it (ORG-8)."""
+    return (
+        document.versions.filter(published_on__lte=day, published_at__isnull=False)
+        .order_by("-published_on", "-id")
+        .prefetch_related("texts")
+        .first()
+    )
+
+
+def current_tcu(day: dt.date) -> DocumentVersion | None:
+    document = ContractDocument.objects.filter(kind=ContractDocument.Kind.TCU).first()
+    return current_version(document, day) if document else None
+
+
+def version_text(version: DocumentVersion, language: str) -> DocumentText | None:
+    """The text in `language`, else English, else any."""
+    texts = {text.language: text for text in version.texts.all()}
+    return texts.get(language) or texts.get("en") or next(iter(texts.values()), None)
+
+
+@dataclass(frozen=True)
+class PendingDocument:
+    version: DocumentVersion
+    deadline: dt.date | None  # deemed accepted on this day if not accepted before (ORG-8)
+
+
+def documents_to_accept(organization: Organization, day: dt.date, deemed_after_days: int) -> list[PendingDocument]:
+    """Versions in force that bind the Organization and that it has not accepted yet (ORG-7, ORG-8):
+    the current TCU, and every version it was notified of."""
+    pending: dict[int, PendingDocument] = {}
+    notices = (
+        DocumentNotice.objects.filter(organization=organization)
+        .annotate(accepted=Exists(Acceptance.objects.filter(organization=organization, version=OuterRef("version"))))
+        .filter(accepted=False)
+        .select_related("version__document")
+    )
+    for notice in notices:
+        deadline = clock.business_date(notice.notified_at) + dt.timedelta(days=deemed_after_days)
+        pending[notice.version_id] = PendingDocument(version=notice.version, deadline=deadline)
+    tcu = current_tcu(day)
+    if tcu and tcu.pk not in pending and not Acceptance.objects.filter(organization=organization, version=tcu).exists():
+        pending[tcu.pk] = PendingDocument(version=tcu, deadline=None)
+    return sorted(pending.values(), key=lambda item: item.version.pk)
+
+
+def acceptances_of(organization: Organization) -> QuerySet[Acceptance]:
+    return (
+        Acceptance.objects.filter(organization=organization)
+        .select_related("version__document", "user")
+        .order_by("-accepted_at", "-id")
+    )
+
+
+def unauthorised_minors(organization: Organization, day: dt.date) -> list[User]:
+    """ORG-4: Legal Responsibles who are minors on `day` without an approved authorization."""
+    legal = Membership.objects.filter(organization=organization, role=Membership.Role.LEGAL_RESPONSIBLE).select_related(
+        "user"
+    )
+    approved = set(
+        GuardianAuthorization.objects.filter(
+            organization=organization, decision=GuardianAuthorization.Decision.APPROVED
+        ).values_list("minor_id", flat=True)
+    )
+    return [m.user for m in legal if m.user.is_minor_on(day) and m.user_id not in approved]
+
+
+def organizations_with_members(user: User) -> QuerySet[Organization]:
+    return organizations_for_user(user).prefetch_related(
+        Prefetch("memberships", queryset=Membership.objects.select_related("user"))
+    )

@@ -1,0 +1,72 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
+
+from accounts import views
+from accounts.forms import LoginForm
+
+app_name = "accounts"
+
+SECTIONS = "services|invoices|prepaid|support|sla"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("signup/", views.signup, name="signup"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="accounts/login.html", authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password-reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="accounts/password_reset.html",
+            email_template_name="accounts/email/password_reset_body.txt",
+            subject_template_name="accounts/email/password_reset_subject.txt",
+            success_url=reverse_lazy("accounts:password_reset_done"),
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="accounts/password_reset_confirm.html",
+            success_url=reverse_lazy("accounts:password_reset_complete"),
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(template_name="accounts/password_reset_complete.html"),
+        name="password_reset_complete",
+    ),
+    path("language/", views.set_language, name="set_language"),
+    path("staff/second-factor/", views.staff_otp, name="staff_otp"),
+    path("orgs/new/", views.organization_create, name="organization_create"),
+    path("orgs/<int:org_id>/", views.organization_detail, name="organization"),
+    path("orgs/<int:org_id>/contact/", views.organization_contact, name="organization_contact"),
+    path("orgs/<int:org_id>/members/add/", views.member_add, name="member_add"),
+    path("orgs/<int:org_id>/members/<int:member_id>/role/", views.member_role, name="member_role"),
+    path("orgs/<int:org_id>/members/<int:member_id>/remove/", views.member_remove, name="member_remove"),
+    path("orgs/<int:org_id>/documents/", views.documents, name="documents"),
+    path("orgs/<int:org_id>/documents/<int:version_id>/", views.document_version, name="document_version"),
+    path("orgs/<int:org_id>/documents/<int:version_id>/accept/", views.document_accept, name="document_accept"),
+    path("orgs/<int:org_id>/inbox/", views.inbox, name="inbox"),
+    path("orgs/<int:org_id>/inbox/<int:message_id>/", views.inbox_message, name="inbox_message"),
+    path("orgs/<int:org_id>/terminate/", views.organization_terminate, name="organization_terminate"),
+]
+
+# Sections that later issues fill (Services, Invoices, Prepaid account, Support, SLA).
+for section in SECTIONS.split("|"):
+    urlpatterns.append(
+        path(
+            f"orgs/<int:org_id>/{section}/", views.section_unavailable, {"section": section}, name=f"section_{section}"
+        )
+    )

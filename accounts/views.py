@@ -1,0 +1,411 @@
+"""The browser portal's account pages. Every page that names an Organization resolves it through
+the user's own memberships (selectors.membership_for), so another Organization's id answers 404."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
+
+from accounts import selectors, services
+from accounts.forms import (
+    ContactForm,
+    MemberAddForm,
+    MemberRoleForm,
+    OrganizationCreateForm,
+    OtpTokenForm,
+    SignupForm,
+    TerminateForm,
+)
+from accounts.models import DocumentVersion, Language, Membership
+from accounts.otp import staff_device, staff_device_qr_svg, staff_otp_verify
+from audit.services import Actor
+from core import clock
+from core.errors import RuleViolation
+from core.forms import call_service
+from core.http import client_address
+from notifications import selectors as notification_selectors
+from notifications.models import Notification
+from notifications.services import inbox_message_react, inbox_message_read
+
+View = Callable[..., HttpResponse]
+
+
+def member_required(view: View) -> View:
+    """Resolve `org_id` to the user's membership (404 when the user is not a member)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, org_id: int, *args: Any, **kwargs: Any) -> HttpResponse:
+        membership = selectors.membership_for(user=request.user, organization_id=org_id)
+        return view(request, membership, *args, **kwargs)
+
+    return wrapper
+
+
+def _refused(request: HttpRequest, violation: RuleViolation) -> None:
+    messages.error(request, violation.message)
+
+
+# --- sign-up and the start page --------------------------------------------------------------
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("accounts:dashboard")
+    form = SignupForm(request.POST or None, initial={"language": request.LANGUAGE_CODE})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        user = call_service(
+            form,
+            lambda: services.user_register(
+                email=data["email"],
+                password=data["password"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                language=data["language"],
+                date_of_birth=data["date_of_birth"],
+                client_address=client_address(request),
+                now=clock.now(),
+            ),
+        )
+        if user is not None:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("accounts:organization_create")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    organizations = list(selectors.organizations_for_user(request.user))
+    if not organizations and not request.user.is_staff:
+        return redirect("accounts:organization_create")
+    if len(organizations) == 1:
+        return redirect("accounts:organization", org_id=organizations[0].pk)
+    return render(request, "accounts/dashboard.html", {"organizations": organizations})
+
+
+@login_required
+def organization_create(request: HttpRequest) -> HttpResponse:
+    today = clock.today()
+    tcu = selectors.current_tcu(today)
+    initial = {
+        "contact_first_name": request.user.first_name,
+        "contact_last_name": request.user.last_name,
+        "contact_email": request.user.email,
+        "language": request.user.language,
+        "currency": "CHF",
+        "country": "CH",
+        "billing_country": "CH",
+        "tcu_version": tcu.pk if tcu else None,
+        "date_of_birth": request.user.date_of_birth,
+    }
+    form = OrganizationCreateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        accepted = (
+            DocumentVersion.objects.filter(pk=data.pop("tcu_version")).first() if data.pop("accept_tcu") else None
+        )
+        birth = data.pop("date_of_birth")
+        organization = call_service(
+            form,
+            lambda: services.organization_create(
+                user=request.user,
+                contact=data,
+                accepted_tcu=accepted,
+                date_of_birth=birth,
+                client_address=client_address(request),
+                now=clock.now(),
+            ),
+        )
+        if organization is not None:
+            messages.success(request, _("Welcome! Your organization is registered."))
+            return redirect("accounts:organization", org_id=organization.pk)
+    tcu_text = selectors.version_text(tcu, request.LANGUAGE_CODE) if tcu else None
+    return render(request, "accounts/organization_create.html", {"form": form, "tcu": tcu, "tcu_text": tcu_text})
+
+
+# --- one organization ------------------------------------------------------------------------
+
+
+@member_required
+def organization_detail(request: HttpRequest, membership: Membership) -> HttpResponse:
+    organization = membership.organization
+    today = clock.today()
+    context = {
+        "membership": membership,
+        "organization": organization,
+        "members": selectors.members_of(organization),
+        "pending_documents": selectors.documents_to_accept(
+            organization, today, settings.DOCUMENT_DEEMED_ACCEPTANCE_DAYS
+        ),
+        "inbox": notification_selectors.inbox_of(organization)[:5],
+        "unread_count": notification_selectors.inbox_unread_count(organization),
+        "unauthorised_minors": selectors.unauthorised_minors(organization, today),
+        "role_form": MemberRoleForm(),
+        "add_form": MemberAddForm(),
+    }
+    return render(request, "accounts/organization_detail.html", context)
+
+
+@member_required
+def organization_contact(request: HttpRequest, membership: Membership) -> HttpResponse:
+    organization = membership.organization
+    initial = {field: getattr(organization, field) for field in services.CONTACT_FIELDS}
+    initial["country"] = organization.country.code
+    initial["billing_country"] = organization.billing_country.code
+    form = ContactForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changes = {field: value for field, value in form.cleaned_data.items() if field in form.changed_data}
+        updated = call_service(
+            form,
+            lambda: services.organization_update_contact(
+                organization=organization,
+                user=request.user,
+                changes=changes,
+                client_address=client_address(request),
+                now=clock.now(),
+            ),
+        )
+        if updated is not None:
+            messages.success(request, _("Contact information saved."))
+            return redirect("accounts:organization", org_id=organization.pk)
+    return render(
+        request,
+        "accounts/organization_contact.html",
+        {"form": form, "organization": organization, "membership": membership},
+    )
+
+
+@member_required
+@require_POST
+def member_add(request: HttpRequest, membership: Membership) -> HttpResponse:
+    organization = membership.organization
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        added = call_service(
+            form,
+            lambda: services.member_add(
+                organization=organization,
+                user=request.user,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                client_address=client_address(request),
+                now=clock.now(),
+            ),
+        )
+        if added is not None:
+            messages.success(request, _("%(email)s was added.") % {"email": added.user.email})
+            return redirect("accounts:organization", org_id=organization.pk)
+    for error in form.errors.values():
+        messages.error(request, " ".join(error))
+    return redirect("accounts:organization", org_id=organization.pk)
+
+
+@member_required
+@require_POST
+def member_role(request: HttpRequest, membership: Membership, member_id: int) -> HttpResponse:
+    organization = membership.organization
+    member = selectors.member_of(organization=organization, membership_id=member_id)
+    form = MemberRoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.member_change_role(
+                membership=member,
+                user=request.user,
+                role=form.cleaned_data["role"],
+                client_address=client_address(request),
+                now=clock.now(),
+            )
+            messages.success(request, _("Role changed."))
+        except RuleViolation as violation:
+            _refused(request, violation)
+    return redirect("accounts:organization", org_id=organization.pk)
+
+
+@member_required
+@require_POST
+def member_remove(request: HttpRequest, membership: Membership, member_id: int) -> HttpResponse:
+    organization = membership.organization
+    member = selectors.member_of(organization=organization, membership_id=member_id)
+    try:
+        services.member_remove(
+            membership=member, user=request.user, client_address=client_address(request), now=clock.now()
+        )
+    except RuleViolation as violation:
+        _refused(request, violation)
+        return redirect("accounts:organization", org_id=organization.pk)
+    messages.success(request, _("Member removed."))
+    if member.user_id == request.user.pk:
+        return redirect("accounts:dashboard")
+    return redirect("accounts:organization", org_id=organization.pk)
+
+
+@member_required
+def documents(request: HttpRequest, membership: Membership) -> HttpResponse:
+    organization = membership.organization
+    pending = selectors.documents_to_accept(organization, clock.today(), settings.DOCUMENT_DEEMED_ACCEPTANCE_DAYS)
+    return render(
+        request,
+        "accounts/documents.html",
+        {
+            "organization": organization,
+            "membership": membership,
+            "pending": pending,
+            "acceptances": selectors.acceptances_of(organization),
+        },
+    )
+
+
+@member_required
+def document_version(request: HttpRequest, membership: Membership, version_id: int) -> HttpResponse:
+    version = get_object_or_404(
+        DocumentVersion.objects.select_related("document"), pk=version_id, published_at__isnull=False
+    )
+    text = selectors.version_text(version, request.LANGUAGE_CODE)
+    return render(
+        request,
+        "accounts/document_version.html",
+        {
+            "organization": membership.organization,
+            "membership": membership,
+            "version": version,
+            "text": text,
+        },
+    )
+
+
+@member_required
+@require_POST
+def document_accept(request: HttpRequest, membership: Membership, version_id: int) -> HttpResponse:
+    organization = membership.organization
+    version = get_object_or_404(DocumentVersion, pk=version_id)
+    try:
+        services.document_accept(
+            organization=organization,
+            version=version,
+            user=request.user,
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        messages.success(request, _("Accepted: %(version)s.") % {"version": str(version)})
+    except RuleViolation as violation:
+        _refused(request, violation)
+    return redirect("accounts:documents", org_id=organization.pk)
+
+
+@member_required
+def inbox(request: HttpRequest, membership: Membership) -> HttpResponse:
+    organization = membership.organization
+    page = Paginator(notification_selectors.inbox_of(organization), 25).get_page(request.GET.get("page"))
+    return render(
+        request, "accounts/inbox.html", {"organization": organization, "membership": membership, "page": page}
+    )
+
+
+@member_required
+def inbox_message(request: HttpRequest, membership: Membership, message_id: int) -> HttpResponse:
+    organization = membership.organization
+    message = notification_selectors.inbox_message(organization=organization, message_id=message_id)
+    if request.method == "POST":
+        reaction = request.POST.get("reaction")
+        if reaction not in Notification.Reaction.values:
+            raise Http404
+        try:
+            inbox_message_react(notification=message, reaction=reaction, actor=_actor(request), now=clock.now())
+            messages.success(request, _("Thank you, your answer is recorded."))
+        except RuleViolation as violation:
+            _refused(request, violation)
+        return redirect("accounts:inbox_message", org_id=organization.pk, message_id=message.pk)
+    inbox_message_read(notification=message, now=clock.now())
+    return render(
+        request,
+        "accounts/inbox_message.html",
+        {"organization": organization, "membership": membership, "message": message},
+    )
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.for_user(request.user, client_address=client_address(request))
+
+
+@member_required
+def organization_terminate(request: HttpRequest, membership: Membership) -> HttpResponse:
+    organization = membership.organization
+    form = TerminateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        done = call_service(
+            form,
+            lambda: services.organization_terminate(
+                organization=organization,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                client_address=client_address(request),
+                now=clock.now(),
+            ),
+        )
+        if done is not None:
+            messages.success(request, _("The contract of %(name)s is terminated.") % {"name": organization.name})
+            return redirect("accounts:organization", org_id=organization.pk)
+    return render(
+        request,
+        "accounts/organization_terminate.html",
+        {"form": form, "organization": organization, "membership": membership},
+    )
+
+
+@login_required
+def section_unavailable(request: HttpRequest, org_id: int, section: str) -> HttpResponse:
+    membership = selectors.membership_for(user=request.user, organization_id=org_id)
+    return render(
+        request,
+        "accounts/section_unavailable.html",
+        {"organization": membership.organization, "membership": membership, "section": section},
+    )
+
+
+# --- language and staff second factor --------------------------------------------------------
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The language switcher: also becomes the logged-in user's preferred language."""
+    language = request.POST.get("language")
+    if request.user.is_authenticated and language in Language.values and request.user.language != language:
+        request.user.language = language
+        request.user.save(update_fields=["language"])
+    return django_set_language(request)
+
+
+@login_required
+def staff_otp(request: HttpRequest) -> HttpResponse:
+    """Staff prove a second factor (TOTP) before reaching the admin site; first time: enrolment."""
+    if not request.user.is_staff:
+        raise Http404
+    next_url = request.GET.get("next") or request.POST.get("next") or reverse("admin:index")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("admin:index")
+    device = staff_device(request.user)
+    form = OtpTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if staff_otp_verify(request, device, form.cleaned_data["token"], now=clock.now()):
+            return HttpResponseRedirect(next_url)
+        form.add_error("token", _("This code is not valid. Wait for the next one and try again."))
+    context = {
+        "form": form,
+        "device": device,
+        "next": next_url,
+        "qr_svg": None if device.confirmed else staff_device_qr_svg(device),
+    }
+    return render(request, "accounts/staff_otp.html", context)

@@ -1,0 +1,26 @@
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class PortalAdminSite(admin.AdminSite):
+    """Staff must have passed a TOTP second factor in this session to reach the admin site."""
+
+    site_header = _("Jelastic Cloud portal — staff")
+    site_title = _("Portal staff")
+    index_title = _("Administration")
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        user = request.user
+        return bool(user.is_active and user.is_staff and user.is_verified())
+
+    def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponseRedirect:
+        next_url = request.GET.get("next") or reverse("admin:index")
+        if request.user.is_authenticated and request.user.is_staff:
+            return HttpResponseRedirect(f"{reverse('accounts:staff_otp')}?{urlencode({'next': next_url})}")
+        login_url = reverse("accounts:login")
+        otp_url = f"{reverse('accounts:staff_otp')}?{urlencode({'next': next_url})}"
+        return HttpResponseRedirect(f"{login_url}?{urlencode({'next': otp_url})}")

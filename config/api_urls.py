@@ -1,0 +1,27 @@
+from django.urls import path
+
+from accounts import api as accounts_api
+
+urlpatterns = [
+    path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
+    path("me/", accounts_api.MeView.as_view(), name="api-me"),
+    path("organizations/", accounts_api.OrganizationListView.as_view(), name="api-organizations"),
+    path("organizations/<int:org_id>/", accounts_api.OrganizationDetailView.as_view(), name="api-organization"),
+    path("organizations/<int:org_id>/members/", accounts_api.MemberListView.as_view(), name="api-members"),
+    path(
+        "organizations/<int:org_id>/members/<int:member_id>/",
+        accounts_api.MemberDetailView.as_view(),
+        name="api-member",
+    ),
+    path("organizations/<int:org_id>/documents/", accounts_api.DocumentListView.as_view(), name="api-documents"),
+    path(
+        "organizations/<int:org_id>/documents/<int:version_id>/accept/",
+        accounts_api.DocumentAcceptView.as_view(),
+        name="api-document-accept",
+    ),
+    path(
+        "organizations/<int:org_id>/terminate/",
+        accounts_api.OrganizationTerminateView.as_view(),
+        name="api-organization-terminate",
+    ),
+]

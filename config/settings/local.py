@@ -1,0 +1,6 @@
+"""The embedded set-up of `make run`: SQLite and a filesystem broker unless the environment says otherwise."""
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)

@@ -1,0 +1,80 @@
+"""The daily run (SPEC TIME-2): every daily job of every app, in one fixed order, as of one date.
+
+Apps register their jobs in `AppConfig.ready()` with `register_job`. A job is a function
+`job(*, day: date, now: datetime) -> int` that does the day's work and returns how many
+things it changed. Jobs select their work by state and date, so running the same day twice
+finds nothing to do the second time (REN-8).
+
+Order of the run (lower first; later issues fill the gaps):
+  100 debit attempts · 200 renewal warranty · 300 manual-renewal invoices and reminders ·
+  400 suspension · 500 termination · 600 SLA penalty credits · 700 support escalation ·
+  900 contract documents deemed accepted (ORG-8) · 910 inbox messages tacitly read (ORG-3)
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from core import clock
+
+logger = logging.getLogger(__name__)
+
+JobFunction = Callable[..., int]
+
+
+@dataclass(frozen=True)
+class DailyJob:
+    name: str
+    order: int
+    rule: str
+    function: JobFunction
+
+
+_registry: dict[str, DailyJob] = {}
+
+
+def register_job(*, name: str, order: int, rule: str) -> Callable[[JobFunction], JobFunction]:
+    def decorator(function: JobFunction) -> JobFunction:
+        existing = _registry.get(name)
+        if existing and existing.function is not function:
+            raise ValueError(f"daily job {name!r} is registered twice")
+        if any(job.order == order and job.name != name for job in _registry.values()):
+            raise ValueError(f"two daily jobs share the order {order}")
+        _registry[name] = DailyJob(name=name, order=order, rule=rule, function=function)
+        return function
+
+    return decorator
+
+
+def jobs() -> list[DailyJob]:
+    return sorted(_registry.values(), key=lambda job: job.order)
+
+
+def days(start: dt.date, until: dt.date) -> Iterator[dt.date]:
+    day = start
+    while day <= until:
+        yield day
+        day += dt.timedelta(days=1)
+
+
+def run_day(day: dt.date, *, now: dt.datetime | None = None) -> list[tuple[DailyJob, int]]:
+    """Run every registered job as of `day`, in order; return what each changed.
+
+    `now` is the instant recorded on what the jobs write; by default the start of `day` in
+    Zurich when the day is past, or the real now when it is today.
+    """
+    instant = now or _instant_for(day)
+    results = []
+    for job in jobs():
+        count = job.function(day=day, now=instant)
+        logger.info("daily job %s as of %s: %s", job.name, day.isoformat(), count)
+        results.append((job, count))
+    return results
+
+
+def _instant_for(day: dt.date) -> dt.datetime:
+    real_now = clock.now()
+    if clock.business_date(real_now) == day:
+        return real_now
+    return clock.start_of_day(day)

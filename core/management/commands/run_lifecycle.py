@@ -1,0 +1,30 @@
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from core import lifecycle
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise CommandError(f"not a date (YYYY-MM-DD): {value}") from error
+
+
+class Command(BaseCommand):
+    help = "Run every daily job, in order, as of each date from --date to --until (SPEC TIME-2)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--date", required=True, help="first business date, YYYY-MM-DD")
+        parser.add_argument("--until", help="last business date (inclusive), YYYY-MM-DD")
+
+    def handle(self, *args: object, **options: str) -> None:
+        start = _date(options["date"])
+        until = _date(options["until"]) if options.get("until") else start
+        if until < start:
+            raise CommandError("--until is before --date")
+        for day in lifecycle.days(start, until):
+            self.stdout.write(f"{day.isoformat()}")
+            for job, count in lifecycle.run_day(day):
+                self.stdout.write(f"  {job.order:>4} {job.name:<40} {count:>7}  ({job.rule})")

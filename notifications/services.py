@@ -1,0 +1,219 @@
+"""notify(): the one way every app tells a customer something (SPEC EVD-3, ORG-3, RW-5)."""
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, models, transaction
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.module_loading import import_string
+
+from audit.services import Actor, audit_record
+from core.errors import RuleViolation
+from notifications.models import Notification
+
+logger = logging.getLogger(__name__)
+
+Channel = Notification.Channel
+
+# A delivery that failed this many times is marked failed and left to staff.
+MAX_DELIVERY_ATTEMPTS = 5
+
+
+def _addresses(organization: Any, channel: str, *, all_contacts: bool) -> list[str]:
+    """Where a channel reaches the Organization, from its Contact Information (ORG-1, RW-5)."""
+    if channel == Channel.EMAIL:
+        emails = [organization.contact_email]
+        if all_contacts and organization.secondary_email:
+            emails.append(organization.secondary_email)
+        return emails
+    if channel == Channel.SMS:
+        return [organization.mobile]
+    if channel == Channel.PHONE:
+        phones = [organization.mobile]
+        if all_contacts and organization.landline:
+            phones.append(organization.landline)
+        return phones
+    if channel == Channel.LETTER:
+        return [organization.postal_address]
+    return [""]  # the inbox belongs to the Organization
+
+
+def _render(template: str, context: dict[str, Any], language: str) -> tuple[str, str]:
+    with translation.override(language):
+        subject = render_to_string(f"notifications/{template}/subject.txt", context).strip()
+        body = render_to_string(f"notifications/{template}/body.txt", context).strip()
+    return " ".join(subject.split()), body
+
+
+def notify(
+    *,
+    organization: Any,
+    template: str,
+    context: dict[str, Any] | None = None,
+    channels: tuple[str, ...] = (Channel.EMAIL, Channel.INBOX),
+    related: models.Model | None = None,
+    recipient_user: Any = None,
+    email_to: str | None = None,
+    all_contacts: bool = False,
+    dedupe_key: str | None = None,
+    now: dt.datetime,
+) -> list[Notification]:
+    """Render `template` in the Organization's language and record one Notification per channel
+    and address; e-mail and SMS are sent after the transaction commits.
+
+    `email_to` sends the e-mail to one address instead of the contact address (a member's own
+    e-mail). `all_contacts` reaches every address on file (RW-5 escalation). With a `dedupe_key`,
+    a second call with the same key records and sends nothing (SPEC REN-8).
+    """
+    language = organization.language
+    full_context = {"organization": organization, **(context or {})}
+    subject, body = _render(template, full_context, language)
+    created = []
+    for channel in channels:
+        addresses = (
+            [email_to]
+            if (channel == Channel.EMAIL and email_to)
+            else _addresses(organization, channel, all_contacts=all_contacts)
+        )
+        for address in addresses:
+            notification = Notification(
+                organization=organization,
+                recipient_user=recipient_user,
+                channel=channel,
+                address=address,
+                language=language,
+                template=template,
+                subject=subject,
+                body=body,
+                related_type=related._meta.label_lower if related is not None else "",
+                related_id=str(related.pk) if related is not None else "",
+                dedupe_key=dedupe_key,
+                created_at=now,
+            )
+            if channel == Channel.INBOX:
+                notification.status = Notification.Status.SENT
+                notification.sent_at = now
+            elif channel in (Channel.LETTER, Channel.PHONE):
+                notification.status = Notification.Status.AWAITING_STAFF
+            try:
+                with transaction.atomic():
+                    notification.save(force_insert=True)
+            except IntegrityError:
+                if dedupe_key is None:
+                    raise
+                continue  # already recorded for this key: exactly once
+            created.append(notification)
+            if channel in (Channel.EMAIL, Channel.SMS):
+                transaction.on_commit(lambda pk=notification.pk: _queue_delivery(pk))
+    return created
+
+
+def _queue_delivery(notification_id: int) -> None:
+    from notifications.tasks import deliver_notification
+
+    try:
+        deliver_notification.delay(notification_id)
+    except Exception:  # broker down: the periodic sweep sends it later
+        logger.exception("could not queue notification %s; the sweep will retry", notification_id)
+
+
+def notification_deliver(*, notification_id: int, now: dt.datetime) -> Notification | None:
+    """Send one pending e-mail or SMS through its backend; idempotent (a sent one is left alone)."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk=notification_id, status=Notification.Status.PENDING)
+            .first()
+        )
+        if notification is None:
+            return None
+        notification.attempts += 1
+        try:
+            _send(notification)
+        except Exception as error:
+            logger.exception("delivery of notification %s failed", notification_id)
+            notification.last_error = str(error)[:2000]
+            if notification.attempts >= MAX_DELIVERY_ATTEMPTS:
+                notification.status = Notification.Status.FAILED
+            notification.save(update_fields=["attempts", "last_error", "status"])
+            return notification
+        notification.status = Notification.Status.SENT
+        notification.sent_at = now
+        notification.save(update_fields=["attempts", "status", "sent_at"])
+    return notification
+
+
+def _send(notification: Notification) -> None:
+    if notification.channel == Channel.EMAIL:
+        EmailMessage(
+            subject=notification.subject,
+            body=notification.body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[notification.address],
+        ).send()
+    elif notification.channel == Channel.SMS:
+        backend = import_string(settings.SMS_BACKEND)()
+        backend.send(to=notification.address, text=f"{notification.subject}\n{notification.body}")
+    else:
+        raise ValueError(f"channel {notification.channel} is not sent by a backend")
+
+
+def notification_mark_handled(*, notification: Notification, staff_user: Any, now: dt.datetime) -> Notification:
+    """Staff printed and posted the letter, or made the call (print and call queues, EVD-3)."""
+    with transaction.atomic():
+        locked = Notification.objects.select_for_update().get(pk=notification.pk)
+        if locked.status != Notification.Status.AWAITING_STAFF:
+            return locked
+        locked.status = Notification.Status.SENT
+        locked.sent_at = now
+        locked.handled_by = staff_user
+        locked.save(update_fields=["status", "sent_at", "handled_by"])
+        audit_record(
+            actor=Actor.for_user(staff_user),
+            action=f"notification.{locked.channel}_done",
+            rule="EVD-3",
+            obj=locked,
+            organization=locked.organization,
+            after={"sent_at": now.isoformat()},
+            at=now,
+        )
+    return locked
+
+
+def inbox_message_read(*, notification: Notification, now: dt.datetime) -> Notification:
+    """The customer opened an inbox message: recorded once (ORG-3)."""
+    updated = Notification.objects.filter(pk=notification.pk, channel=Channel.INBOX, read_at__isnull=True).update(
+        read_at=now
+    )
+    if updated:
+        notification.read_at = now
+    return notification
+
+
+def inbox_message_react(*, notification: Notification, reaction: str, actor: Actor, now: dt.datetime) -> Notification:
+    """The customer accepts or objects to an inbox message (ORG-3); the first reaction stands."""
+    with transaction.atomic():
+        locked = Notification.objects.select_for_update().get(pk=notification.pk, channel=Channel.INBOX)
+        if locked.reaction or locked.tacitly_accepted_at:
+            raise RuleViolation(
+                translation.gettext("This message has already been answered or tacitly accepted."),
+                rule="ORG-3",
+            )
+        locked.reaction = reaction
+        locked.reacted_at = now
+        locked.read_at = locked.read_at or now
+        locked.save(update_fields=["reaction", "reacted_at", "read_at"])
+        audit_record(
+            actor=actor,
+            action=f"inbox.{reaction}",
+            rule="ORG-3",
+            obj=locked,
+            organization=locked.organization,
+            after={"reaction": reaction},
+            at=now,
+        )
+    return locked

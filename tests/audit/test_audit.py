@@ -1,0 +1,117 @@
+"""SPEC EVD-1: append-only, hash-chained evidence; audit_verify names the first broken link."""
+
+import datetime as dt
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from audit.models import AuditEvent
+from audit.services import GENESIS_HASH, Actor, audit_record, audit_verify, compute_hash
+from tests.factories import OrganizationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+AT = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+
+
+def _three_events() -> list[AuditEvent]:
+    organization = OrganizationFactory()
+    user = UserFactory()
+    return [
+        audit_record(actor=Actor.for_user(user, client_address="192.0.2.7"), action="organization.created",
+                     rule="ORG-1", obj=organization, organization=organization, after={"name": "A"}, at=AT),
+        audit_record(actor=Actor.system("accounts.deemed_acceptance"), action="document.deemed_accepted",
+                     rule="ORG-8", obj=organization, organization=organization, at=AT + dt.timedelta(seconds=1)),
+        audit_record(actor=Actor.for_user(user), action="organization.contact_changed", rule="ORG-1",
+                     obj=organization, organization=organization, before={"city": "Bern"}, after={"city": "Genève"},
+                     at=AT + dt.timedelta(seconds=2)),
+    ]
+
+
+def _tamper(sql: str, params: list[object]) -> None:
+    """What a person with database access could do: bypass the append-only trigger and edit a row."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = replica")  # superuser: triggers off
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+
+
+def test_evd1_events_are_chained_by_hash() -> None:
+    first, second, third = _three_events()
+
+    assert first.prev_hash == GENESIS_HASH
+    assert second.prev_hash == first.hash
+    assert third.prev_hash == second.hash
+    assert third.hash == compute_hash(AuditEvent.objects.get(pk=third.pk))
+    assert (first.actor_type, first.actor_label, first.client_address) == ("user", first.actor_label, "192.0.2.7")
+    assert second.actor_label == "job:accounts.deemed_acceptance"
+    assert audit_verify() == (3, None)
+
+
+def test_evd1_audit_verify_names_the_first_changed_event() -> None:
+    first, second, third = _three_events()
+
+    _tamper("UPDATE audit_auditevent SET after = %s WHERE id = %s", ['{"city": "Zürich"}', third.pk])
+    _tamper("UPDATE audit_auditevent SET rule = %s WHERE id = %s", ["ORG-2", second.pk])
+
+    checked, broken = audit_verify()
+    assert broken is not None
+    assert broken.event_id == second.pk
+    assert "changed" in broken.reason
+    with pytest.raises(CommandError, match=f"audit chain broken at event #{second.pk}"):
+        call_command("audit_verify")
+
+
+def test_evd1_audit_verify_sees_a_removed_event() -> None:
+    first, second, third = _three_events()
+
+    _tamper("DELETE FROM audit_auditevent WHERE id = %s", [second.pk])
+
+    _, broken = audit_verify()
+    assert broken is not None
+    assert broken.event_id == third.pk
+    assert "removed" in broken.reason
+
+
+def test_evd1_audit_verify_sees_the_last_event_removed() -> None:
+    *_, third = _three_events()
+
+    _tamper("DELETE FROM audit_auditevent WHERE id = %s", [third.pk])
+
+    _, broken = audit_verify()
+    assert broken is not None
+    assert broken.event_id == 0
+
+
+def test_evd1_intact_chain_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    _three_events()
+
+    call_command("audit_verify")
+
+    assert "audit chain intact: 3 events verified" in capsys.readouterr().out
+
+
+def test_evd1_no_update_or_delete_path_in_the_orm() -> None:
+    _three_events()
+
+    with pytest.raises(PermissionError, match="append-only"):
+        AuditEvent.objects.all().update(rule="X")
+    with pytest.raises(PermissionError, match="append-only"):
+        AuditEvent.objects.all().delete()
+    assert AuditEvent.objects.filter(rule="X").count() == 0
+    assert AuditEvent.objects.count() == 3
+
+
+@pytest.mark.postgres
+def test_evd1_postgresql_refuses_update_and_delete() -> None:
+    first, *_ = _three_events()
+
+    for sql in ("UPDATE audit_auditevent SET rule = 'X' WHERE id = %s", "DELETE FROM audit_auditevent WHERE id = %s"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [first.pk])
+
+    assert AuditEvent.objects.get(pk=first.pk).rule == "ORG-1"
+    assert audit_verify() == (3, None)
