@@ -12,6 +12,10 @@ from accounts.models import Language, Membership, Organization
 class LoginForm(AuthenticationForm):
     username = forms.EmailField(label=_("E-mail address"), widget=forms.EmailInput(attrs={"autofocus": True}))
 
+    def clean_username(self) -> str:
+        # One spelling per account, so that failed attempts are counted per account (django-axes).
+        return self.cleaned_data["username"].strip().lower()
+
 
 class SignupForm(forms.Form):
     email = forms.EmailField(label=_("E-mail address"))

@@ -797,9 +797,8 @@ def document_notices_send(*, version: DocumentVersion, now: dt.datetime) -> int:
             batch = list(
                 Organization.objects.select_for_update(skip_locked=True)
                 .exclude(status=Organization.Status.TERMINATED)
-                .filter(acceptances__version__in=earlier)
+                .filter(Exists(Acceptance.objects.filter(organization=OuterRef("pk"), version__in=earlier)))
                 .exclude(Exists(DocumentNotice.objects.filter(organization=OuterRef("pk"), version=version)))
-                .distinct()
                 .order_by("pk")[:NOTICE_BATCH_SIZE]
             )
             if not batch:

@@ -19,7 +19,9 @@ class PortalAdminSite(admin.AdminSite):
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponseRedirect:
         next_url = request.GET.get("next") or reverse("admin:index")
-        if request.user.is_authenticated and request.user.is_staff:
+        if request.user.is_authenticated and not request.user.is_staff:
+            return HttpResponseRedirect(reverse("accounts:dashboard"))  # customers have no business here
+        if request.user.is_authenticated:
             return HttpResponseRedirect(f"{reverse('accounts:staff_otp')}?{urlencode({'next': next_url})}")
         login_url = reverse("accounts:login")
         otp_url = f"{reverse('accounts:staff_otp')}?{urlencode({'next': next_url})}"

@@ -38,8 +38,13 @@ def tcu():
 
 
 def _snapshot() -> tuple[int, int, int, int, int]:
-    return (Organization.objects.count(), Membership.objects.count(), Acceptance.objects.count(),
-            AuditEvent.objects.count(), Notification.objects.count())
+    return (
+        Organization.objects.count(),
+        Membership.objects.count(),
+        Acceptance.objects.count(),
+        AuditEvent.objects.count(),
+        Notification.objects.count(),
+    )
 
 
 def test_org1_org5_org7_sign_up_creates_the_organization_its_legal_responsible_and_the_acceptance(
@@ -48,21 +53,37 @@ def test_org1_org5_org7_sign_up_creates_the_organization_its_legal_responsible_a
     user = UserFactory(date_of_birth=dt.date(1990, 4, 2))
 
     with django_capture_on_commit_callbacks(execute=True):
-        organization = services.organization_create(user=user, contact=CONTACT, accepted_tcu=tcu,
-                                                    client_address="203.0.113.9", now=NOW)
+        organization = services.organization_create(
+            user=user, contact=CONTACT, accepted_tcu=tcu, client_address="203.0.113.9", now=NOW
+        )
 
     organization.refresh_from_db()
     assert (organization.name, organization.contact_email, organization.mobile) == (
-        "Acme Sàrl", "ada@example.com", "+41791234567")
+        "Acme Sàrl",
+        "ada@example.com",
+        "+41791234567",
+    )
     assert (organization.country.code, organization.currency, organization.status, organization.validation) == (
-        "CH", "CHF", "active", "unvalidated")
+        "CH",
+        "CHF",
+        "active",
+        "unvalidated",
+    )
     membership = Membership.objects.get(organization=organization)
     assert (membership.user, membership.role) == (user, "legal_responsible")
     acceptance = Acceptance.objects.get(organization=organization)
-    assert (acceptance.version, acceptance.user, acceptance.method, acceptance.accepted_at,
-            acceptance.client_address) == (tcu, user, "explicit", NOW, "203.0.113.9")
+    assert (
+        acceptance.version,
+        acceptance.user,
+        acceptance.method,
+        acceptance.accepted_at,
+        acceptance.client_address,
+    ) == (tcu, user, "explicit", NOW, "203.0.113.9")
     assert list(AuditEvent.objects.order_by("id").values_list("action", "rule")) == [
-        ("organization.created", "ORG-1"), ("membership.created", "ORG-5"), ("document.explicit_accepted", "ORG-7")]
+        ("organization.created", "ORG-1"),
+        ("membership.created", "ORG-5"),
+        ("document.explicit_accepted", "ORG-7"),
+    ]
     assert [m.to for m in mail.outbox] == [["ada@example.com"]]
     assert Notification.objects.filter(organization=organization, channel="inbox").count() == 1
 
@@ -101,8 +122,17 @@ def test_org1_every_missing_field_is_named_at_once(tcu) -> None:
         services.organization_create(user=UserFactory(), contact={"name": "X"}, accepted_tcu=tcu, now=NOW)
 
     assert set(refused.value.message_dict) == {
-        "contact_first_name", "contact_last_name", "contact_email", "mobile", "street", "postal_code", "city",
-        "country", "billing_country", "language"}
+        "contact_first_name",
+        "contact_last_name",
+        "contact_email",
+        "mobile",
+        "street",
+        "postal_code",
+        "city",
+        "country",
+        "billing_country",
+        "language",
+    }
 
 
 def test_org7_an_older_tcu_version_is_refused(tcu) -> None:
@@ -126,8 +156,7 @@ def test_org7_without_published_tcu_no_organization_can_be_created() -> None:
 
 def test_org4_date_of_birth_is_required(tcu) -> None:
     with pytest.raises(ValidationError) as refused:
-        services.organization_create(user=UserFactory(date_of_birth=None), contact=CONTACT, accepted_tcu=tcu,
-                                     now=NOW)
+        services.organization_create(user=UserFactory(date_of_birth=None), contact=CONTACT, accepted_tcu=tcu, now=NOW)
 
     assert "date_of_birth" in refused.value.message_dict
     assert Organization.objects.count() == 0
@@ -150,16 +179,21 @@ def test_org4_a_minor_needs_letter_and_verified_representative_before_approval(t
     assert authorization.decision == "pending"
 
     # then: letter + identity, then approval
-    services.guardian_authorization_record(authorization=authorization, staff_user=staff, letter=True,
-                                           representative_name="Parent Lovelace", now=NOW)
+    services.guardian_authorization_record(
+        authorization=authorization, staff_user=staff, letter=True, representative_name="Parent Lovelace", now=NOW
+    )
     services.guardian_authorization_record(authorization=authorization, staff_user=staff, identity=True, now=NOW)
-    approved = services.guardian_authorization_decide(authorization=authorization, staff_user=staff, approve=True,
-                                                      now=NOW)
+    approved = services.guardian_authorization_decide(
+        authorization=authorization, staff_user=staff, approve=True, now=NOW
+    )
     assert (approved.decision, approved.decided_by) == ("approved", staff)
     assert selectors.unauthorised_minors(organization, dt.date(2026, 3, 10)) == []
     assert list(AuditEvent.objects.filter(rule="ORG-4").values_list("action", flat=True)) == [
-        "guardian_authorization.requested", "guardian_authorization.evidence_recorded",
-        "guardian_authorization.evidence_recorded", "guardian_authorization.approved"]
+        "guardian_authorization.requested",
+        "guardian_authorization.evidence_recorded",
+        "guardian_authorization.evidence_recorded",
+        "guardian_authorization.approved",
+    ]
 
 
 def test_org4_staff_may_refuse_even_with_the_evidence(tcu) -> None:
@@ -167,11 +201,17 @@ def test_org4_staff_may_refuse_even_with_the_evidence(tcu) -> None:
     staff = UserFactory(is_staff=True)
     organization = services.organization_create(user=minor, contact=CONTACT, accepted_tcu=tcu, now=NOW)
     authorization = GuardianAuthorization.objects.get(organization=organization)
-    services.guardian_authorization_record(authorization=authorization, staff_user=staff, letter=True,
-                                           identity=True, now=NOW)
+    services.guardian_authorization_record(
+        authorization=authorization, staff_user=staff, letter=True, identity=True, now=NOW
+    )
 
-    refused = services.guardian_authorization_decide(authorization=authorization, staff_user=staff, approve=False,
-                                                     reason="Letter not signed by the representative", now=NOW)
+    refused = services.guardian_authorization_decide(
+        authorization=authorization,
+        staff_user=staff,
+        approve=False,
+        reason="Letter not signed by the representative",
+        now=NOW,
+    )
 
     assert refused.decision == "refused"
     assert selectors.unauthorised_minors(organization, dt.date(2026, 3, 10)) == [minor]
@@ -183,9 +223,9 @@ def test_org1_contact_change_by_an_administrator_is_audited_and_asks_for_new_val
     organization.validation = "validated"
     organization.save()
 
-    updated = services.organization_update_contact(organization=organization, user=admin.user,
-                                                   changes={"city": "Lausanne", "mobile": "+41 78 000 11 22"},
-                                                   now=NOW)
+    updated = services.organization_update_contact(
+        organization=organization, user=admin.user, changes={"city": "Lausanne", "mobile": "+41 78 000 11 22"}, now=NOW
+    )
 
     assert (updated.city, updated.mobile, updated.validation) == ("Lausanne", "+41780001122", "unvalidated")
     event = AuditEvent.objects.get(action="organization.contact_changed")
@@ -198,8 +238,9 @@ def test_org5_a_technical_member_cannot_change_the_contact() -> None:
     technical = member("technical")
 
     with pytest.raises(RuleViolation, match="Only a Legal Responsible or an administrator") as refused:
-        services.organization_update_contact(organization=technical.organization, user=technical.user,
-                                             changes={"city": "Lausanne"}, now=NOW)
+        services.organization_update_contact(
+            organization=technical.organization, user=technical.user, changes={"city": "Lausanne"}, now=NOW
+        )
 
     assert (refused.value.rule, refused.value.status) == ("ORG-5", 403)
     technical.organization.refresh_from_db()
@@ -210,16 +251,19 @@ def test_org5_a_technical_member_cannot_change_the_contact() -> None:
 def test_org2_a_blocked_organization_cannot_change_its_data() -> None:
     legal = member()
     organization = legal.organization
-    services.organization_block(organization=organization, staff_user=UserFactory(is_staff=True),
-                                reason="Address incomplete", now=NOW)
+    services.organization_block(
+        organization=organization, staff_user=UserFactory(is_staff=True), reason="Address incomplete", now=NOW
+    )
     events = AuditEvent.objects.count()
 
     with pytest.raises(RuleViolation, match="blocked") as refused:
-        services.organization_update_contact(organization=organization, user=legal.user,
-                                             changes={"city": "Lausanne"}, now=NOW)
+        services.organization_update_contact(
+            organization=organization, user=legal.user, changes={"city": "Lausanne"}, now=NOW
+        )
     with pytest.raises(RuleViolation, match="blocked"):
-        services.member_add(organization=organization, user=legal.user, email=UserFactory().email,
-                            role="technical", now=NOW)
+        services.member_add(
+            organization=organization, user=legal.user, email=UserFactory().email, role="technical", now=NOW
+        )
 
     assert refused.value.rule == "ORG-2"
     organization.refresh_from_db()
@@ -234,8 +278,7 @@ def test_org2_block_and_unblock_tell_the_customer_why(django_capture_on_commit_c
 
     with django_capture_on_commit_callbacks(execute=True):
         services.organization_block(organization=organization, staff_user=staff, reason="Suspected misuse", now=NOW)
-        services.organization_unblock(organization=organization, staff_user=staff, reason="Identity confirmed",
-                                      now=NOW)
+        services.organization_unblock(organization=organization, staff_user=staff, reason="Identity confirmed", now=NOW)
 
     organization.refresh_from_db()
     assert (organization.status, organization.status_reason) == ("active", "")
@@ -243,7 +286,9 @@ def test_org2_block_and_unblock_tell_the_customer_why(django_capture_on_commit_c
     assert "Suspected misuse" in mail.outbox[0].body
     assert "Identity confirmed" in mail.outbox[1].body
     assert list(AuditEvent.objects.values_list("action", "rule", "actor_label")) == [
-        ("organization.blocked", "ORG-2", staff.email), ("organization.unblocked", "ORG-2", staff.email)]
+        ("organization.blocked", "ORG-2", staff.email),
+        ("organization.unblocked", "ORG-2", staff.email),
+    ]
 
 
 @pytest.mark.parametrize("reason", ["", "   "])
@@ -251,8 +296,9 @@ def test_org2_blocking_needs_a_reason(reason: str) -> None:
     organization = member().organization
 
     with pytest.raises(RuleViolation, match="reason is required"):
-        services.organization_block(organization=organization, staff_user=UserFactory(is_staff=True), reason=reason,
-                                    now=NOW)
+        services.organization_block(
+            organization=organization, staff_user=UserFactory(is_staff=True), reason=reason, now=NOW
+        )
 
     organization.refresh_from_db()
     assert organization.status == "active"
@@ -263,8 +309,9 @@ def test_org2_staff_validate_or_ask_for_corrections() -> None:
     organization = member().organization
     staff = UserFactory(is_staff=True)
 
-    services.organization_validate(organization=organization, staff_user=staff, valid=False,
-                                   reason="The street number is missing", now=NOW)
+    services.organization_validate(
+        organization=organization, staff_user=staff, valid=False, reason="The street number is missing", now=NOW
+    )
     organization.refresh_from_db()
     assert organization.validation == "rejected"
     assert Notification.objects.get(channel="email").body.endswith("The street number is missing")
@@ -306,8 +353,9 @@ def test_org9_billing_blockers_refuse_the_termination() -> None:
     hooks.register_termination_blocker(open_invoice)
     try:
         with pytest.raises(RuleViolation, match="invoice 2026-0042 is open") as refused:
-            services.organization_terminate(organization=legal.organization, user=legal.user, password=PASSWORD,
-                                            now=NOW)
+            services.organization_terminate(
+                organization=legal.organization, user=legal.user, password=PASSWORD, now=NOW
+            )
     finally:
         hooks.unregister_termination_blocker(open_invoice)
 
@@ -330,8 +378,9 @@ def test_org9_a_legal_responsible_terminates_the_contract(django_capture_on_comm
     legal = member()
 
     with django_capture_on_commit_callbacks(execute=True):
-        terminated = services.organization_terminate(organization=legal.organization, user=legal.user,
-                                                     password=PASSWORD, client_address="198.51.100.1", now=NOW)
+        terminated = services.organization_terminate(
+            organization=legal.organization, user=legal.user, password=PASSWORD, client_address="198.51.100.1", now=NOW
+        )
 
     assert (terminated.status, terminated.terminated_at) == ("terminated", NOW)
     event = AuditEvent.objects.get(action="organization.terminated")

@@ -19,13 +19,33 @@ def _three_events() -> list[AuditEvent]:
     organization = OrganizationFactory()
     user = UserFactory()
     return [
-        audit_record(actor=Actor.for_user(user, client_address="192.0.2.7"), action="organization.created",
-                     rule="ORG-1", obj=organization, organization=organization, after={"name": "A"}, at=AT),
-        audit_record(actor=Actor.system("accounts.deemed_acceptance"), action="document.deemed_accepted",
-                     rule="ORG-8", obj=organization, organization=organization, at=AT + dt.timedelta(seconds=1)),
-        audit_record(actor=Actor.for_user(user), action="organization.contact_changed", rule="ORG-1",
-                     obj=organization, organization=organization, before={"city": "Bern"}, after={"city": "Genève"},
-                     at=AT + dt.timedelta(seconds=2)),
+        audit_record(
+            actor=Actor.for_user(user, client_address="192.0.2.7"),
+            action="organization.created",
+            rule="ORG-1",
+            obj=organization,
+            organization=organization,
+            after={"name": "A"},
+            at=AT,
+        ),
+        audit_record(
+            actor=Actor.system("accounts.deemed_acceptance"),
+            action="document.deemed_accepted",
+            rule="ORG-8",
+            obj=organization,
+            organization=organization,
+            at=AT + dt.timedelta(seconds=1),
+        ),
+        audit_record(
+            actor=Actor.for_user(user),
+            action="organization.contact_changed",
+            rule="ORG-1",
+            obj=organization,
+            organization=organization,
+            before={"city": "Bern"},
+            after={"city": "Genève"},
+            at=AT + dt.timedelta(seconds=2),
+        ),
     ]
 
 

@@ -1,0 +1,79 @@
+"""SPEC TIME-2: one daily run, in a fixed order, as of any date; the Celery task calls the same code."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+
+from core import lifecycle
+from core.tasks import run_daily_lifecycle
+
+
+def test_time2_jobs_run_in_their_documented_order() -> None:
+    assert [(job.order, job.name, job.rule) for job in lifecycle.jobs()] == [
+        (900, "accounts.deemed_acceptance", "ORG-8"),
+        (910, "notifications.tacit_reading", "ORG-3"),
+    ]
+
+
+def test_time2_a_job_name_or_order_cannot_be_registered_twice() -> None:
+    with pytest.raises(ValueError, match="registered twice"):
+        lifecycle.register_job(name="accounts.deemed_acceptance", order=1, rule="X")(lambda **_: 0)
+    with pytest.raises(ValueError, match="share the order 900"):
+        lifecycle.register_job(name="other.job", order=900, rule="X")(lambda **_: 0)
+
+
+@pytest.mark.django_db
+def test_time2_run_day_passes_the_day_and_the_start_of_a_past_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[dt.date, dt.datetime]] = []
+
+    def spy(*, day: dt.date, now: dt.datetime) -> int:
+        seen.append((day, now))
+        return 7
+
+    monkeypatch.setattr(lifecycle, "_registry", {"spy": lifecycle.DailyJob("spy", 1, "TIME-2", spy)})
+    with time_machine.travel(dt.datetime(2026, 5, 3, 6, 0, tzinfo=dt.UTC), tick=False):
+        results = lifecycle.run_day(dt.date(2026, 5, 1))
+        today = lifecycle.run_day(dt.date(2026, 5, 3))
+
+    assert [count for _, count in results] == [7]
+    assert seen[0] == (dt.date(2026, 5, 1), dt.datetime(2026, 4, 30, 22, 0, tzinfo=dt.UTC))  # Zurich midnight
+    assert seen[1] == (dt.date(2026, 5, 3), dt.datetime(2026, 5, 3, 6, 0, tzinfo=dt.UTC))
+    assert [count for _, count in today] == [7]
+
+
+@pytest.mark.django_db
+def test_time2_the_beat_task_runs_the_same_jobs_as_of_the_zurich_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[dt.date] = []
+    monkeypatch.setattr(
+        lifecycle,
+        "_registry",
+        {"spy": lifecycle.DailyJob("spy", 1, "TIME-2", lambda *, day, now: seen.append(day) or 3)},
+    )
+
+    # 23:30 UTC on 31 December is already 1 January in Zurich
+    with time_machine.travel(dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC), tick=False):
+        result = run_daily_lifecycle.delay().get()
+
+    assert seen == [dt.date(2027, 1, 1)]
+    assert result == {"spy": 3}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--date", "2026-02-30"], "not a date"),
+        (["--date", "2026-03-02", "--until", "2026-03-01"], "--until is before --date"),
+    ],
+)
+def test_time2_run_lifecycle_refuses_bad_dates(args: list[str], message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        call_command("run_lifecycle", *args)
+
+
+def test_time2_beat_schedules_the_daily_run_at_two_in_zurich(settings) -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["daily-lifecycle"]
+    assert entry["task"] == "core.tasks.run_daily_lifecycle"
+    assert (entry["schedule"].hour, entry["schedule"].minute) == ({2}, {0})
+    assert settings.CELERY_TIMEZONE == "Europe/Zurich"
