@@ -213,25 +213,55 @@ def member_add(request: HttpRequest, membership: Membership) -> HttpResponse:
     return redirect("accounts:organization", org_id=organization.pk)
 
 
+def _members_partial(
+    request: HttpRequest, organization_id: int, *, errors: list[str], notice: str = ""
+) -> HttpResponse:
+    """The members section alone, for htmx requests (the page updates in place)."""
+    membership = selectors.membership_for(user=request.user, organization_id=organization_id)
+    return render(
+        request,
+        "accounts/_members.html",
+        {
+            "organization": membership.organization,
+            "membership": membership,
+            "members": selectors.members_of(membership.organization),
+            "role_form": MemberRoleForm(),
+            "add_form": MemberAddForm(),
+            "member_errors": errors,
+            "member_notice": notice,
+        },
+    )
+
+
+def _member_outcome(request: HttpRequest, organization_id: int, *, error: str = "", notice: str = "") -> HttpResponse:
+    if request.htmx:
+        return _members_partial(request, organization_id, errors=[error] if error else [], notice=notice)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, notice)
+    return redirect(reverse("accounts:organization", args=[organization_id]) + "#members")
+
+
 @member_required
 @require_POST
 def member_role(request: HttpRequest, membership: Membership, member_id: int) -> HttpResponse:
     organization = membership.organization
     member = selectors.member_of(organization=organization, membership_id=member_id)
     form = MemberRoleForm(request.POST)
-    if form.is_valid():
-        try:
-            services.member_change_role(
-                membership=member,
-                user=request.user,
-                role=form.cleaned_data["role"],
-                client_address=client_address(request),
-                now=clock.now(),
-            )
-            messages.success(request, _("Role changed."))
-        except RuleViolation as violation:
-            _refused(request, violation)
-    return redirect("accounts:organization", org_id=organization.pk)
+    if not form.is_valid():
+        return _member_outcome(request, organization.pk, error=_("Unknown role."))
+    try:
+        services.member_change_role(
+            membership=member,
+            user=request.user,
+            role=form.cleaned_data["role"],
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+    except RuleViolation as violation:
+        return _member_outcome(request, organization.pk, error=violation.message)
+    return _member_outcome(request, organization.pk, notice=_("Role changed."))
 
 
 @member_required
@@ -244,12 +274,11 @@ def member_remove(request: HttpRequest, membership: Membership, member_id: int) 
             membership=member, user=request.user, client_address=client_address(request), now=clock.now()
         )
     except RuleViolation as violation:
-        _refused(request, violation)
-        return redirect("accounts:organization", org_id=organization.pk)
-    messages.success(request, _("Member removed."))
+        return _member_outcome(request, organization.pk, error=violation.message)
     if member.user_id == request.user.pk:
+        messages.success(request, _("Member removed."))
         return redirect("accounts:dashboard")
-    return redirect("accounts:organization", org_id=organization.pk)
+    return _member_outcome(request, organization.pk, notice=_("Member removed."))
 
 
 @member_required

@@ -88,13 +88,15 @@ class StaffAccessAuditMixin:
         if request.method == "GET" and response.status_code == 200:
             obj = self.get_object(request, object_id)  # type: ignore[attr-defined]
             if obj is not None:
-                now = clock.now()
-                audit_record(
-                    actor=Actor.for_user(request.user, client_address=client_address(request)),
-                    action="staff.viewed",
-                    rule="EVD-2",
-                    obj=obj,
-                    organization=self.organization_of(obj),
-                    at=now,
-                )
+                self.record_access(request, obj)
         return response
+
+    def record_access(self, request: HttpRequest, obj: Model) -> None:
+        audit_record(
+            actor=Actor.for_user(request.user, client_address=client_address(request)),
+            action="staff.viewed",
+            rule="EVD-2",
+            obj=obj,
+            organization=self.organization_of(obj),
+            at=clock.now(),
+        )

@@ -1,6 +1,11 @@
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core import clock
@@ -41,14 +46,32 @@ class StaffQueueAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
 
 @admin.register(PrintQueueItem)
 class PrintQueueAdmin(StaffQueueAdmin):
-    """Postal letters to print and post (RW-5 escalation and other letters)."""
+    """Postal letters to print and post (RW-5 escalation and other letters): each opens as a
+    printable page; staff mark it done once posted."""
 
     channel = Notification.Channel.LETTER
-    readonly_fields = ["printable_letter"]
+    list_display = [*StaffQueueAdmin.list_display, "print_link"]
+
+    def get_urls(self) -> list:
+        return [
+            path("<int:pk>/print/", self.admin_site.admin_view(self.print_view), name="notifications_letter_print"),
+            *super().get_urls(),
+        ]
 
     @admin.display(description=_("letter"))
-    def printable_letter(self, obj: Notification) -> str:
-        return f"{obj.address}\n\n{obj.subject}\n\n{obj.body}"
+    def print_link(self, obj: Notification) -> str:
+        return format_html(
+            '<a href="{}" target="_blank">{}</a>',
+            reverse("admin:notifications_letter_print", args=[obj.pk]),
+            _("print"),
+        )
+
+    def print_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        letter = get_object_or_404(self.get_queryset(request), pk=pk)
+        self.record_access(request, letter)
+        return TemplateResponse(
+            request, "notifications/letter.html", {"letter": letter, "sender": settings.DEFAULT_FROM_EMAIL}
+        )
 
 
 @admin.register(CallQueueItem)

@@ -13,6 +13,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
+from notifications.services import notify
 from tests.factories import UserFactory, member
 
 pytestmark = pytest.mark.django_db
@@ -149,3 +150,21 @@ def test_staff_pages_render(verified, url_name: str) -> None:
     member()
 
     assert verified.get(reverse(url_name)).status_code == 200
+
+
+def test_evd3_a_letter_in_the_print_queue_opens_as_a_printable_page(verified) -> None:
+    organization = member().organization
+    (letter,) = notify(
+        organization=organization,
+        template="organization_blocked",
+        context={"reason": "Test"},
+        channels=("letter",),
+        now=timezone.now(),
+    )
+
+    page = verified.get(reverse("admin:notifications_letter_print", args=[letter.pk]))
+
+    assert page.status_code == 200
+    assert "Rue du Test 1" in page.content.decode()
+    assert "Your organization is blocked" in page.content.decode()
+    assert AuditEvent.objects.filter(action="staff.viewed", rule="EVD-2", object_id=str(letter.pk)).count() == 1

@@ -335,3 +335,30 @@ def test_password_reset_sends_a_link() -> None:
 
     assert len(mail.outbox) == 1
     assert "/password-reset/" in mail.outbox[0].body
+
+
+def test_htmx_role_change_answers_the_members_section_only() -> None:
+    legal = member()
+    technical = member("technical", organization=legal.organization)
+    client = logged_in(legal.user)
+
+    changed = client.post(
+        reverse("accounts:member_role", args=[legal.organization_id, technical.pk]),
+        {"role": "billing"},
+        headers={"HX-Request": "true"},
+    )
+    refused = client.post(
+        reverse("accounts:member_role", args=[legal.organization_id, legal.pk]),
+        {"role": "billing"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert changed.status_code == 200
+    assert changed.content.decode().startswith('<section class="card" id="members">')
+    assert "Role changed." in changed.content.decode()
+    assert "The last Legal Responsible cannot be removed" in refused.content.decode()
+    assert "<html" not in refused.content.decode()
+    assert dict(Membership.objects.values_list("pk", "role")) == {
+        legal.pk: "legal_responsible",
+        technical.pk: "billing",
+    }
