@@ -61,11 +61,11 @@ class OrganizationAdmin(StaffAccessAuditMixin, admin.ModelAdmin):
     def organization_of(self, obj: Organization) -> Organization:
         return obj
 
-    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
-        return [field.name for field in Organization._meta.fields]
-
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # read-only: staff act through the actions below
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

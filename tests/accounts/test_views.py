@@ -362,3 +362,11 @@ def test_htmx_role_change_answers_the_members_section_only() -> None:
         legal.pk: "legal_responsible",
         technical.pk: "billing",
     }
+
+
+def test_phone_numbers_are_shown_in_international_format() -> None:
+    legal = member()
+
+    page = logged_in(legal.user).get(reverse("accounts:organization", args=[legal.organization_id]))
+
+    assert "+41 79 123 45 67" in page.content.decode()

@@ -7,9 +7,8 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
-from accounts.models import ContractDocument, DocumentText, DocumentVersion, Organization, User
+from accounts.models import ContractDocument, DocumentText, DocumentVersion, User
 from core import clock
-from notifications.services import notify
 
 DEMO_CUSTOMER = ("demo@example.com", "demo-portal-2026")
 DEMO_STAFF = ("staff@example.com", "staff-portal-2026")
@@ -128,10 +127,3 @@ class Command(BaseCommand):
             email="tech@example.com", password=password, first_name="Tom", last_name="Tech", language="de", now=now
         )
         services.member_add(organization=organization, user=user, email=colleague.email, role="technical", now=now)
-        notify(
-            organization=Organization.objects.get(pk=organization.pk),
-            template="organization_unblocked",
-            context={"reason": "Demo message: your account is in good standing."},
-            channels=("inbox",),
-            now=now,
-        )
