@@ -370,3 +370,18 @@ def test_phone_numbers_are_shown_in_international_format() -> None:
     page = logged_in(legal.user).get(reverse("accounts:organization", args=[legal.organization_id]))
 
     assert "+41 79 123 45 67" in page.content.decode()
+
+
+def test_login_is_throttled_per_address_across_accounts() -> None:
+    users = [UserFactory() for _ in range(6)]
+    client = Client(REMOTE_ADDR="198.51.100.23")
+
+    for user in users[:5]:
+        client.post(reverse("accounts:login"), {"username": user.email, "password": "wrong"})
+    locked = client.post(reverse("accounts:login"), {"username": users[5].email, "password": PASSWORD})
+    elsewhere = Client(REMOTE_ADDR="198.51.100.24").post(
+        reverse("accounts:login"), {"username": users[5].email, "password": PASSWORD}
+    )
+
+    assert locked.status_code == 429
+    assert elsewhere.status_code == 302
