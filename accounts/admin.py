@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +18,7 @@ from accounts.models import (
 )
 from core import clock
 from core.admin import ReadOnlyAdmin, StaffAccessAuditMixin, reason_action, run_each
+from core.http import AuthenticatedHttpRequest
 
 
 @admin.register(User)
@@ -38,7 +39,7 @@ class UserAdmin(DjangoUserAdmin):
 
 class MembershipInline(admin.TabularInline):
     model = Membership
-    fields = ["user", "role", "created_at"]
+    fields = ("user", "role", "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -58,7 +59,7 @@ class OrganizationAdmin(StaffAccessAuditMixin, admin.ModelAdmin):
     inlines = [MembershipInline]
     actions = ["validate", "ask_correction", "block", "unblock"]
 
-    def organization_of(self, obj: Organization) -> Organization:
+    def organization_of(self, obj: Model) -> Model:
         return obj
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -71,7 +72,7 @@ class OrganizationAdmin(StaffAccessAuditMixin, admin.ModelAdmin):
         return False
 
     @admin.action(description=_("Validate the details (ORG-2)"))
-    def validate(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
+    def validate(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Organization]) -> None:
         run_each(
             self,
             request,
@@ -82,7 +83,9 @@ class OrganizationAdmin(StaffAccessAuditMixin, admin.ModelAdmin):
         )
 
     @admin.action(description=_("Ask for corrections of the details (ORG-2)"))
-    def ask_correction(self, request: HttpRequest, queryset: QuerySet[Organization]) -> HttpResponse | None:
+    def ask_correction(
+        self, request: AuthenticatedHttpRequest, queryset: QuerySet[Organization]
+    ) -> HttpResponse | None:
         return reason_action(
             self,
             request,
@@ -94,7 +97,7 @@ class OrganizationAdmin(StaffAccessAuditMixin, admin.ModelAdmin):
         )
 
     @admin.action(description=_("Block, with a reason told to the customer (ORG-2)"))
-    def block(self, request: HttpRequest, queryset: QuerySet[Organization]) -> HttpResponse | None:
+    def block(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Organization]) -> HttpResponse | None:
         return reason_action(
             self,
             request,
@@ -106,7 +109,7 @@ class OrganizationAdmin(StaffAccessAuditMixin, admin.ModelAdmin):
         )
 
     @admin.action(description=_("Unblock, with a reason told to the customer (ORG-2)"))
-    def unblock(self, request: HttpRequest, queryset: QuerySet[Organization]) -> HttpResponse | None:
+    def unblock(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Organization]) -> HttpResponse | None:
         return reason_action(
             self,
             request,
@@ -140,7 +143,7 @@ class GuardianAuthorizationAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     actions = ["record_letter", "record_identity", "approve", "refuse"]
 
     @admin.action(description=_("Record the authorization letter as received (ORG-4)"))
-    def record_letter(self, request: HttpRequest, queryset: QuerySet[GuardianAuthorization]) -> None:
+    def record_letter(self, request: AuthenticatedHttpRequest, queryset: QuerySet[GuardianAuthorization]) -> None:
         run_each(
             self,
             request,
@@ -151,7 +154,7 @@ class GuardianAuthorizationAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
         )
 
     @admin.action(description=_("Record the representative's identity as verified (ORG-4)"))
-    def record_identity(self, request: HttpRequest, queryset: QuerySet[GuardianAuthorization]) -> None:
+    def record_identity(self, request: AuthenticatedHttpRequest, queryset: QuerySet[GuardianAuthorization]) -> None:
         run_each(
             self,
             request,
@@ -162,7 +165,7 @@ class GuardianAuthorizationAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
         )
 
     @admin.action(description=_("Approve (ORG-4)"))
-    def approve(self, request: HttpRequest, queryset: QuerySet[GuardianAuthorization]) -> None:
+    def approve(self, request: AuthenticatedHttpRequest, queryset: QuerySet[GuardianAuthorization]) -> None:
         run_each(
             self,
             request,
@@ -173,7 +176,9 @@ class GuardianAuthorizationAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
         )
 
     @admin.action(description=_("Refuse, with a reason (ORG-4)"))
-    def refuse(self, request: HttpRequest, queryset: QuerySet[GuardianAuthorization]) -> HttpResponse | None:
+    def refuse(
+        self, request: AuthenticatedHttpRequest, queryset: QuerySet[GuardianAuthorization]
+    ) -> HttpResponse | None:
         return reason_action(
             self,
             request,
@@ -230,7 +235,7 @@ class DocumentVersionAdmin(admin.ModelAdmin):
         return obj is not None and obj.published_at is None
 
     @admin.action(description=_("Publish and notify the organizations concerned (ORG-8)"))
-    def publish(self, request: HttpRequest, queryset: QuerySet[DocumentVersion]) -> None:
+    def publish(self, request: AuthenticatedHttpRequest, queryset: QuerySet[DocumentVersion]) -> None:
         run_each(
             self,
             request,

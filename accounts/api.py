@@ -8,13 +8,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from accounts import selectors, services
-from accounts.models import DocumentVersion, Membership
+from accounts.models import DocumentVersion, Membership, User
 from accounts.serializers import (
     AcceptanceSerializer,
     ContactInputSerializer,
@@ -30,12 +29,12 @@ from accounts.serializers import (
     TokenRequestSerializer,
 )
 from core import clock
-from core.http import client_address
+from core.http import AuthenticatedRequest, client_address
 
 REFUSALS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 
 
-def _membership(request: Request, org_id: int) -> Membership:
+def _membership(request: AuthenticatedRequest, org_id: int) -> Membership:
     return selectors.membership_for(user=request.user, organization_id=org_id)
 
 
@@ -46,7 +45,7 @@ class TokenView(APIView):
     throttle_classes = [AnonRateThrottle]
 
     @extend_schema(request=TokenRequestSerializer, responses={200: dict, 400: ErrorSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = authenticate(
@@ -62,19 +61,19 @@ class TokenView(APIView):
 
 class MeView(APIView):
     @extend_schema(responses=MeSerializer)
-    def get(self, request: Request) -> Response:
-        user = type(request.user).objects.prefetch_related("memberships__organization").get(pk=request.user.pk)
+    def get(self, request: AuthenticatedRequest) -> Response:
+        user = User.objects.prefetch_related("memberships__organization").get(pk=request.user.pk)
         return Response(MeSerializer(user).data)
 
 
 class OrganizationListView(APIView):
     @extend_schema(responses=OrganizationSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         organizations = selectors.organizations_for_user(request.user)
         return Response(OrganizationSerializer(organizations, many=True).data)
 
     @extend_schema(request=OrganizationCreateSerializer, responses={201: OrganizationSerializer, **REFUSALS})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = OrganizationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -93,11 +92,11 @@ class OrganizationListView(APIView):
 
 class OrganizationDetailView(APIView):
     @extend_schema(responses={200: OrganizationSerializer, 404: ErrorSerializer})
-    def get(self, request: Request, org_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, org_id: int) -> Response:
         return Response(OrganizationSerializer(_membership(request, org_id).organization).data)
 
     @extend_schema(request=ContactInputSerializer, responses={200: OrganizationSerializer, **REFUSALS})
-    def patch(self, request: Request, org_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, org_id: int) -> Response:
         organization = _membership(request, org_id).organization
         serializer = ContactInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -113,12 +112,12 @@ class OrganizationDetailView(APIView):
 
 class MemberListView(APIView):
     @extend_schema(responses={200: MemberSerializer(many=True), 404: ErrorSerializer})
-    def get(self, request: Request, org_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, org_id: int) -> Response:
         organization = _membership(request, org_id).organization
         return Response(MemberSerializer(selectors.members_of(organization), many=True).data)
 
     @extend_schema(request=MemberAddSerializer, responses={201: MemberSerializer, **REFUSALS})
-    def post(self, request: Request, org_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, org_id: int) -> Response:
         organization = _membership(request, org_id).organization
         serializer = MemberAddSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -135,7 +134,7 @@ class MemberListView(APIView):
 
 class MemberDetailView(APIView):
     @extend_schema(request=MemberRoleSerializer, responses={200: MemberSerializer, **REFUSALS})
-    def patch(self, request: Request, org_id: int, member_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, org_id: int, member_id: int) -> Response:
         organization = _membership(request, org_id).organization
         member = selectors.member_of(organization=organization, membership_id=member_id)
         serializer = MemberRoleSerializer(data=request.data)
@@ -150,7 +149,7 @@ class MemberDetailView(APIView):
         return Response(MemberSerializer(changed).data)
 
     @extend_schema(responses={204: None, **REFUSALS})
-    def delete(self, request: Request, org_id: int, member_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, org_id: int, member_id: int) -> Response:
         organization = _membership(request, org_id).organization
         member = selectors.member_of(organization=organization, membership_id=member_id)
         services.member_remove(
@@ -161,7 +160,7 @@ class MemberDetailView(APIView):
 
 class DocumentListView(APIView):
     @extend_schema(responses={200: PendingDocumentSerializer(many=True), 404: ErrorSerializer})
-    def get(self, request: Request, org_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, org_id: int) -> Response:
         organization = _membership(request, org_id).organization
         pending = selectors.documents_to_accept(organization, clock.today(), settings.DOCUMENT_DEEMED_ACCEPTANCE_DAYS)
         return Response(
@@ -174,7 +173,7 @@ class DocumentListView(APIView):
 
 class DocumentAcceptView(APIView):
     @extend_schema(request=None, responses={201: AcceptanceSerializer, **REFUSALS})
-    def post(self, request: Request, org_id: int, version_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, org_id: int, version_id: int) -> Response:
         organization = _membership(request, org_id).organization
         version = get_object_or_404(DocumentVersion, pk=version_id)
         acceptance = services.document_accept(
@@ -189,7 +188,7 @@ class DocumentAcceptView(APIView):
 
 class OrganizationTerminateView(APIView):
     @extend_schema(request=TerminateSerializer, responses={200: OrganizationSerializer, **REFUSALS})
-    def post(self, request: Request, org_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, org_id: int) -> Response:
         organization = _membership(request, org_id).organization
         serializer = TerminateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -1,6 +1,8 @@
 """Browser forms. They collect input; the rules live in accounts.services, whose ValidationError
 and RuleViolation are turned back into form errors by the views."""
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
@@ -61,11 +63,11 @@ class ContactForm(forms.Form):
     currency = forms.ChoiceField(label=_("Currency"), choices=Organization.Currency.choices)
     language = forms.ChoiceField(label=_("Language of correspondence"), choices=Language.choices)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [("", "—"), *list(countries)]
-        self.fields["country"].choices = choices
-        self.fields["billing_country"].choices = choices
+        for name in ("country", "billing_country"):
+            cast(forms.ChoiceField, self.fields[name]).choices = choices
 
 
 class OrganizationCreateForm(ContactForm):

@@ -6,13 +6,12 @@ from io import BytesIO
 import qrcode
 import qrcode.image.svg
 from django.db import transaction
-from django.http import HttpRequest
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
 from audit.services import Actor, audit_record
-from core.http import client_address
+from core.http import AuthenticatedHttpRequest, client_address
 
 DEVICE_NAME = "staff-totp"
 
@@ -34,7 +33,7 @@ def staff_device_qr_svg(device: TOTPDevice) -> str:
     return buffer.getvalue().decode()
 
 
-def staff_otp_verify(request: HttpRequest, device: TOTPDevice, token: str, *, now: dt.datetime) -> bool:
+def staff_otp_verify(request: AuthenticatedHttpRequest, device: TOTPDevice, token: str, *, now: dt.datetime) -> bool:
     """Check a code (django-otp throttles repeated failures); mark the session verified on success."""
     if not device.verify_token(token.strip()):
         return False

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -34,7 +34,7 @@ from audit.services import Actor
 from core import clock
 from core.errors import RuleViolation
 from core.forms import call_service
-from core.http import client_address
+from core.http import AuthenticatedHttpRequest, client_address
 from notifications import selectors as notification_selectors
 from notifications.models import Notification
 from notifications.services import inbox_message_react, inbox_message_read
@@ -47,21 +47,21 @@ def member_required(view: View) -> View:
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, org_id: int, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: AuthenticatedHttpRequest, org_id: int, *args: Any, **kwargs: Any) -> HttpResponse:
         membership = selectors.membership_for(user=request.user, organization_id=org_id)
         return view(request, membership, *args, **kwargs)
 
     return wrapper
 
 
-def _refused(request: HttpRequest, violation: RuleViolation) -> None:
+def _refused(request: AuthenticatedHttpRequest, violation: RuleViolation) -> None:
     messages.error(request, violation.message)
 
 
 # --- sign-up and the start page --------------------------------------------------------------
 
 
-def signup(request: HttpRequest) -> HttpResponse:
+def signup(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("accounts:dashboard")
     form = SignupForm(request.POST or None, initial={"language": request.LANGUAGE_CODE})
@@ -87,7 +87,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     organizations = list(selectors.organizations_for_user(request.user))
     if not organizations and not request.user.is_staff:
         return redirect("accounts:organization_create")
@@ -97,7 +97,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def organization_create(request: HttpRequest) -> HttpResponse:
+def organization_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     today = clock.today()
     tcu = selectors.current_tcu(today)
     initial = {
@@ -140,7 +140,7 @@ def organization_create(request: HttpRequest) -> HttpResponse:
 
 
 @member_required
-def organization_detail(request: HttpRequest, membership: Membership) -> HttpResponse:
+def organization_detail(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
     organization = membership.organization
     today = clock.today()
     context = {
@@ -160,7 +160,7 @@ def organization_detail(request: HttpRequest, membership: Membership) -> HttpRes
 
 
 @member_required
-def organization_contact(request: HttpRequest, membership: Membership) -> HttpResponse:
+def organization_contact(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
     organization = membership.organization
     initial = {field: getattr(organization, field) for field in services.CONTACT_FIELDS}
     initial["country"] = organization.country.code
@@ -190,7 +190,7 @@ def organization_contact(request: HttpRequest, membership: Membership) -> HttpRe
 
 @member_required
 @require_POST
-def member_add(request: HttpRequest, membership: Membership) -> HttpResponse:
+def member_add(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
     organization = membership.organization
     form = MemberAddForm(request.POST)
     if form.is_valid():
@@ -209,12 +209,12 @@ def member_add(request: HttpRequest, membership: Membership) -> HttpResponse:
             messages.success(request, _("%(email)s was added.") % {"email": added.user.email})
             return redirect("accounts:organization", org_id=organization.pk)
     for error in form.errors.values():
-        messages.error(request, " ".join(error))
+        messages.error(request, " ".join(str(message) for message in error))
     return redirect("accounts:organization", org_id=organization.pk)
 
 
 def _members_partial(
-    request: HttpRequest, organization_id: int, *, errors: list[str], notice: str = ""
+    request: AuthenticatedHttpRequest, organization_id: int, *, errors: list[str], notice: str = ""
 ) -> HttpResponse:
     """The members section alone, for htmx requests (the page updates in place)."""
     membership = selectors.membership_for(user=request.user, organization_id=organization_id)
@@ -233,7 +233,9 @@ def _members_partial(
     )
 
 
-def _member_outcome(request: HttpRequest, organization_id: int, *, error: str = "", notice: str = "") -> HttpResponse:
+def _member_outcome(
+    request: AuthenticatedHttpRequest, organization_id: int, *, error: str = "", notice: str = ""
+) -> HttpResponse:
     if request.htmx:
         return _members_partial(request, organization_id, errors=[error] if error else [], notice=notice)
     if error:
@@ -245,7 +247,7 @@ def _member_outcome(request: HttpRequest, organization_id: int, *, error: str = 
 
 @member_required
 @require_POST
-def member_role(request: HttpRequest, membership: Membership, member_id: int) -> HttpResponse:
+def member_role(request: AuthenticatedHttpRequest, membership: Membership, member_id: int) -> HttpResponse:
     organization = membership.organization
     member = selectors.member_of(organization=organization, membership_id=member_id)
     form = MemberRoleForm(request.POST)
@@ -266,7 +268,7 @@ def member_role(request: HttpRequest, membership: Membership, member_id: int) ->
 
 @member_required
 @require_POST
-def member_remove(request: HttpRequest, membership: Membership, member_id: int) -> HttpResponse:
+def member_remove(request: AuthenticatedHttpRequest, membership: Membership, member_id: int) -> HttpResponse:
     organization = membership.organization
     member = selectors.member_of(organization=organization, membership_id=member_id)
     try:
@@ -282,7 +284,7 @@ def member_remove(request: HttpRequest, membership: Membership, member_id: int) 
 
 
 @member_required
-def documents(request: HttpRequest, membership: Membership) -> HttpResponse:
+def documents(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
     organization = membership.organization
     pending = selectors.documents_to_accept(organization, clock.today(), settings.DOCUMENT_DEEMED_ACCEPTANCE_DAYS)
     return render(
@@ -298,7 +300,7 @@ def documents(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 @member_required
-def document_version(request: HttpRequest, membership: Membership, version_id: int) -> HttpResponse:
+def document_version(request: AuthenticatedHttpRequest, membership: Membership, version_id: int) -> HttpResponse:
     version = get_object_or_404(
         DocumentVersion.objects.select_related("document"), pk=version_id, published_at__isnull=False
     )
@@ -317,7 +319,7 @@ def document_version(request: HttpRequest, membership: Membership, version_id: i
 
 @member_required
 @require_POST
-def document_accept(request: HttpRequest, membership: Membership, version_id: int) -> HttpResponse:
+def document_accept(request: AuthenticatedHttpRequest, membership: Membership, version_id: int) -> HttpResponse:
     organization = membership.organization
     version = get_object_or_404(DocumentVersion, pk=version_id)
     try:
@@ -335,7 +337,7 @@ def document_accept(request: HttpRequest, membership: Membership, version_id: in
 
 
 @member_required
-def inbox(request: HttpRequest, membership: Membership) -> HttpResponse:
+def inbox(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
     organization = membership.organization
     page = Paginator(notification_selectors.inbox_of(organization), 25).get_page(request.GET.get("page"))
     return render(
@@ -344,7 +346,7 @@ def inbox(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 @member_required
-def inbox_message(request: HttpRequest, membership: Membership, message_id: int) -> HttpResponse:
+def inbox_message(request: AuthenticatedHttpRequest, membership: Membership, message_id: int) -> HttpResponse:
     organization = membership.organization
     message = notification_selectors.inbox_message(organization=organization, message_id=message_id)
     if request.method == "POST":
@@ -365,12 +367,12 @@ def inbox_message(request: HttpRequest, membership: Membership, message_id: int)
     )
 
 
-def _actor(request: HttpRequest) -> Actor:
+def _actor(request: AuthenticatedHttpRequest) -> Actor:
     return Actor.for_user(request.user, client_address=client_address(request))
 
 
 @member_required
-def organization_terminate(request: HttpRequest, membership: Membership) -> HttpResponse:
+def organization_terminate(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
     organization = membership.organization
     form = TerminateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -395,7 +397,7 @@ def organization_terminate(request: HttpRequest, membership: Membership) -> Http
 
 
 @login_required
-def section_unavailable(request: HttpRequest, org_id: int, section: str) -> HttpResponse:
+def section_unavailable(request: AuthenticatedHttpRequest, org_id: int, section: str) -> HttpResponse:
     membership = selectors.membership_for(user=request.user, organization_id=org_id)
     return render(
         request,
@@ -408,7 +410,7 @@ def section_unavailable(request: HttpRequest, org_id: int, section: str) -> Http
 
 
 @require_POST
-def set_language(request: HttpRequest) -> HttpResponse:
+def set_language(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The language switcher: also becomes the logged-in user's preferred language."""
     language = request.POST.get("language")
     if request.user.is_authenticated and language in Language.values and request.user.language != language:
@@ -418,7 +420,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def staff_otp(request: HttpRequest) -> HttpResponse:
+def staff_otp(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Staff prove a second factor (TOTP) before reaching the admin site; first time: enrolment."""
     if not request.user.is_staff:
         raise Http404

@@ -15,7 +15,8 @@ class PortalAdminSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
-        return bool(user.is_active and user.is_staff and user.is_verified())
+        # django_otp's OTPMiddleware adds is_verified() to request.user
+        return bool(user.is_active and user.is_staff and user.is_verified())  # type: ignore[union-attr,attr-defined]
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponseRedirect:
         next_url = request.GET.get("next") or reverse("admin:index")

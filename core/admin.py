@@ -5,9 +5,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import Actor, audit_record
@@ -25,7 +27,7 @@ def reason_action(
     request: HttpRequest,
     queryset: QuerySet,
     *,
-    title: str,
+    title: str | Promise,
     apply: Callable[[Any, str], object],
 ) -> HttpResponse | None:
     """An admin action that asks staff for a reason, then applies a service to each selected row."""
@@ -43,7 +45,7 @@ def reason_action(
             "queryset": queryset,
             "action": request.POST.get("action"),
             "opts": modeladmin.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         },
     )
 

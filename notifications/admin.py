@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import clock
 from core.admin import ReadOnlyAdmin, StaffAccessAuditMixin, run_each
+from core.http import AuthenticatedHttpRequest
 from notifications.models import CallQueueItem, Notification, PrintQueueItem
 from notifications.services import notification_mark_handled
 
@@ -35,7 +36,7 @@ class StaffQueueAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
         return super().get_queryset(request).filter(channel=self.channel)
 
     @admin.action(description=_("Mark as done (posted / called)"))
-    def mark_done(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+    def mark_done(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Notification]) -> None:
         run_each(
             self,
             request,

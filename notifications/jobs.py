@@ -53,7 +53,7 @@ def mark_tacitly_read(*, day: dt.date, now: dt.datetime) -> int:
                 return changed
             last_id = batch[-1].id
             for message in batch:
-                if tacit_acceptance_date(message.sent_at) > day:
+                if message.sent_at is None or tacit_acceptance_date(message.sent_at) > day:
                     continue
                 message.tacitly_accepted_at = now
                 message.read_at = message.read_at or now

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import logging
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -108,7 +109,7 @@ def notify(
                 continue  # already recorded for this key: exactly once
             created.append(notification)
             if channel in (Channel.EMAIL, Channel.SMS):
-                transaction.on_commit(lambda pk=notification.pk: _queue_delivery(pk))
+                transaction.on_commit(partial(_queue_delivery, notification.pk))
     return created
 
 
