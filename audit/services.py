@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 
 from audit.models import AuditChainHead, AuditEvent
 
@@ -57,13 +57,30 @@ def compute_hash(event: AuditEvent) -> str:
     return hashlib.sha256(_canonical(event)).hexdigest()
 
 
+def _stable(value: Any) -> Any:
+    """Values that come back from PostgreSQL's jsonb exactly as written: floats (which jsonb may
+    rewrite, e.g. 1e16 -> 10000000000000000) and everything not JSON-native become strings."""
+    if isinstance(value, dict):
+        return {str(key): _stable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_stable(item) for item in value]
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)
+
+
 def _jsonable(values: dict[str, Any] | None) -> dict[str, Any]:
-    # Round-trip through JSON so that the hash is computed on exactly what the database stores.
-    return json.loads(json.dumps(values or {}, default=str))
+    return _stable(values or {})
 
 
 def _normalized_address(address: str | None) -> str | None:
-    return str(ipaddress.ip_address(address)) if address else None
+    """The address as PostgreSQL's inet gives it back: IPv4-mapped IPv6 addresses as plain IPv4."""
+    if not address:
+        return None
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ip)
 
 
 def audit_record(
@@ -124,17 +141,30 @@ def _events_in_order() -> Iterator[AuditEvent]:
 
 
 def audit_verify() -> tuple[int, ChainBreak | None]:
-    """Recompute the chain; return how many events were checked and the first broken link."""
-    expected_prev = GENESIS_HASH
-    checked = 0
-    for event in _events_in_order():
-        checked += 1
-        if event.prev_hash != expected_prev:
-            return checked, ChainBreak(event.id, "does not follow the event before it (one was removed or changed)")
-        if compute_hash(event) != event.hash:
-            return checked, ChainBreak(event.id, "its content does not match its hash (it was changed)")
-        expected_prev = event.hash
-    head = AuditChainHead.objects.filter(id=1).first()
-    if head and head.last_hash != expected_prev:
-        return checked, ChainBreak(0, "the last events of the chain are missing")
+    """Recompute the chain; return how many events were checked and the first broken link.
+
+    Reads one snapshot (REPEATABLE READ on PostgreSQL): the head first, then the events up to it,
+    so events appended while it runs are neither counted nor reported missing.
+    """
+    snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():
+        if snapshot:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        head = AuditChainHead.objects.filter(id=1).first()
+        expected_prev = GENESIS_HASH
+        checked = 0
+        for event in _events_in_order():
+            checked += 1
+            if event.prev_hash != expected_prev:
+                return checked, ChainBreak(
+                    event.id, "does not follow the event before it (one was removed or changed)"
+                )
+            if compute_hash(event) != event.hash:
+                return checked, ChainBreak(event.id, "its content does not match its hash (it was changed)")
+            expected_prev = event.hash
+        if head is None and checked:
+            return checked, ChainBreak(0, "the chain head is missing")
+        if head is not None and head.last_hash != expected_prev:
+            return checked, ChainBreak(0, "the last events of the chain are missing")
     return checked, None

@@ -65,8 +65,9 @@ def test_evd1_events_are_chained_by_hash() -> None:
     assert first.prev_hash == GENESIS_HASH
     assert second.prev_hash == first.hash
     assert third.prev_hash == second.hash
-    assert third.hash == compute_hash(AuditEvent.objects.get(pk=third.pk))
-    assert (first.actor_type, first.actor_label, first.client_address) == ("user", first.actor_label, "192.0.2.7")
+    stored = AuditEvent.objects.get(pk=first.pk)
+    assert (stored.actor_type, stored.actor_label, stored.client_address) == ("user", stored.actor_user.email,
+                                                                              "192.0.2.7")
     assert second.actor_label == "job:accounts.deemed_acceptance"
     assert audit_verify() == (3, None)
 
@@ -135,3 +136,48 @@ def test_evd1_postgresql_refuses_update_and_delete() -> None:
 
     assert AuditEvent.objects.get(pk=first.pk).rule == "ORG-1"
     assert audit_verify() == (3, None)
+
+
+def test_evd1_hashes_survive_the_database_round_trip() -> None:
+    """What the database gives back hashes like what was written: IPv4-mapped IPv6 addresses,
+    floats, decimals, dates, nested structures and non-ASCII text."""
+    import decimal
+
+    organization = OrganizationFactory()
+    audit_record(
+        actor=Actor(type="user", label="ünïcode@example.com", client_address="::ffff:1.2.3.4"),
+        action="test.round_trip", rule="EVD-1", obj=organization, organization=organization,
+        before={"amount": decimal.Decimal("12.30"), "ratio": 1e16, "when": dt.date(2026, 2, 28)},
+        after={"nested": {"list": [1, 2.5, "drei"], "flag": True, "none": None}, "city": "Zürich"},
+        at=AT,
+    )
+
+    stored = AuditEvent.objects.get()
+    assert stored.client_address == "1.2.3.4"
+    assert stored.before == {"amount": "12.30", "ratio": "1e+16", "when": "2026-02-28"}
+    assert stored.after == {"nested": {"list": [1, "2.5", "drei"], "flag": True, "none": None}, "city": "Zürich"}
+    assert compute_hash(stored) == stored.hash
+    assert audit_verify() == (1, None)
+
+
+
+def test_evd1_a_missing_chain_head_with_events_is_a_break() -> None:
+    _three_events()
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditchainhead")
+
+    _, broken = audit_verify()
+    assert broken is not None
+    assert broken.reason == "the chain head is missing"
+
+
+@pytest.mark.postgres
+def test_evd1_postgresql_refuses_truncate() -> None:
+    _three_events()
+
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # let the test's own inserts settle first
+        cursor.execute("TRUNCATE audit_auditevent CASCADE")
+
+    assert AuditEvent.objects.count() == 3
