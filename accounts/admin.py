@@ -17,12 +17,12 @@ from accounts.models import (
     User,
 )
 from core import clock
-from core.admin import ReadOnlyAdmin, StaffAccessAuditMixin, reason_action, run_each
+from core.admin import AuditedChangesMixin, ReadOnlyAdmin, StaffAccessAuditMixin, reason_action, run_each
 from core.http import AuthenticatedHttpRequest
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedChangesMixin, DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "language", "is_staff", "is_active"]
     search_fields = ["email", "first_name", "last_name"]
@@ -68,10 +68,13 @@ class OrganizationAdmin(StaffAccessAuditMixin, admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # read-only: staff act through the actions below
 
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.change_organization")
+
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    @admin.action(description=_("Validate the details (ORG-2)"))
+    @admin.action(description=_("Validate the details (ORG-2)"), permissions=["act"])
     def validate(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Organization]) -> None:
         run_each(
             self,
@@ -82,7 +85,7 @@ class OrganizationAdmin(StaffAccessAuditMixin, admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description=_("Ask for corrections of the details (ORG-2)"))
+    @admin.action(description=_("Ask for corrections of the details (ORG-2)"), permissions=["act"])
     def ask_correction(
         self, request: AuthenticatedHttpRequest, queryset: QuerySet[Organization]
     ) -> HttpResponse | None:
@@ -96,7 +99,7 @@ class OrganizationAdmin(StaffAccessAuditMixin, admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description=_("Block, with a reason told to the customer (ORG-2)"))
+    @admin.action(description=_("Block, with a reason told to the customer (ORG-2)"), permissions=["act"])
     def block(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Organization]) -> HttpResponse | None:
         return reason_action(
             self,
@@ -108,7 +111,7 @@ class OrganizationAdmin(StaffAccessAuditMixin, admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description=_("Unblock, with a reason told to the customer (ORG-2)"))
+    @admin.action(description=_("Unblock, with a reason told to the customer (ORG-2)"), permissions=["act"])
     def unblock(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Organization]) -> HttpResponse | None:
         return reason_action(
             self,
@@ -131,6 +134,9 @@ class MembershipAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
 
 @admin.register(GuardianAuthorization)
 class GuardianAuthorizationAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.change_guardianauthorization")
+
     list_display = [
         "minor",
         "organization",
@@ -142,7 +148,7 @@ class GuardianAuthorizationAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     list_filter = ["decision"]
     actions = ["record_letter", "record_identity", "approve", "refuse"]
 
-    @admin.action(description=_("Record the authorization letter as received (ORG-4)"))
+    @admin.action(description=_("Record the authorization letter as received (ORG-4)"), permissions=["act"])
     def record_letter(self, request: AuthenticatedHttpRequest, queryset: QuerySet[GuardianAuthorization]) -> None:
         run_each(
             self,
@@ -153,7 +159,7 @@ class GuardianAuthorizationAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
             ),
         )
 
-    @admin.action(description=_("Record the representative's identity as verified (ORG-4)"))
+    @admin.action(description=_("Record the representative's identity as verified (ORG-4)"), permissions=["act"])
     def record_identity(self, request: AuthenticatedHttpRequest, queryset: QuerySet[GuardianAuthorization]) -> None:
         run_each(
             self,
@@ -164,7 +170,7 @@ class GuardianAuthorizationAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
             ),
         )
 
-    @admin.action(description=_("Approve (ORG-4)"))
+    @admin.action(description=_("Approve (ORG-4)"), permissions=["act"])
     def approve(self, request: AuthenticatedHttpRequest, queryset: QuerySet[GuardianAuthorization]) -> None:
         run_each(
             self,
@@ -175,7 +181,7 @@ class GuardianAuthorizationAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
             ),
         )
 
-    @admin.action(description=_("Refuse, with a reason (ORG-4)"))
+    @admin.action(description=_("Refuse, with a reason (ORG-4)"), permissions=["act"])
     def refuse(
         self, request: AuthenticatedHttpRequest, queryset: QuerySet[GuardianAuthorization]
     ) -> HttpResponse | None:
@@ -191,7 +197,7 @@ class GuardianAuthorizationAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
 
 
 @admin.register(ContractDocument)
-class ContractDocumentAdmin(admin.ModelAdmin):
+class ContractDocumentAdmin(AuditedChangesMixin, admin.ModelAdmin):
     list_display = ["title", "slug", "kind"]
     prepopulated_fields = {"slug": ["title"]}
 
@@ -203,21 +209,22 @@ class DocumentTextInline(admin.StackedInline):
     model = DocumentText
     extra = 1
 
-    def _editable(self, obj: DocumentVersion | None) -> bool:
-        return obj is None or obj.published_at is None
+    def _editable(self, request: HttpRequest, obj: DocumentVersion | None) -> bool:
+        allowed = request.user.has_perm("accounts.change_documentversion")
+        return allowed and (obj is None or obj.published_at is None)
 
     def has_add_permission(self, request: HttpRequest, obj: DocumentVersion | None = None) -> bool:
-        return self._editable(obj)
+        return self._editable(request, obj)
 
     def has_change_permission(self, request: HttpRequest, obj: DocumentVersion | None = None) -> bool:
-        return self._editable(obj)
+        return self._editable(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: DocumentVersion | None = None) -> bool:
-        return self._editable(obj)
+        return self._editable(request, obj)
 
 
 @admin.register(DocumentVersion)
-class DocumentVersionAdmin(admin.ModelAdmin):
+class DocumentVersionAdmin(AuditedChangesMixin, admin.ModelAdmin):
     """Staff write a version (a body or a link per language) as a draft, then publish it: the
     Organizations bound by an earlier version are notified (ORG-8). Published versions are frozen."""
 
@@ -229,12 +236,12 @@ class DocumentVersionAdmin(admin.ModelAdmin):
     readonly_fields = ["published_on", "published_at"]
 
     def has_change_permission(self, request: HttpRequest, obj: DocumentVersion | None = None) -> bool:
-        return obj is None or obj.published_at is None
+        return super().has_change_permission(request, obj) and (obj is None or obj.published_at is None)
 
     def has_delete_permission(self, request: HttpRequest, obj: DocumentVersion | None = None) -> bool:
-        return obj is not None and obj.published_at is None
+        return super().has_delete_permission(request, obj) and obj is not None and obj.published_at is None
 
-    @admin.action(description=_("Publish and notify the organizations concerned (ORG-8)"))
+    @admin.action(description=_("Publish and notify the organizations concerned (ORG-8)"), permissions=["change"])
     def publish(self, request: AuthenticatedHttpRequest, queryset: QuerySet[DocumentVersion]) -> None:
         run_each(
             self,

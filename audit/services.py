@@ -157,9 +157,7 @@ def audit_verify() -> tuple[int, ChainBreak | None]:
         for event in _events_in_order():
             checked += 1
             if event.prev_hash != expected_prev:
-                return checked, ChainBreak(
-                    event.id, "does not follow the event before it (one was removed or changed)"
-                )
+                return checked, ChainBreak(event.id, "does not follow the event before it (one was removed or changed)")
             if compute_hash(event) != event.hash:
                 return checked, ChainBreak(event.id, "its content does not match its hash (it was changed)")
             expected_prev = event.hash

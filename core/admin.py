@@ -102,3 +102,24 @@ class StaffAccessAuditMixin:
             organization=self.organization_of(obj),
             at=clock.now(),
         )
+
+
+class AuditedChangesMixin(StaffAccessAuditMixin):
+    """For the few rows staff edit in forms (users, documents): each save is recorded (EVD-1),
+    naming the fields changed; a password shows only as changed."""
+
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        changed = {
+            field: "(changed)" if "password" in field else str(form.cleaned_data.get(field))
+            for field in form.changed_data
+        }
+        audit_record(
+            actor=Actor.for_user(request.user, client_address=client_address(request)),
+            action="staff.changed" if change else "staff.created",
+            rule="EVD-1",
+            obj=obj,
+            organization=self.organization_of(obj),
+            after=changed,
+            at=clock.now(),
+        )

@@ -35,7 +35,10 @@ class StaffQueueAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
         return super().get_queryset(request).filter(channel=self.channel)
 
-    @admin.action(description=_("Mark as done (posted / called)"))
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("notifications.change_notification")
+
+    @admin.action(description=_("Mark as done (posted / called)"), permissions=["act"])
     def mark_done(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Notification]) -> None:
         run_each(
             self,

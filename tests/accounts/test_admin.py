@@ -14,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
 from notifications.services import notify
-from tests.factories import UserFactory, member
+from tests.factories import DocumentVersionFactory, UserFactory, member
 
 pytestmark = pytest.mark.django_db
 
@@ -168,3 +168,58 @@ def test_evd3_a_letter_in_the_print_queue_opens_as_a_printable_page(verified) ->
     assert "Rue du Test 1" in page.content.decode()
     assert "Your organization is blocked" in page.content.decode()
     assert AuditEvent.objects.filter(action="staff.viewed", rule="EVD-2", object_id=str(letter.pk)).count() == 1
+
+
+@pytest.fixture
+def clerk() -> Client:
+    """A verified staff user with no model permissions at all."""
+    user = UserFactory(email="clerk@example.com", is_staff=True)
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    client = Client()
+    client.force_login(user)
+    client.post(reverse("accounts:staff_otp"), {"token": _code(device), "next": "/admin/"})
+    return client
+
+
+def test_staff_without_permission_cannot_block_or_publish(clerk, django_capture_on_commit_callbacks) -> None:
+    organization = member().organization
+    draft = DocumentVersionFactory(label="2026-09", published_on=None, published_at=None)
+    events = AuditEvent.objects.count()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        block = clerk.post(
+            reverse("admin:accounts_organization_changelist"),
+            {"action": "block", "_selected_action": [organization.pk], "apply": "1", "reason": "x"},
+        )
+        publish = clerk.post(
+            reverse("admin:accounts_documentversion_changelist"), {"action": "publish", "_selected_action": [draft.pk]}
+        )
+
+    assert block.status_code in (302, 403)
+    assert publish.status_code in (302, 403)
+    organization.refresh_from_db()
+    draft.refresh_from_db()
+    assert organization.status == "active"
+    assert draft.published_at is None
+    assert mail.outbox == []
+    assert AuditEvent.objects.count() == events
+
+
+def test_evd1_staff_edits_of_a_user_are_recorded(verified, staff) -> None:
+    customer = UserFactory(email="c@example.com", first_name="Old")
+    url = reverse("admin:accounts_user_change", args=[customer.pk])
+    form = verified.get(url).context["adminform"].form
+    data = {key: value for key, value in form.initial.items() if value is not None and key != "password"}
+    data.update({"first_name": "New", "groups": [], "user_permissions": [], "date_of_birth": "1980-01-01"})
+
+    response = verified.post(url, data)
+
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="staff.changed")
+    assert (event.rule, event.actor_label, event.object_id, event.after) == (
+        "EVD-1",
+        staff.email,
+        str(customer.pk),
+        {"first_name": "New"},
+    )
+    assert AuditEvent.objects.filter(action="staff.viewed", object_id=str(customer.pk)).count() == 1

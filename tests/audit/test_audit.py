@@ -66,8 +66,11 @@ def test_evd1_events_are_chained_by_hash() -> None:
     assert second.prev_hash == first.hash
     assert third.prev_hash == second.hash
     stored = AuditEvent.objects.get(pk=first.pk)
-    assert (stored.actor_type, stored.actor_label, stored.client_address) == ("user", stored.actor_user.email,
-                                                                              "192.0.2.7")
+    assert (stored.actor_type, stored.actor_label, stored.client_address) == (
+        "user",
+        stored.actor_user.email,
+        "192.0.2.7",
+    )
     assert second.actor_label == "job:accounts.deemed_acceptance"
     assert audit_verify() == (3, None)
 
@@ -146,7 +149,10 @@ def test_evd1_hashes_survive_the_database_round_trip() -> None:
     organization = OrganizationFactory()
     audit_record(
         actor=Actor(type="user", label="ünïcode@example.com", client_address="::ffff:1.2.3.4"),
-        action="test.round_trip", rule="EVD-1", obj=organization, organization=organization,
+        action="test.round_trip",
+        rule="EVD-1",
+        obj=organization,
+        organization=organization,
         before={"amount": decimal.Decimal("12.30"), "ratio": 1e16, "when": dt.date(2026, 2, 28)},
         after={"nested": {"list": [1, 2.5, "drei"], "flag": True, "none": None}, "city": "Zürich"},
         at=AT,
@@ -158,7 +164,6 @@ def test_evd1_hashes_survive_the_database_round_trip() -> None:
     assert stored.after == {"nested": {"list": [1, "2.5", "drei"], "flag": True, "none": None}, "city": "Zürich"}
     assert compute_hash(stored) == stored.hash
     assert audit_verify() == (1, None)
-
 
 
 def test_evd1_a_missing_chain_head_with_events_is_a_break() -> None:
@@ -176,8 +181,9 @@ def test_evd1_a_missing_chain_head_with_events_is_a_break() -> None:
 def test_evd1_postgresql_refuses_truncate() -> None:
     _three_events()
 
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # let the test's own inserts settle first
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("TRUNCATE audit_auditevent CASCADE")
 
     assert AuditEvent.objects.count() == 3
