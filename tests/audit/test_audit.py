@@ -1,6 +1,7 @@
 """SPEC EVD-1: append-only, hash-chained evidence; audit_verify names the first broken link."""
 
 import datetime as dt
+import importlib
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -181,7 +182,9 @@ def test_evd1_a_missing_chain_head_with_events_is_a_break() -> None:
 def test_evd1_postgresql_refuses_truncate() -> None:
     _three_events()
 
+    migration = importlib.import_module("audit.migrations.0003_refuse_truncate")
     with connection.cursor() as cursor:
+        cursor.execute(migration.CREATE)  # off in the test database, which the runner truncates
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # let the test's own inserts settle first
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("TRUNCATE audit_auditevent CASCADE")
