@@ -5,12 +5,27 @@ import datetime as dt
 from django.conf import settings
 from django.db.models import Exists, OuterRef
 
-from accounts.models import Acceptance, DocumentNotice, Organization
-from accounts.services import acceptance_deem
+from accounts import selectors
+from accounts.models import Acceptance, ContractDocument, DocumentNotice, Organization
+from accounts.services import acceptance_deem, document_notices_send
 from core import clock
 from core.lifecycle import register_job
 
 JOB_DEEMED_ACCEPTANCE = "accounts.deemed_acceptance"
+JOB_DOCUMENT_NOTICES = "accounts.document_notices"
+
+
+@register_job(name=JOB_DOCUMENT_NOTICES, order=890, rule="ORG-8")
+def send_missing_document_notices(*, day: dt.date, now: dt.datetime) -> int:
+    """Safety net behind the task queued at publication: every Organization bound by an earlier
+    version of a document has its notice of the version in force (unique per organization and
+    version, so a second run sends nothing)."""
+    sent = 0
+    for document in ContractDocument.objects.order_by("pk"):
+        version = selectors.current_version(document, day)
+        if version is not None:
+            sent += document_notices_send(version=version, now=now)
+    return sent
 
 
 @register_job(name=JOB_DEEMED_ACCEPTANCE, order=900, rule="ORG-8")

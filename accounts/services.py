@@ -2,13 +2,15 @@
 rule that allows it, and writes an audit event naming the actor and the rule id (EVD-1)."""
 
 import datetime as dt
+import logging
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 from django_countries import countries
 
@@ -30,6 +32,7 @@ from core.errors import RuleViolation
 from notifications.services import notify
 
 Role = Membership.Role
+logger = logging.getLogger(__name__)
 
 # Contact Information a customer may set (ORG-1, ORG-10); required ones first.
 REQUIRED_CONTACT_FIELDS = (
@@ -777,10 +780,17 @@ def document_version_publish(*, version: DocumentVersion, staff_user: User, now:
             },
             at=now,
         )
-        from accounts.tasks import send_document_notices
-
-        transaction.on_commit(lambda: send_document_notices.delay(locked.pk))
+        transaction.on_commit(partial(_queue_document_notices, locked.pk))
     return locked
+
+
+def _queue_document_notices(version_id: int) -> None:
+    from accounts.tasks import send_document_notices
+
+    try:
+        send_document_notices.delay(version_id)
+    except Exception:  # broker down: the daily job sends the notices (accounts.jobs)
+        logger.exception("could not queue the notices of document version %s; the daily job will", version_id)
 
 
 # Organizations notified per transaction when a version is published.
@@ -790,12 +800,14 @@ NOTICE_BATCH_SIZE = 200
 def document_notices_send(*, version: DocumentVersion, now: dt.datetime) -> int:
     """Notify every Organization bound by an earlier version of the document (ORG-8). Idempotent:
     an Organization already notified of this version is skipped (unique notice per version)."""
-    earlier = DocumentVersion.objects.filter(document=version.document).exclude(pk=version.pk)
+    earlier = DocumentVersion.objects.filter(document=version.document, published_at__isnull=False).filter(
+        Q(published_on__lt=version.published_on) | Q(published_on=version.published_on, pk__lt=version.pk)
+    )
     sent = 0
     while True:
         with transaction.atomic():
             batch = list(
-                Organization.objects.select_for_update(skip_locked=True)
+                Organization.objects.select_for_update()
                 .exclude(status=Organization.Status.TERMINATED)
                 .filter(Exists(Acceptance.objects.filter(organization=OuterRef("pk"), version__in=earlier)))
                 .exclude(Exists(DocumentNotice.objects.filter(organization=OuterRef("pk"), version=version)))

@@ -9,7 +9,7 @@ from django.core import mail
 from django.core.management import call_command
 
 from accounts import selectors, services
-from accounts.jobs import deem_documents_accepted
+from accounts.jobs import deem_documents_accepted, send_missing_document_notices
 from accounts.models import Acceptance, DocumentNotice, DocumentText, DocumentVersion
 from audit.models import AuditEvent
 from core.errors import RuleViolation
@@ -140,9 +140,11 @@ def test_org8_run_lifecycle_prints_counts_and_a_second_run_does_nothing(publishe
 
     assert first.splitlines() == [
         "2026-04-30",
+        "   890 accounts.document_notices                      0  (ORG-8)",
         "   900 accounts.deemed_acceptance                     0  (ORG-8)",
         "   910 notifications.tacit_reading                    0  (ORG-3)",
         "2026-05-01",
+        "   890 accounts.document_notices                      0  (ORG-8)",
         "   900 accounts.deemed_acceptance                     2  (ORG-8)",
         "   910 notifications.tacit_reading                    2  (ORG-3)",
     ]
@@ -161,3 +163,30 @@ def test_org8_a_draft_or_future_version_cannot_be_accepted(world) -> None:
 
     assert refused.value.rule == "ORG-8"
     assert not Acceptance.objects.filter(version=world["draft"]).exists()
+
+
+def test_org8_when_the_broker_is_down_the_daily_job_sends_the_notices(world, monkeypatch) -> None:
+    from accounts import tasks
+
+    def broker_down(*args: object) -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.send_document_notices, "delay", broker_down)
+    with time_machine.travel(PUBLISHED_AT, tick=False):
+        services.document_version_publish(version=world["draft"], staff_user=world["staff"], now=PUBLISHED_AT)
+    assert DocumentNotice.objects.count() == 0
+
+    assert deem_documents_accepted(day=dt.date(2026, 5, 2), now=PUBLISHED_AT) == 0  # never notified: not deemed
+    assert send_missing_document_notices(day=dt.date(2026, 4, 2), now=PUBLISHED_AT + dt.timedelta(days=1)) == 2
+    assert send_missing_document_notices(day=dt.date(2026, 4, 2), now=PUBLISHED_AT + dt.timedelta(days=1)) == 0
+    assert set(DocumentNotice.objects.values_list("organization_id", flat=True)) == {
+        m.organization_id for m in world["bound"]}
+
+
+def test_org8_an_organization_that_accepted_only_the_new_version_is_not_notified_of_it(published) -> None:
+    newcomer = member()
+    AcceptanceFactory(organization=newcomer.organization, version=published["draft"], user=newcomer.user)
+
+    assert send_missing_document_notices(day=dt.date(2026, 4, 10), now=PUBLISHED_AT) == 0
+    assert not DocumentNotice.objects.filter(organization=newcomer.organization).exists()
+

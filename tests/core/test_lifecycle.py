@@ -12,6 +12,7 @@ from core.tasks import run_daily_lifecycle
 
 def test_time2_jobs_run_in_their_documented_order() -> None:
     assert [(job.order, job.name, job.rule) for job in lifecycle.jobs()] == [
+        (890, "accounts.document_notices", "ORG-8"),
         (900, "accounts.deemed_acceptance", "ORG-8"),
         (910, "notifications.tacit_reading", "ORG-3"),
     ]
