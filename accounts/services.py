@@ -50,6 +50,9 @@ REQUIRED_CONTACT_FIELDS = (
 )
 OPTIONAL_CONTACT_FIELDS = ("secondary_email", "landline", "vat_number", "currency")
 CONTACT_FIELDS = REQUIRED_CONTACT_FIELDS + OPTIONAL_CONTACT_FIELDS
+CONTACT_MAX_LENGTHS = {
+    field.name: field.max_length for field in Organization._meta.fields if field.name in CONTACT_FIELDS
+}
 
 # ORG-10 / BIL-7: VAT numbers are checked against the billing country: CH/LI take a Swiss number,
 # EU countries their own (Greece's VAT prefix is EL).
@@ -107,6 +110,10 @@ def clean_contact(data: dict[str, Any], *, partial: bool = False) -> dict[str, A
         value = value.strip() if isinstance(value, str) else value
         if field in REQUIRED_CONTACT_FIELDS and not value:
             errors[field] = [_("This field is required.")]
+            continue
+        max_length = CONTACT_MAX_LENGTHS.get(field)
+        if isinstance(value, str) and max_length and len(value) > max_length:
+            errors[field] = [_("At most %(count)d characters.") % {"count": max_length}]
             continue
         try:
             cleaned[field] = _clean_field(field, value or "")
@@ -279,7 +286,11 @@ def organization_create(
             status=400,
             field="accept_tcu",
         )
-    birth = date_of_birth or user.date_of_birth
+    if user.date_of_birth and date_of_birth and date_of_birth != user.date_of_birth:
+        raise ValidationError(
+            {"date_of_birth": [_("Your date of birth is already on file; please contact support to correct it.")]}
+        )
+    birth = user.date_of_birth or date_of_birth
     if birth is None:
         raise ValidationError(
             {"date_of_birth": [_("The Legal Responsible's date of birth is required (adults only).")]}
@@ -288,9 +299,17 @@ def organization_create(
         raise ValidationError({"date_of_birth": [_("The date of birth cannot be in the future.")]})
     actor = Actor.for_user(user, client_address=client_address)
     with transaction.atomic():
-        if user.date_of_birth != birth:
+        if user.date_of_birth is None:
             user.date_of_birth = birth
             user.save(update_fields=["date_of_birth"])
+            audit_record(
+                actor=actor,
+                action="user.date_of_birth_recorded",
+                rule="ORG-4",
+                obj=user,
+                after={"date_of_birth": birth.isoformat()},
+                at=now,
+            )
         organization = Organization.objects.create(created_at=now, **cleaned)
         membership = Membership.objects.create(
             organization=organization, user=user, role=Role.LEGAL_RESPONSIBLE, created_at=now

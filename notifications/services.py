@@ -11,6 +11,7 @@ from django.db import IntegrityError, models, transaction
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.module_loading import import_string
+from django.utils.text import Truncator
 
 from audit.services import Actor, audit_record
 from core.errors import RuleViolation
@@ -43,11 +44,15 @@ def _addresses(organization: Any, channel: str, *, all_contacts: bool) -> list[s
     return [""]  # the inbox belongs to the Organization
 
 
+SUBJECT_MAX_LENGTH = Notification._meta.get_field("subject").max_length or 200
+
+
 def _render(template: str, context: dict[str, Any], language: str) -> tuple[str, str]:
     with translation.override(language):
         subject = render_to_string(f"notifications/{template}/subject.txt", context).strip()
         body = render_to_string(f"notifications/{template}/body.txt", context).strip()
-    return " ".join(subject.split()), body
+    # The subject is one line and fits its column, whatever names the context brings.
+    return Truncator(" ".join(subject.split())).chars(SUBJECT_MAX_LENGTH), body
 
 
 def notify(

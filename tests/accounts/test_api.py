@@ -118,7 +118,7 @@ def test_tenancy_a_member_id_of_another_organization_under_my_organization_is_40
 
 
 def test_create_organization_then_read_it(tcu) -> None:
-    user = UserFactory()
+    user = UserFactory(date_of_birth=None)
     body = {
         "name": "API GmbH",
         "contact_first_name": "Ana",

@@ -180,7 +180,8 @@ def test_org8_when_the_broker_is_down_the_daily_job_sends_the_notices(world, mon
     assert send_missing_document_notices(day=dt.date(2026, 4, 2), now=PUBLISHED_AT + dt.timedelta(days=1)) == 2
     assert send_missing_document_notices(day=dt.date(2026, 4, 2), now=PUBLISHED_AT + dt.timedelta(days=1)) == 0
     assert set(DocumentNotice.objects.values_list("organization_id", flat=True)) == {
-        m.organization_id for m in world["bound"]}
+        m.organization_id for m in world["bound"]
+    }
 
 
 def test_org8_an_organization_that_accepted_only_the_new_version_is_not_notified_of_it(published) -> None:
@@ -189,4 +190,3 @@ def test_org8_an_organization_that_accepted_only_the_new_version_is_not_notified
 
     assert send_missing_document_notices(day=dt.date(2026, 4, 10), now=PUBLISHED_AT) == 0
     assert not DocumentNotice.objects.filter(organization=newcomer.organization).exists()
-

@@ -388,3 +388,60 @@ def test_org9_a_legal_responsible_terminates_the_contract(django_capture_on_comm
     assert [m.subject for m in mail.outbox] == ["Your contract is terminated"]
     with pytest.raises(RuleViolation, match="terminated"):
         services.organization_terminate(organization=terminated, user=legal.user, password=PASSWORD, now=NOW)
+
+
+def test_org4_a_date_of_birth_on_file_cannot_be_replaced_at_sign_up(tcu) -> None:
+    minor = UserFactory(date_of_birth=dt.date(2010, 1, 1))
+    before = _snapshot()
+
+    with pytest.raises(ValidationError) as refused:
+        services.organization_create(
+            user=minor, contact=CONTACT, accepted_tcu=tcu, date_of_birth=dt.date(1980, 1, 1), now=NOW
+        )
+
+    assert "already on file" in refused.value.message_dict["date_of_birth"][0]
+    minor.refresh_from_db()
+    assert minor.date_of_birth == dt.date(2010, 1, 1)
+    assert _snapshot() == before
+
+
+def test_org4_a_date_of_birth_given_at_sign_up_is_recorded(tcu) -> None:
+    user = UserFactory(date_of_birth=None)
+
+    services.organization_create(
+        user=user, contact=CONTACT, accepted_tcu=tcu, date_of_birth=dt.date(1991, 7, 7), now=NOW
+    )
+
+    user.refresh_from_db()
+    assert user.date_of_birth == dt.date(1991, 7, 7)
+    event = AuditEvent.objects.get(action="user.date_of_birth_recorded")
+    assert (event.rule, event.after) == ("ORG-4", {"date_of_birth": "1991-07-07"})
+
+
+def test_org1_too_long_values_are_refused_with_a_message(tcu) -> None:
+    before = _snapshot()
+
+    with pytest.raises(ValidationError) as refused:
+        services.organization_create(
+            user=UserFactory(), contact={**CONTACT, "name": "N" * 201, "city": "C" * 101}, accepted_tcu=tcu, now=NOW
+        )
+
+    assert refused.value.message_dict == {"name": ["At most 200 characters."], "city": ["At most 100 characters."]}
+    assert _snapshot() == before
+
+
+def test_evd3_a_long_organization_name_still_fits_the_subject(django_capture_on_commit_callbacks) -> None:
+    admin = member("administrator")
+    admin.organization.name = "N" * 200
+    admin.organization.save()
+    UserFactory(email="new@example.com")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.member_add(
+            organization=admin.organization, user=admin.user, email="new@example.com", role="billing", now=NOW
+        )
+
+    subject = Notification.objects.get().subject
+    assert len(subject) == 200
+    assert subject.startswith("You were added to NNN")
+    assert subject.endswith("…")
