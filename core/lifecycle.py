@@ -16,6 +16,8 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from core import clock
 
 logger = logging.getLogger(__name__)
@@ -61,8 +63,9 @@ def days(start: dt.date, until: dt.date) -> Iterator[dt.date]:
 def run_day(day: dt.date, *, now: dt.datetime | None = None) -> list[tuple[DailyJob, int]]:
     """Run every registered job as of `day`, in order; return what each changed.
 
-    `now` is the instant recorded on what the jobs write; by default the start of `day` in
-    Zurich when the day is past, or the real now when it is today.
+    `now` is the instant recorded on what the jobs write: the real now, so that evidence is never
+    backdated when a missed day is caught up. A day after today is refused, except where
+    LIFECYCLE_ALLOW_FUTURE_DATES is on (development and tests), and then its start is used.
     """
     instant = now or _instant_for(day)
     results = []
@@ -73,8 +76,14 @@ def run_day(day: dt.date, *, now: dt.datetime | None = None) -> list[tuple[Daily
     return results
 
 
+class FutureDateRefused(ValueError):
+    pass
+
+
 def _instant_for(day: dt.date) -> dt.datetime:
     real_now = clock.now()
-    if clock.business_date(real_now) == day:
+    if day <= clock.business_date(real_now):
         return real_now
+    if not settings.LIFECYCLE_ALLOW_FUTURE_DATES:
+        raise FutureDateRefused(f"{day.isoformat()} is in the future; the daily run does not run ahead")
     return clock.start_of_day(day)

@@ -215,6 +215,8 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 DOCUMENT_DEEMED_ACCEPTANCE_DAYS = env.int("DOCUMENT_DEEMED_ACCEPTANCE_DAYS", default=30)  # ORG-8
 INBOX_TACIT_ACCEPTANCE_MONTHS = env.int("INBOX_TACIT_ACCEPTANCE_MONTHS", default=1)  # ORG-3
 ADULT_AGE_YEARS = 18  # ORG-4
+# run_lifecycle --date after today: only to rehearse the future in development and tests.
+LIFECYCLE_ALLOW_FUTURE_DATES = env.bool("LIFECYCLE_ALLOW_FUTURE_DATES", default=False)
 
 LOGGING = {
     "version": 1,

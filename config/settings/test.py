@@ -36,3 +36,4 @@ STORAGES = {
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F405
 # The test runner empties tables with TRUNCATE between transactional tests (see audit migration 0003).
 AUDIT_TRUNCATE_ALLOWED = True
+LIFECYCLE_ALLOW_FUTURE_DATES = True

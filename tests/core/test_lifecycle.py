@@ -26,7 +26,7 @@ def test_time2_a_job_name_or_order_cannot_be_registered_twice() -> None:
 
 
 @pytest.mark.django_db
-def test_time2_run_day_passes_the_day_and_the_start_of_a_past_day(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_time2_run_day_records_the_real_now_even_for_a_past_day(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[dt.date, dt.datetime]] = []
 
     def spy(*, day: dt.date, now: dt.datetime) -> int:
@@ -36,12 +36,25 @@ def test_time2_run_day_passes_the_day_and_the_start_of_a_past_day(monkeypatch: p
     monkeypatch.setattr(lifecycle, "_registry", {"spy": lifecycle.DailyJob("spy", 1, "TIME-2", spy)})
     with time_machine.travel(dt.datetime(2026, 5, 3, 6, 0, tzinfo=dt.UTC), tick=False):
         results = lifecycle.run_day(dt.date(2026, 5, 1))
-        today = lifecycle.run_day(dt.date(2026, 5, 3))
+        lifecycle.run_day(dt.date(2026, 5, 3))
+        lifecycle.run_day(dt.date(2026, 5, 9))  # the future: allowed in tests, as of its start
 
     assert [count for _, count in results] == [7]
-    assert seen[0] == (dt.date(2026, 5, 1), dt.datetime(2026, 4, 30, 22, 0, tzinfo=dt.UTC))  # Zurich midnight
-    assert seen[1] == (dt.date(2026, 5, 3), dt.datetime(2026, 5, 3, 6, 0, tzinfo=dt.UTC))
-    assert [count for _, count in today] == [7]
+    assert seen == [
+        (dt.date(2026, 5, 1), dt.datetime(2026, 5, 3, 6, 0, tzinfo=dt.UTC)),  # caught up: not backdated
+        (dt.date(2026, 5, 3), dt.datetime(2026, 5, 3, 6, 0, tzinfo=dt.UTC)),
+        (dt.date(2026, 5, 9), dt.datetime(2026, 5, 8, 22, 0, tzinfo=dt.UTC)),  # Zurich midnight
+    ]
+
+
+def test_time2_a_future_date_is_refused_in_production(settings) -> None:
+    settings.LIFECYCLE_ALLOW_FUTURE_DATES = False
+
+    with (
+        time_machine.travel(dt.datetime(2026, 5, 3, 6, 0, tzinfo=dt.UTC), tick=False),
+        pytest.raises(CommandError, match="2026-05-04 is in the future"),
+    ):
+        call_command("run_lifecycle", "--date", "2026-05-04")
 
 
 @pytest.mark.django_db

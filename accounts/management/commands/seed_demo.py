@@ -2,7 +2,8 @@
 
 import datetime as dt
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -52,6 +53,8 @@ class Command(BaseCommand):
     help = "Create the demo documents, customer and staff user (safe to run again)."
 
     def handle(self, *args: object, **options: object) -> None:
+        if not settings.DEBUG:
+            raise CommandError("seed_demo creates well-known logins: it runs only with DEBUG on (the embedded demo).")
         now = clock.now()
         with transaction.atomic():
             self._documents(now)

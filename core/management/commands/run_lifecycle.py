@@ -26,5 +26,9 @@ class Command(BaseCommand):
             raise CommandError("--until is before --date")
         for day in lifecycle.days(start, until):
             self.stdout.write(f"{day.isoformat()}")
-            for job, count in lifecycle.run_day(day):
+            try:
+                results = lifecycle.run_day(day)
+            except lifecycle.FutureDateRefused as refused:
+                raise CommandError(str(refused)) from refused
+            for job, count in results:
                 self.stdout.write(f"  {job.order:>4} {job.name:<40} {count:>7}  ({job.rule})")
