@@ -375,8 +375,8 @@ def organization_update_contact(
         changed = [field for field, value in cleaned.items() if str(getattr(locked, field)) != str(value)]
         if not changed:
             return locked
-        if locked.validation == Organization.Validation.VALIDATED:
-            # ORG-2: staff validate the new details again.
+        if locked.validation != Organization.Validation.UNVALIDATED:
+            # ORG-2: validated or corrected, the new details go back to staff for validation.
             cleaned["validation"] = Organization.Validation.UNVALIDATED
             changed.append("validation")
         before = _snapshot(locked, changed)
@@ -666,7 +666,8 @@ def member_change_role(
             after={"role": role, "user": member.user.email},
             at=now,
         )
-        _record_sole_holder(locked, user=user, client_address=client_address, now=now)
+        if before["role"] == Role.LEGAL_RESPONSIBLE:
+            _record_sole_holder(locked, user=user, client_address=client_address, now=now)
     return member
 
 
@@ -689,14 +690,17 @@ def member_remove(*, membership: Membership, user: User, client_address: str | N
             before={"user": member.user.email, "role": member.role},
             at=now,
         )
+        was_legal_responsible = member.role == Role.LEGAL_RESPONSIBLE
         member.delete()
-        _record_sole_holder(locked, user=user, client_address=client_address, now=now)
+        if was_legal_responsible:
+            _record_sole_holder(locked, user=user, client_address=client_address, now=now)
 
 
 def _record_sole_holder(
     organization: Organization, *, user: User, client_address: str | None, now: dt.datetime
 ) -> None:
-    """ORG-5: when the others are removed, the remaining Legal Responsible becomes sole holder."""
+    """ORG-5: when the others are removed, the remaining Legal Responsible becomes sole holder.
+    Called after a Legal Responsible left or changed role."""
     legal = list(
         Membership.objects.filter(organization=organization, role=Role.LEGAL_RESPONSIBLE).select_related("user")
     )
@@ -764,13 +768,18 @@ def document_accept(
         existing = Acceptance.objects.filter(organization=locked, version=version).first()
         if existing:
             return existing
-        return _accept(
-            organization=locked,
-            version=version,
-            user=user,
-            actor=Actor.for_user(user, client_address=client_address),
-            now=now,
-        )
+        # The deemed-acceptance job does not lock the organization: the unique constraint decides.
+        try:
+            with transaction.atomic():
+                return _accept(
+                    organization=locked,
+                    version=version,
+                    user=user,
+                    actor=Actor.for_user(user, client_address=client_address),
+                    now=now,
+                )
+        except IntegrityError:
+            return Acceptance.objects.get(organization=locked, version=version)
 
 
 def document_version_publish(*, version: DocumentVersion, staff_user: User, now: dt.datetime) -> DocumentVersion:
@@ -906,6 +915,9 @@ def guardian_authorization_decide(
             after={"decision": locked.decision, "reason": reason},
             at=now,
         )
+        if not approve and locked.organization.status == Organization.Status.ACTIVE:
+            # ORG-4: an Organization held by an unauthorised minor may not go on: staff block it.
+            organization_block(organization=locked.organization, staff_user=staff_user, reason=reason, now=now)
     return locked
 
 

@@ -215,3 +215,13 @@ def test_org5_concurrent_removals_of_two_legal_responsibles_leave_one() -> None:
 
     assert sorted(outcomes) == ["ORG-5", "done"]
     assert Membership.objects.filter(organization=organization).count() == 1
+
+
+def test_org5_sole_holder_is_recorded_only_when_a_legal_responsible_leaves() -> None:
+    legal = member()
+    technical = member("technical", organization=legal.organization)
+
+    services.member_change_role(membership=technical, user=legal.user, role="billing", now=NOW)
+    services.member_remove(membership=technical, user=legal.user, now=NOW)
+
+    assert not AuditEvent.objects.filter(action="organization.sole_holder").exists()

@@ -445,3 +445,34 @@ def test_evd3_a_long_organization_name_still_fits_the_subject(django_capture_on_
     assert len(subject) == 200
     assert subject.startswith("You were added to NNN")
     assert subject.endswith("…")
+
+
+def test_org4_a_refused_authorization_blocks_the_organization(tcu) -> None:
+    minor = UserFactory(date_of_birth=dt.date(2010, 1, 1))
+    staff = UserFactory(is_staff=True)
+    organization = services.organization_create(user=minor, contact=CONTACT, accepted_tcu=tcu, now=NOW)
+    authorization = GuardianAuthorization.objects.get(organization=organization)
+
+    services.guardian_authorization_decide(
+        authorization=authorization, staff_user=staff, approve=False, reason="No authorization letter received", now=NOW
+    )
+
+    organization.refresh_from_db()
+    assert (organization.status, organization.status_reason) == ("blocked", "No authorization letter received")
+
+
+def test_org2_a_corrected_organization_goes_back_to_staff() -> None:
+    legal = member()
+    services.organization_validate(
+        organization=legal.organization,
+        staff_user=UserFactory(is_staff=True),
+        valid=False,
+        reason="Street number missing",
+        now=NOW,
+    )
+
+    updated = services.organization_update_contact(
+        organization=legal.organization, user=legal.user, changes={"street": "Rue du Test 12"}, now=NOW
+    )
+
+    assert updated.validation == "unvalidated"
