@@ -1,5 +1,7 @@
+import ipaddress
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.http import HttpRequest
 from rest_framework.request import Request
 
@@ -23,5 +25,17 @@ class AuthenticatedRequest(Request):
 
 
 def client_address(request: HttpRequest | Request) -> str | None:
-    """The client's address as seen by the web server (the proxy sets REMOTE_ADDR in production)."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse proxies the address
+    the outermost trusted proxy saw (X-Forwarded-For, counted from the right, so a client cannot
+    spoof it). Used by the audit trail and by django-axes' per-address log-in throttling."""
+    remote = request.META.get("REMOTE_ADDR") or None
+    count = settings.TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if count and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if len(hops) >= count:
+            try:
+                return str(ipaddress.ip_address(hops[-count]))
+            except ValueError:
+                return remote
+    return remote

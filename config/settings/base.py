@@ -111,6 +111,9 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "core.http.client_address"
+# Reverse proxies in front of the web server that append to X-Forwarded-For (0: none, REMOTE_ADDR is the client).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # SPEC TIME-1: the provider's calendar is Europe/Zurich; datetimes are stored in UTC.
 TIME_ZONE = "Europe/Zurich"

@@ -15,6 +15,7 @@ def test_production_settings_pass_the_deployment_checklist(tmp_path: Path) -> No
         "DJANGO_SECRET_KEY": "k8Qe2-zT1v9Rx0pL5sNw7mYh3cJd6fGb4aUiOoPq2rSt8uVxWyZ1!@#",
         "DJANGO_ALLOWED_HOSTS": "portal.example",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
