@@ -16,13 +16,27 @@ from core.http import AuthenticatedHttpRequest, client_address
 DEVICE_NAME = "staff-totp"
 
 
-def staff_device(user: User) -> TOTPDevice:
-    """The staff user's confirmed TOTP device, or the unconfirmed one they are enrolling."""
+def staff_device(user: User) -> TOTPDevice | None:
+    """The staff user's confirmed TOTP device, or the enrolment an administrator issued to them.
+
+    Enrolment is never self-service: whoever knew a staff password first would otherwise bind
+    their own authenticator. An administrator issues it (`manage.py staff_otp_enrol EMAIL`, or a
+    new unconfirmed TOTP device in the admin) and the staff user confirms it with a first code.
+    """
     device = TOTPDevice.objects.devices_for_user(user, confirmed=True).first()
     if device is None:
-        device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
+        device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    return device
+
+
+def staff_otp_enrol(*, user: User, issued_by: str, now: dt.datetime) -> TOTPDevice:
+    """Issue a new enrolment (replacing any unconfirmed one); the staff user confirms it at log-in."""
+    if not user.is_staff:
+        raise ValueError(f"{user.email} is not a staff user")
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+        audit_record(actor=Actor.system(issued_by), action="staff.second_factor_issued", rule="EVD-2", obj=user, at=now)
     return device
 
 

@@ -428,6 +428,8 @@ def staff_otp(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = reverse("admin:index")
     device = staff_device(request.user)
+    if device is None:
+        return render(request, "accounts/staff_otp.html", {"device": None})
     form = OtpTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if staff_otp_verify(request, device, form.cleaned_data["token"], now=clock.now()):

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core import mail
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -52,7 +53,20 @@ def test_a_customer_never_reaches_the_admin_site() -> None:
     assert b"Administration" not in response.content
 
 
-def test_staff_without_second_factor_are_sent_to_enrol_then_reach_the_admin(staff) -> None:
+def test_staff_without_an_issued_enrolment_cannot_enrol_themselves(staff) -> None:
+    client = Client()
+    client.force_login(staff)
+
+    page = client.get("/admin/", follow=True)
+
+    assert "Ask an administrator to issue your enrolment" in page.content.decode()
+    assert b"<svg" not in page.content
+    assert not TOTPDevice.objects.filter(user=staff).exists()
+    assert client.get("/admin/").status_code == 302
+
+
+def test_staff_with_an_issued_enrolment_confirm_it_then_reach_the_admin(staff) -> None:
+    call_command("staff_otp_enrol", staff.email)
     client = Client()
     client.force_login(staff)
 
