@@ -7,6 +7,7 @@ from functools import partial
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -485,13 +486,31 @@ def organization_unblock(
     return locked
 
 
+# Re-authentication (ORG-9): wrong passwords allowed per user before a pause, and the pause.
+REAUTH_FAILURE_LIMIT = 5
+REAUTH_PAUSE_SECONDS = 15 * 60
+
+
+def _reauthenticate(user: User, password: str, *, rule: str) -> None:
+    """Confirm the user's identity by their password; after repeated failures, pause (shared cache)."""
+    key = f"reauth-failures:{user.pk}"
+    if cache.get(key, 0) >= REAUTH_FAILURE_LIMIT:
+        raise RuleViolation(
+            _("Too many wrong passwords. Please try again in 15 minutes."), rule=rule, status=429, field="password"
+        )
+    if not user.check_password(password):
+        cache.add(key, 0, REAUTH_PAUSE_SECONDS)
+        cache.incr(key)
+        raise RuleViolation(_("The password is not correct."), rule=rule, status=400, field="password")
+    cache.delete(key)
+
+
 def organization_terminate(
     *, organization: Organization, user: User, password: str, client_address: str | None = None, now: dt.datetime
 ) -> Organization:
     """ORG-9: a Legal Responsible ends the contract, after re-entering the password, once every
     Service is terminated and no invoice is open (the billing app answers through accounts.hooks)."""
-    if not user.check_password(password):
-        raise RuleViolation(_("The password is not correct."), rule="ORG-9", status=400, field="password")
+    _reauthenticate(user, password, rule="ORG-9")
     with transaction.atomic():
         locked = _lock_organization(organization)
         membership = _require_membership(locked, user)

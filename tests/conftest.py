@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from notifications.backends import sms
 
@@ -78,8 +79,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clean_sms_outbox() -> None:
+def _clean_outboxes_and_cache() -> None:
     sms.outbox.clear()
+    cache.clear()
 
 
 @pytest.fixture

@@ -476,3 +476,18 @@ def test_org2_a_corrected_organization_goes_back_to_staff() -> None:
     )
 
     assert updated.validation == "unvalidated"
+
+
+def test_org9_password_guessing_is_paused_after_five_failures() -> None:
+    legal = member()
+
+    for _ in range(5):
+        with pytest.raises(RuleViolation, match="password is not correct"):
+            services.organization_terminate(organization=legal.organization, user=legal.user, password="guess", now=NOW)
+    with pytest.raises(RuleViolation, match="Too many wrong passwords") as paused:
+        services.organization_terminate(organization=legal.organization, user=legal.user, password=PASSWORD, now=NOW)
+
+    assert paused.value.status == 429
+    legal.organization.refresh_from_db()
+    assert legal.organization.status == "active"
+    assert AuditEvent.objects.count() == 0
