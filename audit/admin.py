@@ -1,11 +1,11 @@
 from django.contrib import admin
 
 from audit.models import AuditEvent
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, StaffAccessAuditMixin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     """The evidence trail: read-only for everyone, staff included (EVD-1)."""
 
     list_display = ["id", "occurred_at", "actor_label", "action", "rule", "object_type", "object_id", "organization"]

@@ -88,7 +88,7 @@ def audit_record(
     actor: Actor,
     action: str,
     rule: str,
-    obj: models.Model,
+    obj: models.Model | type[models.Model],
     organization: Any = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
@@ -105,7 +105,7 @@ def audit_record(
             actor_label=actor.label,
             organization=organization,
             object_type=obj._meta.label_lower,
-            object_id=str(obj.pk),
+            object_id="*" if isinstance(obj, type) else str(obj.pk),  # a model class: a list of its rows
             action=action,
             rule=rule,
             before=_jsonable(before),

@@ -93,6 +93,19 @@ class StaffAccessAuditMixin:
                 self.record_access(request, obj)
         return response
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)  # type: ignore[misc]
+        if request.method == "GET" and response.status_code == 200:
+            audit_record(
+                actor=Actor.for_user(request.user, client_address=client_address(request)),
+                action="staff.listed",
+                rule="EVD-2",
+                obj=self.model,  # type: ignore[attr-defined]
+                after={"query": request.GET.urlencode()},
+                at=clock.now(),
+            )
+        return response
+
     def record_access(self, request: HttpRequest, obj: Model) -> None:
         audit_record(
             actor=Actor.for_user(request.user, client_address=client_address(request)),

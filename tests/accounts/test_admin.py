@@ -135,7 +135,7 @@ def test_org2_staff_block_with_a_reason_from_the_admin(verified, django_capture_
 def test_evd1_audit_trail_is_read_only_in_the_admin(verified) -> None:
     organization = member().organization
     verified.get(reverse("admin:accounts_organization_change", args=[organization.pk]))
-    event = AuditEvent.objects.get()
+    event = AuditEvent.objects.get(action="staff.viewed")
 
     change = verified.post(reverse("admin:audit_auditevent_change", args=[event.pk]), {"rule": "X"})
     delete = verified.post(reverse("admin:audit_auditevent_delete", args=[event.pk]), {"post": "yes"})
@@ -237,3 +237,18 @@ def test_evd1_staff_edits_of_a_user_are_recorded(verified, staff) -> None:
         {"first_name": "New"},
     )
     assert AuditEvent.objects.filter(action="staff.viewed", object_id=str(customer.pk)).count() == 1
+
+
+def test_evd2_staff_searching_organizations_is_recorded(verified, staff) -> None:
+    member()
+
+    verified.get(reverse("admin:accounts_organization_changelist"), {"q": "+4179"})
+
+    event = AuditEvent.objects.get(action="staff.listed")
+    assert (event.rule, event.actor_label, event.object_type, event.object_id, event.after) == (
+        "EVD-2",
+        staff.email,
+        "accounts.organization",
+        "*",
+        {"query": "q=%2B4179"},
+    )

@@ -5,8 +5,9 @@ import datetime as dt
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.models import Membership, Organization
+from accounts.models import Acceptance, DocumentNotice, Membership, Organization
 from audit.models import AuditEvent
+from notifications.models import Notification
 from tests.factories import PASSWORD, AcceptanceFactory, DocumentVersionFactory, UserFactory, member
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +30,17 @@ def theirs():
     other = member()
     member("administrator", organization=other.organization)
     return other
+
+
+def _everything() -> tuple:
+    return (
+        list(Organization.objects.values()),
+        list(Membership.objects.values()),
+        list(Acceptance.objects.values()),
+        list(Notification.objects.values()),
+        list(DocumentNotice.objects.values()),
+        AuditEvent.objects.count(),
+    )
 
 
 def api(user) -> APIClient:
@@ -94,17 +106,13 @@ def test_tenancy_another_organizations_id_answers_404_and_changes_nothing(
     UserFactory(email="x@example.com")
     foreign_member = Membership.objects.filter(organization=theirs.organization).exclude(pk=theirs.pk).get()
     url = path.format(org=theirs.organization_id, member=foreign_member.pk, version=tcu.pk)
-    before = (list(Organization.objects.values()), list(Membership.objects.values()), AuditEvent.objects.count())
+    before = _everything()
 
     response = getattr(api(mine.user), method)(url, body, format="json")
 
     assert response.status_code == 404
     assert theirs.organization.name not in response.content.decode()
-    assert (
-        list(Organization.objects.values()),
-        list(Membership.objects.values()),
-        AuditEvent.objects.count(),
-    ) == before
+    assert _everything() == before
 
 
 def test_tenancy_a_member_id_of_another_organization_under_my_organization_is_404(mine, theirs) -> None:
@@ -233,6 +241,8 @@ def test_working_role_gets_403_on_member_management(mine) -> None:
 
     assert response.status_code == 403
     assert response.json()["rule"] == "ORG-5"
+    assert Membership.objects.filter(organization=mine.organization).count() == 2
+    assert AuditEvent.objects.count() == 0
 
 
 def test_documents_pending_and_accept(mine, tcu) -> None:

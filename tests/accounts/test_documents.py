@@ -79,6 +79,8 @@ def test_org8_publish_refusals(world) -> None:
 
     empty.refresh_from_db()
     assert empty.published_at is None
+    assert AuditEvent.objects.filter(action="document.published").count() == 1
+    assert not DocumentNotice.objects.filter(version=empty).exists()
 
 
 def test_org8_the_new_version_applies_at_once_to_new_organizations(world) -> None:

@@ -66,6 +66,8 @@ def test_org5_a_member_cannot_be_added_twice() -> None:
         )
 
     assert _roles(admin.organization)[other.user.email] == "technical"
+    assert AuditEvent.objects.count() == 0
+    assert mail.outbox == []
 
 
 def test_org5_only_a_legal_responsible_makes_a_legal_responsible() -> None:
