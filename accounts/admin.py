@@ -12,6 +12,7 @@ from accounts.models import (
     DocumentText,
     DocumentVersion,
     GuardianAuthorization,
+    Invitation,
     Membership,
     Organization,
     User,
@@ -130,6 +131,23 @@ class MembershipAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     list_filter = ["role"]
     search_fields = ["user__email", "organization__name"]
     list_select_related = ["user", "organization"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
+    list_display = [
+        "email",
+        "organization",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    ]
+    list_select_related = ["organization", "invited_by"]
+    search_fields = ["email", "organization__name"]
+    exclude = ["token"]  # the token is the invitee's key: staff never need it
 
 
 @admin.register(GuardianAuthorization)

@@ -18,6 +18,7 @@ from accounts.serializers import (
     AcceptanceSerializer,
     ContactInputSerializer,
     ErrorSerializer,
+    InvitationSerializer,
     MemberAddSerializer,
     MemberRoleSerializer,
     MemberSerializer,
@@ -116,12 +117,13 @@ class MemberListView(APIView):
         organization = _membership(request, org_id).organization
         return Response(MemberSerializer(selectors.members_of(organization), many=True).data)
 
-    @extend_schema(request=MemberAddSerializer, responses={201: MemberSerializer, **REFUSALS})
+    @extend_schema(request=MemberAddSerializer, responses={202: InvitationSerializer, **REFUSALS})
     def post(self, request: AuthenticatedRequest, org_id: int) -> Response:
+        """Invite someone by e-mail; they become a member when they accept (202: not a member yet)."""
         organization = _membership(request, org_id).organization
         serializer = MemberAddSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        member = services.member_add(
+        invitation = services.member_invite(
             organization=organization,
             user=request.user,
             email=serializer.validated_data["email"],
@@ -129,7 +131,35 @@ class MemberListView(APIView):
             client_address=client_address(request),
             now=clock.now(),
         )
-        return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+        return Response(InvitationSerializer(invitation).data, status=status.HTTP_202_ACCEPTED)
+
+
+class InvitationListView(APIView):
+    @extend_schema(responses={200: InvitationSerializer(many=True), 404: ErrorSerializer})
+    def get(self, request: AuthenticatedRequest, org_id: int) -> Response:
+        organization = _membership(request, org_id).organization
+        return Response(InvitationSerializer(selectors.open_invitations(organization, clock.now()), many=True).data)
+
+
+class InvitationDetailView(APIView):
+    @extend_schema(responses={204: None, **REFUSALS})
+    def delete(self, request: AuthenticatedRequest, org_id: int, invitation_id: int) -> Response:
+        organization = _membership(request, org_id).organization
+        invitation = selectors.invitation_of(organization=organization, invitation_id=invitation_id)
+        services.invitation_revoke(
+            invitation=invitation, user=request.user, client_address=client_address(request), now=clock.now()
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationAcceptView(APIView):
+    @extend_schema(request=None, responses={201: MemberSerializer, **REFUSALS})
+    def post(self, request: AuthenticatedRequest, token: str) -> Response:
+        """Accept an invitation sent to the caller's e-mail address."""
+        membership = services.invitation_accept(
+            token=token, user=request.user, client_address=client_address(request), now=clock.now()
+        )
+        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
 class MemberDetailView(APIView):

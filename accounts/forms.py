@@ -82,7 +82,7 @@ class OrganizationCreateForm(ContactForm):
 
 
 class MemberAddForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail address of their portal account"))
+    email = forms.EmailField(label=_("E-mail address"))
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
 
 

@@ -178,6 +178,40 @@ class Membership(models.Model):
         return self.role in (self.Role.LEGAL_RESPONSIBLE, self.Role.ADMINISTRATOR)
 
 
+class Invitation(models.Model):
+    """An invitation to join an Organization with a role (ORG-5). Nobody becomes a member — let alone
+    a Legal Responsible, jointly liable for the contract — without accepting it, logged in with the
+    invited e-mail address."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="invitations")
+    email = models.EmailField()  # lower case
+    role = models.CharField(max_length=20, choices=Membership.Role.choices)
+    token = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="one_open_invitation_per_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organization} ({self.role})"
+
+    def is_open(self, now: dt.datetime) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and now < self.expires_at
+
+
 class GuardianAuthorization(models.Model):
     """ORG-4: a minor may be Legal Responsible only with a legal representative's authorization
     letter **and** that representative's identity verified, both recorded by staff; staff may

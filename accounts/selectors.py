@@ -13,6 +13,7 @@ from accounts.models import (
     DocumentText,
     DocumentVersion,
     GuardianAuthorization,
+    Invitation,
     Membership,
     Organization,
     User,
@@ -41,6 +42,19 @@ def members_of(organization: Organization) -> QuerySet[Membership]:
         .select_related("user")
         .order_by("user__last_name", "user__first_name", "id")
     )
+
+
+def open_invitations(organization: Organization, now: dt.datetime) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(
+        organization=organization, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+    ).order_by("email")
+
+
+def invitation_of(*, organization: Organization, invitation_id: int) -> Invitation:
+    invitation = Invitation.objects.filter(organization=organization, pk=invitation_id).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    return invitation
 
 
 def member_of(*, organization: Organization, membership_id: int) -> Membership:

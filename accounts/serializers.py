@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.models import Acceptance, Membership, Organization, User
+from accounts.models import Acceptance, Invitation, Membership, Organization, User
 from accounts.services import CONTACT_FIELDS
 
 
@@ -64,6 +64,12 @@ class MemberSerializer(serializers.ModelSerializer):
     class Meta:
         model = Membership
         fields = ["id", "email", "first_name", "last_name", "role", "created_at"]
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "created_at", "expires_at"]
 
 
 class MemberAddSerializer(serializers.Serializer):

@@ -3,6 +3,7 @@ rule that allows it, and writes an audit event naming the actor and the rule id 
 
 import datetime as dt
 import logging
+import secrets
 from functools import partial
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_countries import countries
 
@@ -21,6 +23,7 @@ from accounts.models import (
     DocumentNotice,
     DocumentVersion,
     GuardianAuthorization,
+    Invitation,
     Language,
     Membership,
     Organization,
@@ -30,6 +33,7 @@ from accounts.validators import normalize_phone, normalize_vat_number
 from audit.services import Actor, audit_record
 from core import clock
 from core.errors import RuleViolation
+from notifications.models import Notification
 from notifications.services import notify
 
 Role = Membership.Role
@@ -551,13 +555,8 @@ def _check_role(role: str) -> None:
         raise RuleViolation(_("Unknown role."), rule="ORG-5", status=400, field="role")
 
 
-def _check_legal_responsible_grant(
-    *, organization: Organization, actor_membership: Membership, user: User, today: dt.date
-) -> None:
-    if actor_membership.role != Role.LEGAL_RESPONSIBLE:
-        raise RuleViolation(
-            _("Only a Legal Responsible can make someone a Legal Responsible."), rule="ORG-5", status=403
-        )
+def _check_minor_may_be_legal_responsible(*, organization: Organization, user: User, today: dt.date) -> None:
+    """ORG-4: a minor becomes Legal Responsible only with an approved guardian authorization."""
     approved = GuardianAuthorization.objects.filter(
         organization=organization, minor=user, decision=GuardianAuthorization.Decision.APPROVED
     ).exists()
@@ -571,7 +570,21 @@ def _check_legal_responsible_grant(
         )
 
 
-def member_add(
+def _check_legal_responsible_grant(
+    *, organization: Organization, actor_membership: Membership, user: User, today: dt.date
+) -> None:
+    if actor_membership.role != Role.LEGAL_RESPONSIBLE:
+        raise RuleViolation(
+            _("Only a Legal Responsible can make someone a Legal Responsible."), rule="ORG-5", status=403
+        )
+    _check_minor_may_be_legal_responsible(organization=organization, user=user, today=today)
+
+
+# An invitation is valid this long (ORG-5).
+INVITATION_VALID_DAYS = 14
+
+
+def member_invite(
     *,
     organization: Organization,
     user: User,
@@ -579,48 +592,126 @@ def member_add(
     role: str,
     client_address: str | None = None,
     now: dt.datetime,
-) -> Membership:
-    """Add an existing portal user to the Organization with a role (ORG-5)."""
+) -> Invitation:
+    """Invite someone, by e-mail, to join with a role (ORG-5); they become a member when they accept.
+    Works the same whether or not the address has a portal account, so it reveals nothing."""
     _check_role(role)
-    new_user = User.objects.filter(email__iexact=email.strip()).first()
-    if new_user is None:
-        raise RuleViolation(
-            _("No portal account uses this e-mail address; ask the person to sign up first."),
-            rule="ORG-5",
-            status=400,
-            field="email",
-        )
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as error:
+        raise RuleViolation(_("Enter a valid e-mail address."), rule="ORG-5", status=400, field="email") from error
     with transaction.atomic():
         locked = _lock_organization(organization)
         actor_membership = _require_manager(locked, user)
         _require_changeable(locked)
-        if role == Role.LEGAL_RESPONSIBLE:
-            _check_legal_responsible_grant(
-                organization=locked, actor_membership=actor_membership, user=new_user, today=clock.business_date(now)
+        if role == Role.LEGAL_RESPONSIBLE and actor_membership.role != Role.LEGAL_RESPONSIBLE:
+            raise RuleViolation(
+                _("Only a Legal Responsible can make someone a Legal Responsible."), rule="ORG-5", status=403
             )
-        if Membership.objects.filter(organization=locked, user=new_user).exists():
+        if Membership.objects.filter(organization=locked, user__email__iexact=email).exists():
             raise RuleViolation(_("This person is already a member."), rule="ORG-5", field="email")
-        membership = Membership.objects.create(organization=locked, user=new_user, role=role, created_at=now)
+        # A new invitation to the same address replaces the one still open.
+        for stale in Invitation.objects.select_for_update().filter(
+            organization=locked, email=email, accepted_at__isnull=True, revoked_at__isnull=True
+        ):
+            stale.revoked_at = now
+            stale.save(update_fields=["revoked_at"])
+        invitation = Invitation.objects.create(
+            organization=locked,
+            email=email,
+            role=role,
+            token=secrets.token_urlsafe(32),
+            invited_by=user,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=INVITATION_VALID_DAYS),
+        )
+        audit_record(
+            actor=Actor.for_user(user, client_address=client_address),
+            action="invitation.created",
+            rule="ORG-5",
+            obj=invitation,
+            organization=locked,
+            after={"email": email, "role": role},
+            at=now,
+        )
+        notify(
+            organization=locked,
+            template="member_invited",
+            context={
+                "invitation": invitation,
+                "inviter": user,
+                "role": invitation.get_role_display(),
+                "path": reverse("accounts:invitation", args=[invitation.token]),
+            },
+            channels=(Notification.Channel.EMAIL,),
+            email_to=email,
+            related=invitation,
+            now=now,
+        )
+    return invitation
+
+
+def invitation_accept(*, token: str, user: User, client_address: str | None = None, now: dt.datetime) -> Membership:
+    """The invited person, logged in with the invited address, joins (ORG-5; ORG-4 for minors)."""
+    with transaction.atomic():
+        invitation = Invitation.objects.filter(token=token).select_related("organization").first()
+        if invitation is None:
+            raise RuleViolation(_("This invitation does not exist."), rule="ORG-5", status=404)
+        locked = _lock_organization(invitation.organization)
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if not invitation.is_open(now):
+            raise RuleViolation(
+                _("This invitation is no longer valid; please ask for a new one."), rule="ORG-5", status=410
+            )
+        if invitation.email != user.email.lower():
+            raise RuleViolation(
+                _("This invitation was sent to another e-mail address. Log in with that address to accept it."),
+                rule="ORG-5",
+                status=403,
+            )
+        _require_changeable(locked)
+        if Membership.objects.filter(organization=locked, user=user).exists():
+            raise RuleViolation(_("You are already a member of this organization."), rule="ORG-5")
+        if invitation.role == Role.LEGAL_RESPONSIBLE:
+            _check_minor_may_be_legal_responsible(organization=locked, user=user, today=clock.business_date(now))
+        membership = Membership.objects.create(organization=locked, user=user, role=invitation.role, created_at=now)
+        invitation.accepted_at = now
+        invitation.accepted_by = user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
         audit_record(
             actor=Actor.for_user(user, client_address=client_address),
             action="membership.created",
             rule="ORG-5",
             obj=membership,
             organization=locked,
-            after={"user": new_user.email, "role": role},
+            after={"user": user.email, "role": membership.role, "invitation": invitation.pk},
             at=now,
         )
-        notify(
-            organization=locked,
-            template="member_added",
-            context={"member": new_user, "role": membership.get_role_display()},
-            channels=("email",),
-            email_to=new_user.email,
-            recipient_user=new_user,
-            related=membership,
-            now=now,
-        )
     return membership
+
+
+def invitation_revoke(
+    *, invitation: Invitation, user: User, client_address: str | None = None, now: dt.datetime
+) -> Invitation:
+    with transaction.atomic():
+        locked = _lock_organization(invitation.organization)
+        _require_manager(locked, user)
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.accepted_at is not None or invitation.revoked_at is not None:
+            raise RuleViolation(_("This invitation is already closed."), rule="ORG-5")
+        invitation.revoked_at = now
+        invitation.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=Actor.for_user(user, client_address=client_address),
+            action="invitation.revoked",
+            rule="ORG-5",
+            obj=invitation,
+            organization=locked,
+            before={"email": invitation.email, "role": invitation.role},
+            at=now,
+        )
+    return invitation
 
 
 def _lock_member(locked_organization: Organization, membership: Membership) -> Membership:

@@ -52,7 +52,11 @@ urlpatterns = [
     path("orgs/new/", views.organization_create, name="organization_create"),
     path("orgs/<int:org_id>/", views.organization_detail, name="organization"),
     path("orgs/<int:org_id>/contact/", views.organization_contact, name="organization_contact"),
-    path("orgs/<int:org_id>/members/add/", views.member_add, name="member_add"),
+    path("orgs/<int:org_id>/members/invite/", views.member_invite, name="member_invite"),
+    path(
+        "orgs/<int:org_id>/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"
+    ),
+    path("invitations/<str:token>/", views.invitation, name="invitation"),
     path("orgs/<int:org_id>/members/<int:member_id>/role/", views.member_role, name="member_role"),
     path("orgs/<int:org_id>/members/<int:member_id>/remove/", views.member_remove, name="member_remove"),
     path("orgs/<int:org_id>/documents/", views.documents, name="documents"),

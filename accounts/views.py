@@ -28,7 +28,7 @@ from accounts.forms import (
     SignupForm,
     TerminateForm,
 )
-from accounts.models import DocumentVersion, Language, Membership
+from accounts.models import DocumentVersion, Invitation, Language, Membership
 from accounts.otp import staff_device, staff_device_qr_svg, staff_otp_verify
 from audit.services import Actor
 from core import clock
@@ -64,6 +64,9 @@ def _refused(request: AuthenticatedHttpRequest, violation: RuleViolation) -> Non
 def signup(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("accounts:dashboard")
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
     form = SignupForm(request.POST or None, initial={"language": request.LANGUAGE_CODE})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -82,8 +85,10 @@ def signup(request: AuthenticatedHttpRequest) -> HttpResponse:
         )
         if user is not None:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            if next_url:  # e.g. back to the invitation that brought them here
+                return HttpResponseRedirect(next_url)
             return redirect("accounts:organization_create")
-    return render(request, "accounts/signup.html", {"form": form})
+    return render(request, "accounts/signup.html", {"form": form, "next": next_url})
 
 
 @login_required
@@ -147,6 +152,7 @@ def organization_detail(request: AuthenticatedHttpRequest, membership: Membershi
         "membership": membership,
         "organization": organization,
         "members": selectors.members_of(organization),
+        "invitations": selectors.open_invitations(organization, clock.now()),
         "pending_documents": selectors.documents_to_accept(
             organization, today, settings.DOCUMENT_DEEMED_ACCEPTANCE_DAYS
         ),
@@ -190,13 +196,13 @@ def organization_contact(request: AuthenticatedHttpRequest, membership: Membersh
 
 @member_required
 @require_POST
-def member_add(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
+def member_invite(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
     organization = membership.organization
     form = MemberAddForm(request.POST)
     if form.is_valid():
-        added = call_service(
+        invited = call_service(
             form,
-            lambda: services.member_add(
+            lambda: services.member_invite(
                 organization=organization,
                 user=request.user,
                 email=form.cleaned_data["email"],
@@ -205,9 +211,9 @@ def member_add(request: AuthenticatedHttpRequest, membership: Membership) -> Htt
                 now=clock.now(),
             ),
         )
-        if added is not None:
-            messages.success(request, _("%(email)s was added.") % {"email": added.user.email})
-            return redirect("accounts:organization", org_id=organization.pk)
+        if invited is not None:
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": invited.email})
+            return redirect(reverse("accounts:organization", args=[organization.pk]) + "#members")
     for error in form.errors.values():
         messages.error(request, " ".join(str(message) for message in error))
     return redirect("accounts:organization", org_id=organization.pk)
@@ -225,6 +231,7 @@ def _members_partial(
             "organization": membership.organization,
             "membership": membership,
             "members": selectors.members_of(membership.organization),
+            "invitations": selectors.open_invitations(membership.organization, clock.now()),
             "role_form": MemberRoleForm(),
             "add_form": MemberAddForm(),
             "member_errors": errors,
@@ -243,6 +250,43 @@ def _member_outcome(
     else:
         messages.success(request, notice)
     return redirect(reverse("accounts:organization", args=[organization_id]) + "#members")
+
+
+@member_required
+@require_POST
+def invitation_revoke(request: AuthenticatedHttpRequest, membership: Membership, invitation_id: int) -> HttpResponse:
+    invitation = selectors.invitation_of(organization=membership.organization, invitation_id=invitation_id)
+    try:
+        services.invitation_revoke(
+            invitation=invitation, user=request.user, client_address=client_address(request), now=clock.now()
+        )
+    except RuleViolation as violation:
+        return _member_outcome(request, membership.organization_id, error=violation.message)
+    return _member_outcome(request, membership.organization_id, notice=_("Invitation withdrawn."))
+
+
+@login_required
+def invitation(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
+    """The invited person's page: who invites them, to what, and the button to accept."""
+    found = Invitation.objects.filter(token=token).select_related("organization", "invited_by").first()
+    if found is None:
+        raise Http404("No such invitation.")
+    if request.method == "POST":
+        try:
+            joined = services.invitation_accept(
+                token=token, user=request.user, client_address=client_address(request), now=clock.now()
+            )
+        except RuleViolation as violation:
+            _refused(request, violation)
+        else:
+            messages.success(request, _("Welcome to %(name)s.") % {"name": joined.organization.name})
+            return redirect("accounts:organization", org_id=joined.organization_id)
+    context = {
+        "invitation": found,
+        "is_open": found.is_open(clock.now()),
+        "for_me": found.email == request.user.email.lower(),
+    }
+    return render(request, "accounts/invitation.html", context)
 
 
 @member_required

@@ -13,6 +13,13 @@ urlpatterns = [
         accounts_api.MemberDetailView.as_view(),
         name="api-member",
     ),
+    path("organizations/<int:org_id>/invitations/", accounts_api.InvitationListView.as_view(), name="api-invitations"),
+    path(
+        "organizations/<int:org_id>/invitations/<int:invitation_id>/",
+        accounts_api.InvitationDetailView.as_view(),
+        name="api-invitation",
+    ),
+    path("invitations/<str:token>/accept/", accounts_api.InvitationAcceptView.as_view(), name="api-invitation-accept"),
     path("organizations/<int:org_id>/documents/", accounts_api.DocumentListView.as_view(), name="api-documents"),
     path(
         "organizations/<int:org_id>/documents/<int:version_id>/accept/",

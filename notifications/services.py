@@ -76,7 +76,7 @@ def notify(
     a second call with the same key records and sends nothing (SPEC REN-8).
     """
     language = organization.language
-    full_context = {"organization": organization, **(context or {})}
+    full_context = {"organization": organization, "portal_url": settings.PORTAL_URL, **(context or {})}
     subject, body = _render(template, full_context, language)
     created = []
     for channel in channels:

@@ -145,6 +145,8 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Jelastic Cloud portal <no-reply@portal.example>")
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="support@portal.example")
+# The portal's public address, for links in e-mails (no trailing slash).
+PORTAL_URL = env("PORTAL_URL", default="http://127.0.0.1:8000")
 SMS_BACKEND = env("SMS_BACKEND", default="notifications.backends.sms.ConsoleSMSBackend")
 
 # Celery: Redis when REDIS_URL is set, else a broker on the filesystem that needs no server.

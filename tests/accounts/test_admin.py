@@ -157,6 +157,7 @@ def test_evd1_audit_trail_is_read_only_in_the_admin(verified) -> None:
         "admin:notifications_printqueueitem_changelist",
         "admin:notifications_callqueueitem_changelist",
         "admin:accounts_guardianauthorization_changelist",
+        "admin:accounts_invitation_changelist",
         "admin:accounts_acceptance_changelist",
     ],
 )

@@ -5,12 +5,15 @@ import datetime as dt
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.models import Acceptance, DocumentNotice, Membership, Organization
+from accounts import services
+from accounts.models import Acceptance, DocumentNotice, Invitation, Membership, Organization
 from audit.models import AuditEvent
 from notifications.models import Notification
 from tests.factories import PASSWORD, AcceptanceFactory, DocumentVersionFactory, UserFactory, member
 
 pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -36,6 +39,7 @@ def _everything() -> tuple:
     return (
         list(Organization.objects.values()),
         list(Membership.objects.values()),
+        list(Invitation.objects.values()),
         list(Acceptance.objects.values()),
         list(Notification.objects.values()),
         list(DocumentNotice.objects.values()),
@@ -95,6 +99,8 @@ def test_tenancy_organization_list_shows_mine_only(mine, theirs) -> None:
         ("post", "/api/v1/organizations/{org}/members/", {"email": "x@example.com", "role": "technical"}),
         ("patch", "/api/v1/organizations/{org}/members/{member}/", {"role": "billing"}),
         ("delete", "/api/v1/organizations/{org}/members/{member}/", None),
+        ("get", "/api/v1/organizations/{org}/invitations/", None),
+        ("delete", "/api/v1/organizations/{org}/invitations/{invitation}/", None),
         ("get", "/api/v1/organizations/{org}/documents/", None),
         ("post", "/api/v1/organizations/{org}/documents/{version}/accept/", None),
         ("post", "/api/v1/organizations/{org}/terminate/", {"password": PASSWORD}),
@@ -105,7 +111,12 @@ def test_tenancy_another_organizations_id_answers_404_and_changes_nothing(
 ) -> None:
     UserFactory(email="x@example.com")
     foreign_member = Membership.objects.filter(organization=theirs.organization).exclude(pk=theirs.pk).get()
-    url = path.format(org=theirs.organization_id, member=foreign_member.pk, version=tcu.pk)
+    their_invitation = services.member_invite(
+        organization=theirs.organization, user=theirs.user, email="guest@example.com", role="billing", now=NOW
+    )
+    url = path.format(
+        org=theirs.organization_id, member=foreign_member.pk, version=tcu.pk, invitation=their_invitation.pk
+    )
     before = _everything()
 
     response = getattr(api(mine.user), method)(url, body, format="json")
@@ -199,20 +210,44 @@ def test_patch_contact_validates_and_audits(mine) -> None:
     assert AuditEvent.objects.filter(action="organization.contact_changed").count() == 1
 
 
-def test_members_add_change_remove(mine) -> None:
-    UserFactory(email="newbie@example.com")
+def test_members_invite_accept_change_remove(mine) -> None:
+    newbie = UserFactory(email="newbie@example.com")
     base = f"/api/v1/organizations/{mine.organization_id}/members/"
     client = api(mine.user)
 
-    added = client.post(base, {"email": "newbie@example.com", "role": "billing"}, format="json")
-    changed = client.patch(f"{base}{added.json()['id']}/", {"role": "administrator"}, format="json")
-    removed = client.delete(f"{base}{added.json()['id']}/")
+    invited = client.post(base, {"email": "newbie@example.com", "role": "billing"}, format="json")
+    pending = client.get(f"/api/v1/organizations/{mine.organization_id}/invitations/").json()
+    token = Invitation.objects.get(pk=invited.json()["id"]).token
+    joined = api(newbie).post(f"/api/v1/invitations/{token}/accept/")
+    changed = client.patch(f"{base}{joined.json()['id']}/", {"role": "administrator"}, format="json")
+    removed = client.delete(f"{base}{joined.json()['id']}/")
     listed = client.get(base)
 
-    assert added.status_code == 201
+    assert (invited.status_code, invited.json()["email"], invited.json()["role"]) == (
+        202,
+        "newbie@example.com",
+        "billing",
+    )
+    assert [p["email"] for p in pending] == ["newbie@example.com"]
+    assert (joined.status_code, joined.json()["role"]) == (201, "billing")
     assert (changed.status_code, changed.json()["role"]) == (200, "administrator")
     assert removed.status_code == 204
     assert sorted(m["role"] for m in listed.json()) == ["legal_responsible", "technical"]
+
+
+def test_invitation_withdrawn_through_the_api(mine) -> None:
+    invited = api(mine.user).post(
+        f"/api/v1/organizations/{mine.organization_id}/members/",
+        {"email": "x@example.com", "role": "billing"},
+        format="json",
+    )
+
+    withdrawn = api(mine.user).delete(
+        f"/api/v1/organizations/{mine.organization_id}/invitations/{invited.json()['id']}/"
+    )
+
+    assert withdrawn.status_code == 204
+    assert api(mine.user).get(f"/api/v1/organizations/{mine.organization_id}/invitations/").json() == []
 
 
 def test_refused_change_of_the_last_legal_responsible_answers_409_naming_the_rule(mine) -> None:

@@ -8,7 +8,7 @@ from django.core import mail
 from django.db import connection
 
 from accounts import services
-from accounts.models import GuardianAuthorization, Membership
+from accounts.models import GuardianAuthorization, Invitation, Membership
 from audit.models import AuditEvent
 from core.errors import RuleViolation
 from tests.factories import OrganizationFactory, UserFactory, member
@@ -22,52 +22,134 @@ def _roles(organization) -> dict[str, str]:
     return dict(Membership.objects.filter(organization=organization).values_list("user__email", "role"))
 
 
-def test_org5_an_administrator_adds_a_member_who_is_told(django_capture_on_commit_callbacks) -> None:
+def test_org5_an_invitation_is_emailed_and_makes_a_member_when_accepted(
+    django_capture_on_commit_callbacks, settings
+) -> None:
+    settings.PORTAL_URL = "https://portal.example"
     admin = member("administrator")
-    newcomer = UserFactory(email="new@example.com")
 
     with django_capture_on_commit_callbacks(execute=True):
-        added = services.member_add(
-            organization=admin.organization, user=admin.user, email="NEW@example.com", role="billing", now=NOW
+        invitation = services.member_invite(
+            organization=admin.organization, user=admin.user, email=" NEW@example.com", role="billing", now=NOW
         )
-
-    assert (added.user, added.role) == (newcomer, "billing")
+    assert Membership.objects.count() == 1  # not a member before accepting
     assert [m.to for m in mail.outbox] == [["new@example.com"]]
-    event = AuditEvent.objects.get(action="membership.created")
-    assert (event.rule, event.after) == ("ORG-5", {"user": "new@example.com", "role": "billing"})
+    assert f"https://portal.example/invitations/{invitation.token}/" in mail.outbox[0].body
+    newcomer = UserFactory(email="new@example.com")
+
+    joined = services.invitation_accept(token=invitation.token, user=newcomer, now=NOW + dt.timedelta(days=2))
+
+    assert (joined.user, joined.role, joined.organization) == (newcomer, "billing", admin.organization)
+    invitation.refresh_from_db()
+    assert (invitation.accepted_at, invitation.accepted_by) == (NOW + dt.timedelta(days=2), newcomer)
+    assert list(AuditEvent.objects.values_list("action", "rule")) == [
+        ("invitation.created", "ORG-5"),
+        ("membership.created", "ORG-5"),
+    ]
+    with pytest.raises(RuleViolation, match="no longer valid"):
+        services.invitation_accept(token=invitation.token, user=newcomer, now=NOW + dt.timedelta(days=3))
 
 
 @pytest.mark.parametrize(
     ("email", "role", "message", "status"),
     [
-        ("nobody@example.com", "technical", "ask the person to sign up first", 400),
+        ("not an address", "technical", "valid e-mail", 400),
         ("new@example.com", "owner", "Unknown role", 400),
     ],
 )
-def test_org5_add_refusals_change_nothing(email: str, role: str, message: str, status: int) -> None:
+def test_org5_invite_refusals_change_nothing(email: str, role: str, message: str, status: int) -> None:
     admin = member("administrator")
-    UserFactory(email="new@example.com")
 
     with pytest.raises(RuleViolation, match=message) as refused:
-        services.member_add(organization=admin.organization, user=admin.user, email=email, role=role, now=NOW)
+        services.member_invite(organization=admin.organization, user=admin.user, email=email, role=role, now=NOW)
 
     assert (refused.value.rule, refused.value.status) == ("ORG-5", status)
-    assert Membership.objects.count() == 1
+    assert Invitation.objects.count() == 0
     assert AuditEvent.objects.count() == 0
+    assert mail.outbox == []
 
 
-def test_org5_a_member_cannot_be_added_twice() -> None:
+def test_org5_an_invitation_is_accepted_only_by_its_address_and_only_in_time() -> None:
+    admin = member("administrator")
+    invitation = services.member_invite(
+        organization=admin.organization, user=admin.user, email="new@example.com", role="technical", now=NOW
+    )
+    someone_else = UserFactory(email="other@example.com")
+    late = UserFactory(email="new@example.com")
+
+    with pytest.raises(RuleViolation, match="another e-mail address") as wrong:
+        services.invitation_accept(token=invitation.token, user=someone_else, now=NOW)
+    with pytest.raises(RuleViolation, match="no longer valid") as expired:
+        services.invitation_accept(token=invitation.token, user=late, now=NOW + dt.timedelta(days=14))
+    with pytest.raises(RuleViolation, match="does not exist"):
+        services.invitation_accept(token="forged", user=late, now=NOW)
+
+    assert (wrong.value.status, expired.value.status) == (403, 410)
+    assert Membership.objects.count() == 1
+    assert AuditEvent.objects.filter(action="membership.created").count() == 0
+
+
+def test_org5_a_new_invitation_replaces_the_open_one_and_can_be_withdrawn() -> None:
+    admin = member("administrator")
+    first = services.member_invite(
+        organization=admin.organization, user=admin.user, email="new@example.com", role="technical", now=NOW
+    )
+    second = services.member_invite(
+        organization=admin.organization, user=admin.user, email="new@example.com", role="billing", now=NOW
+    )
+    first.refresh_from_db()
+    assert first.revoked_at == NOW
+
+    services.invitation_revoke(invitation=second, user=admin.user, now=NOW)
+
+    with pytest.raises(RuleViolation, match="no longer valid"):
+        services.invitation_accept(token=second.token, user=UserFactory(email="new@example.com"), now=NOW)
+    assert Membership.objects.count() == 1
+
+
+def test_org5_a_member_cannot_be_invited_twice() -> None:
     admin = member("administrator")
     other = member("technical", organization=admin.organization)
 
     with pytest.raises(RuleViolation, match="already a member"):
-        services.member_add(
-            organization=admin.organization, user=admin.user, email=other.user.email, role="billing", now=NOW
+        services.member_invite(
+            organization=admin.organization, user=admin.user, email=other.user.email.upper(), role="billing", now=NOW
         )
 
     assert _roles(admin.organization)[other.user.email] == "technical"
+    assert Invitation.objects.count() == 0
     assert AuditEvent.objects.count() == 0
     assert mail.outbox == []
+
+
+def test_org4_an_invitation_as_legal_responsible_is_refused_to_an_unauthorised_minor() -> None:
+    legal = member()
+    invitation = services.member_invite(
+        organization=legal.organization, user=legal.user, email="kid@example.com", role="legal_responsible", now=NOW
+    )
+    kid = UserFactory(email="kid@example.com", date_of_birth=dt.date(2012, 1, 1))
+
+    with pytest.raises(RuleViolation, match="legal representative") as refused:
+        services.invitation_accept(token=invitation.token, user=kid, now=NOW)
+
+    assert refused.value.rule == "ORG-4"
+    assert not Membership.objects.filter(user=kid).exists()
+
+
+def test_org5_only_a_legal_responsible_invites_a_legal_responsible() -> None:
+    admin = member("administrator")
+
+    with pytest.raises(RuleViolation, match="Only a Legal Responsible can make") as refused:
+        services.member_invite(
+            organization=admin.organization,
+            user=admin.user,
+            email="x@example.com",
+            role="legal_responsible",
+            now=NOW,
+        )
+
+    assert refused.value.status == 403
+    assert Invitation.objects.count() == 0
 
 
 def test_org5_only_a_legal_responsible_makes_a_legal_responsible() -> None:

@@ -261,7 +261,7 @@ def test_org2_a_blocked_organization_cannot_change_its_data() -> None:
             organization=organization, user=legal.user, changes={"city": "Lausanne"}, now=NOW
         )
     with pytest.raises(RuleViolation, match="blocked"):
-        services.member_add(
+        services.member_invite(
             organization=organization, user=legal.user, email=UserFactory().email, role="technical", now=NOW
         )
 
@@ -434,16 +434,15 @@ def test_evd3_a_long_organization_name_still_fits_the_subject(django_capture_on_
     admin = member("administrator")
     admin.organization.name = "N" * 200
     admin.organization.save()
-    UserFactory(email="new@example.com")
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.member_add(
+        services.member_invite(
             organization=admin.organization, user=admin.user, email="new@example.com", role="billing", now=NOW
         )
 
     subject = Notification.objects.get().subject
     assert len(subject) == 200
-    assert subject.startswith("You were added to NNN")
+    assert subject.startswith("Invitation to join NNN")
     assert subject.endswith("…")
 
 

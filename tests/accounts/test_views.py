@@ -7,8 +7,10 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from accounts.models import Acceptance, Membership, Organization, User
+from accounts import services
+from accounts.models import Acceptance, Invitation, Membership, Organization, User
 from audit.models import AuditEvent
 from notifications.models import Notification
 from notifications.services import notify
@@ -204,10 +206,14 @@ def test_tenancy_every_action_on_another_organization_is_404_and_changes_nothing
     member("technical", organization=theirs.organization)
     (message,) = notify(organization=theirs.organization, template="organization_created", channels=("inbox",), now=NOW)
     UserFactory(email="intruder@example.com")
+    their_invitation = services.member_invite(
+        organization=theirs.organization, user=theirs.user, email="guest@example.com", role="billing", now=NOW
+    )
     org = theirs.organization_id
     before = (
         list(Organization.objects.values()),
         list(Membership.objects.values()),
+        list(Invitation.objects.values()),
         list(Notification.objects.values()),
         Acceptance.objects.count(),
         AuditEvent.objects.count(),
@@ -217,10 +223,12 @@ def test_tenancy_every_action_on_another_organization_is_404_and_changes_nothing
     responses = [
         client.post(reverse("accounts:organization_contact", args=[org]), {"city": "Hacked"}),
         client.post(
-            reverse("accounts:member_add", args=[org]), {"email": "intruder@example.com", "role": "administrator"}
+            reverse("accounts:member_invite", args=[org]), {"email": "intruder@example.com", "role": "administrator"}
         ),
         client.post(reverse("accounts:member_role", args=[org, theirs.pk]), {"role": "technical"}),
         client.post(reverse("accounts:member_remove", args=[org, theirs.pk]), {}),
+        client.post(reverse("accounts:invitation_revoke", args=[org, their_invitation.pk]), {}),
+        client.post(reverse("accounts:invitation_revoke", args=[mine.organization_id, their_invitation.pk]), {}),
         client.post(reverse("accounts:document_accept", args=[org, tcu.pk]), {}),
         client.get(reverse("accounts:document_version", args=[org, tcu.pk])),
         client.get(reverse("accounts:inbox_message", args=[org, message.pk])),
@@ -235,6 +243,7 @@ def test_tenancy_every_action_on_another_organization_is_404_and_changes_nothing
     assert (
         list(Organization.objects.values()),
         list(Membership.objects.values()),
+        list(Invitation.objects.values()),
         list(Notification.objects.values()),
         Acceptance.objects.count(),
         AuditEvent.objects.count(),
@@ -385,3 +394,61 @@ def test_login_is_throttled_per_address_across_accounts() -> None:
 
     assert locked.status_code == 429
     assert elsewhere.status_code == 302
+
+
+def test_invitation_page_lets_the_invited_person_join_after_signing_up(django_capture_on_commit_callbacks) -> None:
+    legal = member()
+    invitation = services.member_invite(
+        organization=legal.organization,
+        user=legal.user,
+        email="newbie@example.com",
+        role="technical",
+        now=timezone.now(),
+    )
+    page = reverse("accounts:invitation", args=[invitation.token])
+    client = Client()
+
+    to_login = client.get(page)
+    assert to_login.status_code == 302
+    login_page = client.get(to_login.url)
+    signup_link = f"{reverse('accounts:signup')}?next={page}"
+    assert signup_link in login_page.content.decode()
+    signed_up = client.post(
+        signup_link,
+        {
+            "email": "newbie@example.com",
+            "first_name": "New",
+            "last_name": "Bie",
+            "language": "en",
+            "password": "a-long-pass-phrase",
+            "password_again": "a-long-pass-phrase",
+            "next": page,
+        },
+    )
+    assert signed_up.url == page
+    shown = client.get(page)
+    assert "Accept the invitation" in shown.content.decode()
+    joined = client.post(page)
+
+    assert joined.url == reverse("accounts:organization", args=[legal.organization_id])
+    assert Membership.objects.get(user__email="newbie@example.com").role == "technical"
+
+
+def test_invitation_page_for_another_address_explains_and_changes_nothing() -> None:
+    legal = member()
+    invitation = services.member_invite(
+        organization=legal.organization,
+        user=legal.user,
+        email="someone@example.com",
+        role="administrator",
+        now=timezone.now(),
+    )
+    client = logged_in(UserFactory(email="intruder@example.com"))
+
+    page = client.get(reverse("accounts:invitation", args=[invitation.token]))
+    accept = client.post(reverse("accounts:invitation", args=[invitation.token]), follow=True)
+
+    assert "sent to another e-mail address" in page.content.decode()
+    assert "Accept the invitation" not in page.content.decode()
+    assert "sent to another e-mail address" in accept.content.decode()
+    assert Membership.objects.count() == 1

@@ -129,4 +129,7 @@ class Command(BaseCommand):
         colleague = services.user_register(
             email="tech@example.com", password=password, first_name="Tom", last_name="Tech", language="de", now=now
         )
-        services.member_add(organization=organization, user=user, email=colleague.email, role="technical", now=now)
+        invitation = services.member_invite(
+            organization=organization, user=user, email=colleague.email, role="technical", now=now
+        )
+        services.invitation_accept(token=invitation.token, user=colleague, now=now)
