@@ -83,7 +83,8 @@ class OrganizationCreateForm(ContactForm):
 
 class MemberAddForm(forms.Form):
     email = forms.EmailField(label=_("E-mail address"))
-    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
+    # The least powerful role first: making someone a joint holder of the contract is a deliberate choice.
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.TECHNICAL)
 
 
 class MemberRoleForm(forms.Form):

@@ -13,3 +13,4 @@ class AuditEventAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     search_fields = ["actor_label", "action", "object_id", "organization__name"]
     list_select_related = ["organization"]
     date_hierarchy = "occurred_at"
+    ordering = ["-id"]  # newest first
