@@ -570,13 +570,18 @@ def _check_minor_may_be_legal_responsible(*, organization: Organization, user: U
         )
 
 
-def _check_legal_responsible_grant(
-    *, organization: Organization, actor_membership: Membership, user: User, today: dt.date
-) -> None:
+def _require_legal_responsible_actor(actor_membership: Membership) -> None:
+    """ORG-5: only a Legal Responsible makes someone a joint holder of the contract."""
     if actor_membership.role != Role.LEGAL_RESPONSIBLE:
         raise RuleViolation(
             _("Only a Legal Responsible can make someone a Legal Responsible."), rule="ORG-5", status=403
         )
+
+
+def _check_legal_responsible_grant(
+    *, organization: Organization, actor_membership: Membership, user: User, today: dt.date
+) -> None:
+    _require_legal_responsible_actor(actor_membership)
     _check_minor_may_be_legal_responsible(organization=organization, user=user, today=today)
 
 
@@ -605,10 +610,8 @@ def member_invite(
         locked = _lock_organization(organization)
         actor_membership = _require_manager(locked, user)
         _require_changeable(locked)
-        if role == Role.LEGAL_RESPONSIBLE and actor_membership.role != Role.LEGAL_RESPONSIBLE:
-            raise RuleViolation(
-                _("Only a Legal Responsible can make someone a Legal Responsible."), rule="ORG-5", status=403
-            )
+        if role == Role.LEGAL_RESPONSIBLE:
+            _require_legal_responsible_actor(actor_membership)
         if Membership.objects.filter(organization=locked, user__email__iexact=email).exists():
             raise RuleViolation(_("This person is already a member."), rule="ORG-5", field="email")
         # A new invitation to the same address replaces the one still open.
