@@ -1,0 +1,32 @@
+"""Billing tables, by subdomain: catalog, services, invoices, payments, prepaid account."""
+
+from billing.models.catalog import AddOn, AddOnPrice, Period, Plan, Price, ServiceType, VatRate
+from billing.models.invoices import CreditNote, Invoice, InvoiceLine, InvoiceSequence
+from billing.models.payments import GatewayCharge, MeansKind, MeansRestriction, Payment, PaymentMeans
+from billing.models.prepaid import CashOutRequest, LedgerEntry, PrepaidAccount
+from billing.models.services import Service, ServiceAddOn, TrialFlag
+
+__all__ = [
+    "AddOn",
+    "AddOnPrice",
+    "CashOutRequest",
+    "CreditNote",
+    "GatewayCharge",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceSequence",
+    "LedgerEntry",
+    "MeansKind",
+    "MeansRestriction",
+    "Payment",
+    "PaymentMeans",
+    "Period",
+    "Plan",
+    "PrepaidAccount",
+    "Price",
+    "Service",
+    "ServiceAddOn",
+    "ServiceType",
+    "TrialFlag",
+    "VatRate",
+]

@@ -1,0 +1,122 @@
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from billing.money import DECIMAL_PLACES, MAX_DIGITS
+
+
+def money_field(**kwargs: object) -> models.DecimalField:
+    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)  # type: ignore[arg-type]
+
+
+class InvoiceSequence(models.Model):
+    """The single counter of invoice and credit-note numbers (BIL-6): locked FOR UPDATE to take the
+    next number inside the issuing transaction, so numbers have no gap and no duplicate."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="invoice_sequence_single_row")]
+
+    def __str__(self) -> str:
+        return f"last invoice number {self.last_number}"
+
+
+class Invoice(models.Model):
+    """An issued invoice (BIL-6). Its number, lines, totals and address never change after issue;
+    only what happens to it does (amount paid, credited, status). Amounts in `currency`."""
+
+    class Kind(models.TextChoices):
+        ORDER = "order", _("order")
+        RENEWAL = "renewal", _("renewal")
+        TOP_UP = "top_up", _("prepaid top-up")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        PAID = "paid", _("paid")
+        CANCELLED = "cancelled", _("cancelled")
+
+    number = models.PositiveIntegerField(unique=True)
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="invoices")
+    service = models.ForeignKey(
+        "billing.Service", null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    currency = models.CharField(max_length=3)
+    issue_date = models.DateField()
+    due_date = models.DateField()
+    total_excl_vat = money_field()
+    total_vat = money_field()
+    total_incl_vat = money_field()
+    amount_paid = money_field(default=0)
+    amount_credited = money_field(default=0)
+    reverse_charge = models.BooleanField(default=False)  # BIL-7: EU customer with a VAT number
+    billing_address = models.JSONField()  # snapshot at issue: name, address lines, country, VAT number
+    language = models.CharField(max_length=2)
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-number"]
+        indexes = [models.Index(fields=["organization", "status"]), models.Index(fields=["organization", "-number"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total_incl_vat=F("total_excl_vat") + F("total_vat")), name="invoice_totals_add_up"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_paid__gte=0)
+                & Q(amount_credited__gte=0)
+                & Q(amount_paid__lte=F("total_incl_vat") - F("amount_credited")),
+                name="invoice_not_overpaid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{_('Invoice')} {self.display_number}"
+
+    @property
+    def display_number(self) -> str:
+        return f"{self.number:08d}"
+
+    @property
+    def amount_due(self):  # noqa: ANN201  (Decimal)
+        return self.total_incl_vat - self.amount_credited - self.amount_paid
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    description = models.CharField(max_length=200)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)  # exclusive: the first day not covered
+    quantity = models.DecimalField(max_digits=10, decimal_places=3, default=1)
+    unit_price_excl_vat = money_field()
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2)  # percent applied to this line
+    amount_excl_vat = money_field()
+    vat_amount = money_field()
+    amount_incl_vat = money_field()
+
+    class Meta:
+        ordering = ["invoice", "position"]
+        constraints = [models.UniqueConstraint(fields=["invoice", "position"], name="invoice_line_position")]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class CreditNote(models.Model):
+    """Cancels all or part of an issued invoice (BIL-6); numbered in the same gapless sequence."""
+
+    number = models.PositiveIntegerField(unique=True)
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    amount = money_field()  # VAT included, in the invoice's currency
+    reason = models.TextField()
+    issued_at = models.DateTimeField()
+    issued_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="credit_note_positive")]
+
+    def __str__(self) -> str:
+        return f"{_('Credit note')} {self.number:08d}"

@@ -1,0 +1,103 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Service(models.Model):
+    """A customer's subscription to a plan.
+
+    Status transitions (the only ones the services allow):
+      awaiting_payment -> active (order invoice paid, BIL-3) | terminated (order abandoned)
+      trial -> active (converted) | suspended (trial lapsed unpaid, REN-6) | terminated
+      active -> suspended (unpaid at E, REN-3) | terminated
+      suspended -> active (paid) | terminated (REN-4)
+    The current term ends on `expires_on` (E), always anchor + term periods (TIME-3).
+    """
+
+    class Status(models.TextChoices):
+        AWAITING_PAYMENT = "awaiting_payment", _("awaiting payment")
+        TRIAL = "trial", _("trial")
+        ACTIVE = "active", _("active")
+        SUSPENDED = "suspended", _("suspended")
+        TERMINATED = "terminated", _("terminated")
+
+    TRANSITIONS = {
+        Status.AWAITING_PAYMENT: {Status.ACTIVE, Status.TERMINATED},
+        Status.TRIAL: {Status.ACTIVE, Status.SUSPENDED, Status.TERMINATED},
+        Status.ACTIVE: {Status.SUSPENDED, Status.TERMINATED},
+        Status.SUSPENDED: {Status.ACTIVE, Status.TERMINATED},
+        Status.TERMINATED: set(),
+    }
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="services")
+    plan = models.ForeignKey("billing.Plan", on_delete=models.PROTECT, related_name="services")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    anchor_date = models.DateField(null=True, blank=True)  # first day of the first paid term
+    term = models.PositiveIntegerField(default=0)  # paid terms so far
+    expires_on = models.DateField(null=True, blank=True)  # E: first day not paid for
+    trial_ends_on = models.DateField(null=True, blank=True)  # T
+    auto_renew = models.BooleanField(default=True)  # BIL-12
+    renewal_warranty = models.BooleanField(default=False)  # RW-*
+    activated_at = models.DateTimeField(null=True, blank=True)  # the activation e-mail's time (MB-2)
+    terminated_at = models.DateTimeField(null=True, blank=True)
+    termination_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "expires_on"]),
+            models.Index(fields=["status", "trial_ends_on"]),
+            models.Index(fields=["organization", "status"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="trial") | Q(trial_ends_on__isnull=False), name="trial_has_an_end"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["active", "suspended"])
+                | Q(trial_ends_on__isnull=False)
+                | (Q(anchor_date__isnull=False) & Q(expires_on__isnull=False)),
+                name="paid_service_has_a_term",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} · {self.organization} ({self.get_status_display()})"
+
+
+class ServiceAddOn(models.Model):
+    """An option active on a Service (BIL-8); billed each cycle while `deactivated_at` is empty."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="add_ons")
+    add_on = models.ForeignKey("billing.AddOn", on_delete=models.PROTECT, related_name="+")
+    activated_at = models.DateTimeField()
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "add_on"], condition=Q(deactivated_at__isnull=True), name="addon_active_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.add_on} on {self.service}"
+
+
+class TrialFlag(models.Model):
+    """A refused trial that looks like circumvention (REN-7), for staff to review."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="+")
+    service_type = models.ForeignKey("billing.ServiceType", on_delete=models.PROTECT, related_name="+")
+    matched_organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="+")
+    matched_on = models.CharField(max_length=20)  # "contact e-mail", "mobile", "card"
+    created_at = models.DateTimeField()
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.organization} ~ {self.matched_organization} ({self.matched_on})"
