@@ -32,6 +32,7 @@ from accounts.models import (
 from accounts.validators import normalize_phone, normalize_vat_number
 from audit.services import Actor, audit_record
 from core import clock
+from core.countries import EU_COUNTRIES
 from core.errors import RuleViolation
 from notifications.models import Notification
 from notifications.services import notify
@@ -61,37 +62,6 @@ CONTACT_MAX_LENGTHS = {
 
 # ORG-10 / BIL-7: VAT numbers are checked against the billing country: CH/LI take a Swiss number,
 # EU countries their own (Greece's VAT prefix is EL).
-EU_COUNTRIES = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "CY",
-        "CZ",
-        "DE",
-        "DK",
-        "EE",
-        "ES",
-        "FI",
-        "FR",
-        "GR",
-        "HR",
-        "HU",
-        "IE",
-        "IT",
-        "LT",
-        "LU",
-        "LV",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SE",
-        "SI",
-        "SK",
-    ]
-)
 VAT_PREFIX_EXCEPTIONS = {"GR": "EL"}
 
 

@@ -1,10 +1,81 @@
-"""Reads of the billing app."""
+"""Reads of the billing app: prices and VAT in force, what a member may see, what blocks a termination."""
 
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from billing.models import Invoice, Plan, Price, Service, ServiceType, VatRate
+from billing.money import percent_of
+from core.countries import EU_COUNTRIES, SWISS_VAT_AREA
+
+
+def price_in_force(plan: Plan, currency: str, day: dt.date) -> Price | None:
+    """BIL-1: the price with the latest `valid_from` on or before `day`."""
+    return plan.prices.filter(currency=currency, valid_from__lte=day).order_by("-valid_from").first()
+
+
+def vat_rate(country: str, day: dt.date) -> Decimal | None:
+    rate = VatRate.objects.filter(country=country, valid_from__lte=day).order_by("-valid_from").first()
+    return rate.rate if rate else None
+
+
+@dataclass(frozen=True)
+class VatTreatment:
+    rate: Decimal  # percent
+    reverse_charge: bool
+    country: str  # whose rate applies ("" when none)
+
+
+def vat_treatment(organization: Any, service_type: ServiceType, day: dt.date) -> VatTreatment:
+    """SPEC BIL-7: which VAT an invoice line bears.
+
+    - a service that needs no outsourcing (Housing) always bears Swiss VAT;
+    - billing address in Switzerland or Liechtenstein: that country's VAT;
+    - in the EU with a VAT number: none, reverse charge stated on the invoice;
+    - in the EU without: the VAT of the customer's country;
+    - anywhere else: none.
+    """
+    country = str(organization.billing_country)
+    if service_type.always_swiss_vat:
+        return VatTreatment(rate=_required_rate("CH", day), reverse_charge=False, country="CH")
+    if country in SWISS_VAT_AREA:
+        return VatTreatment(rate=_required_rate(country, day), reverse_charge=False, country=country)
+    if country in EU_COUNTRIES:
+        if organization.vat_number:
+            return VatTreatment(rate=Decimal("0.00"), reverse_charge=True, country="")
+        return VatTreatment(rate=_required_rate(country, day), reverse_charge=False, country=country)
+    return VatTreatment(rate=Decimal("0.00"), reverse_charge=False, country="")
+
+
+def _required_rate(country: str, day: dt.date) -> Decimal:
+    rate = vat_rate(country, day)
+    if rate is None:
+        raise LookupError(f"no VAT rate for {country} on {day.isoformat()}: add one in the admin")
+    return rate
+
+
+def shown_price(price: Price, organization: Any, service_type: ServiceType, day: dt.date) -> Decimal:
+    """The price a customer sees: VAT included for CH/EU customers (BIL-7), excluding it otherwise."""
+    treatment = vat_treatment(organization, service_type, day)
+    return price.amount + percent_of(price.amount, treatment.rate)
+
+
+def open_invoices(organization: Any) -> QuerySet[Invoice]:
+    return Invoice.objects.filter(organization=organization, status=Invoice.Status.OPEN)
 
 
 def organization_termination_blockers(organization: Any) -> list[str]:
-    """ORG-9: reasons the billing side refuses an Organization's termination (a Service not yet
-    terminated, an open invoice). Services and invoices arrive with the billing issue; until then
-    the billing app holds none, so nothing blocks."""
-    return []
+    """ORG-9: an Organization can be terminated only once every Service is terminated and no
+    invoice is open."""
+    reasons = []
+    live = Service.objects.filter(organization=organization).exclude(status=Service.Status.TERMINATED).count()
+    if live:
+        reasons.append(_("%(count)d Service(s) not terminated") % {"count": live})
+    numbers = list(open_invoices(organization).order_by("number").values_list("number", flat=True)[:5])
+    if numbers:
+        reasons.append(_("open invoice(s): %(numbers)s") % {"numbers": ", ".join(f"{n:08d}" for n in numbers)})
+    return reasons

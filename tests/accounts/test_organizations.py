@@ -365,7 +365,7 @@ def test_org9_billing_blockers_refuse_the_termination() -> None:
     assert Notification.objects.count() == 0
 
 
-def test_org9_the_billing_app_is_consulted_and_today_has_nothing_to_object() -> None:
+def test_org9_the_billing_app_is_consulted_and_a_new_organization_has_nothing_to_settle() -> None:
     from billing.selectors import organization_termination_blockers
 
     organization = member().organization
