@@ -1,0 +1,220 @@
+"""Issuing invoices and credit notes (SPEC BIL-6, BIL-7, MONEY-1), and applying payments to them."""
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from audit.services import Actor, audit_record
+from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceSequence, ServiceType
+from billing.money import percent_of, quantize
+from billing.selectors import vat_treatment
+from core import clock
+from core.errors import RuleViolation
+
+# Days an invoice gives to pay (the due date). Renewal invoices are due on E (issue 4).
+PAYMENT_TERM_DAYS = 30
+
+# Called with the invoice, inside the transaction, when an invoice becomes paid in full (BIL-3:
+# a Service starts when its order invoice is paid). Registered by billing.services.orders.
+_paid_hooks: list[Callable[..., None]] = []
+
+
+def on_invoice_paid(hook: Callable[..., None]) -> Callable[..., None]:
+    if hook not in _paid_hooks:
+        _paid_hooks.append(hook)
+    return hook
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    description: str
+    unit_price_excl_vat: Decimal  # in the invoice currency
+    quantity: Decimal = Decimal("1")
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None  # exclusive
+
+
+def _next_number() -> int:
+    """The next number of the one gapless sequence (BIL-6). Call inside the issuing transaction:
+    the row stays locked until commit, and a rollback gives the number back."""
+    InvoiceSequence.objects.get_or_create(id=1)
+    sequence = InvoiceSequence.objects.select_for_update().get(id=1)
+    sequence.last_number += 1
+    sequence.save(update_fields=["last_number"])
+    return sequence.last_number
+
+
+def billing_address(organization: Any) -> dict[str, Any]:
+    """The snapshot printed on an invoice; later edits of the Organization do not change it."""
+    return {
+        "name": organization.name,
+        "contact": f"{organization.contact_first_name} {organization.contact_last_name}",
+        "lines": [organization.street, f"{organization.postal_code} {organization.city}"],
+        "country": str(organization.billing_country),
+        "vat_number": organization.vat_number,
+    }
+
+
+def invoice_issue(
+    *,
+    organization: Any,
+    kind: str,
+    service_type: ServiceType,
+    lines: Sequence[LineSpec],
+    actor: Actor,
+    rule: str,
+    now: dt.datetime,
+    service: Any = None,
+    due_date: dt.date | None = None,
+) -> Invoice:
+    """Issue an invoice: lines rounded half-up each (MONEY-1), VAT as BIL-7 says, the next number of
+    the gapless sequence, the billing address as it is today. Never changed afterwards (BIL-6)."""
+    if not lines:
+        raise ValueError("an invoice needs at least one line")
+    issue_date = clock.business_date(now)
+    treatment = vat_treatment(organization, service_type, issue_date)
+    with transaction.atomic():
+        built = []
+        for position, spec in enumerate(lines, start=1):
+            amount = quantize(spec.unit_price_excl_vat * spec.quantity)
+            vat = percent_of(amount, treatment.rate)
+            built.append(
+                InvoiceLine(
+                    position=position,
+                    description=spec.description[:200],
+                    period_start=spec.period_start,
+                    period_end=spec.period_end,
+                    quantity=spec.quantity,
+                    unit_price_excl_vat=spec.unit_price_excl_vat,
+                    vat_rate=treatment.rate,
+                    amount_excl_vat=amount,
+                    vat_amount=vat,
+                    amount_incl_vat=amount + vat,
+                )
+            )
+        total_excl = sum((line.amount_excl_vat for line in built), Decimal("0.00"))
+        total_vat = sum((line.vat_amount for line in built), Decimal("0.00"))
+        invoice = Invoice.objects.create(
+            number=_next_number(),
+            organization=organization,
+            service=service,
+            kind=kind,
+            currency=organization.currency if service is None else service.currency,
+            issue_date=issue_date,
+            due_date=due_date or issue_date + dt.timedelta(days=PAYMENT_TERM_DAYS),
+            total_excl_vat=total_excl,
+            total_vat=total_vat,
+            total_incl_vat=total_excl + total_vat,
+            reverse_charge=treatment.reverse_charge,
+            billing_address=billing_address(organization),
+            language=organization.language,
+            issued_at=now,
+        )
+        for line in built:
+            line.invoice = invoice
+        InvoiceLine.objects.bulk_create(built)
+        audit_record(
+            actor=actor,
+            action="invoice.issued",
+            rule=rule,
+            obj=invoice,
+            organization=organization,
+            after={
+                "number": invoice.number,
+                "kind": kind,
+                "currency": invoice.currency,
+                "total_incl_vat": str(invoice.total_incl_vat),
+                "vat_rate": str(treatment.rate),
+                "reverse_charge": treatment.reverse_charge,
+            },
+            at=now,
+        )
+    return invoice
+
+
+def credit_note_issue(
+    *, invoice: Invoice, amount: Decimal, reason: str, staff_user: Any, now: dt.datetime
+) -> CreditNote:
+    """Cancel all or part of what is still due on an invoice (BIL-6); the invoice itself never changes
+    its lines or totals. Crediting everything that is due cancels it."""
+    if not reason.strip():
+        raise RuleViolation(_("A reason is required for a credit note."), rule="BIL-6", status=400, field="reason")
+    amount = quantize(amount)
+    if amount <= 0:
+        raise RuleViolation(_("The amount must be positive."), rule="BIL-6", status=400, field="amount")
+    with transaction.atomic():
+        locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if locked.status != Invoice.Status.OPEN:
+            raise RuleViolation(_("Only an open invoice can be credited."), rule="BIL-6")
+        if amount > locked.amount_due:
+            raise RuleViolation(
+                _("At most %(due)s %(currency)s is still due on this invoice.")
+                % {"due": locked.amount_due, "currency": locked.currency},
+                rule="BIL-6",
+                status=400,
+                field="amount",
+            )
+        note = CreditNote.objects.create(
+            number=_next_number(), invoice=locked, amount=amount, reason=reason, issued_at=now, issued_by=staff_user
+        )
+        locked.amount_credited += amount
+        fields = ["amount_credited"]
+        if locked.amount_due == 0:
+            locked.status = Invoice.Status.CANCELLED
+            fields.append("status")
+        locked.save(update_fields=fields)
+        audit_record(
+            actor=Actor.for_user(staff_user),
+            action="credit_note.issued",
+            rule="BIL-6",
+            obj=note,
+            organization=locked.organization,
+            after={
+                "invoice": locked.number,
+                "number": note.number,
+                "amount": str(amount),
+                "reason": reason,
+                "invoice_status": locked.status,
+            },
+            at=now,
+        )
+    return note
+
+
+def invoice_apply_payment(*, invoice: Invoice, amount: Decimal, actor: Actor, rule: str, now: dt.datetime) -> Invoice:
+    """Book money received against an invoice already locked by the caller; paid in full -> PAID and
+    the paid hooks run (BIL-3). Overpaying is refused by the caller and by the database."""
+    if invoice.status != Invoice.Status.OPEN:
+        raise RuleViolation(_("This invoice is not open."), rule="BIL-6")
+    if amount <= 0 or amount > invoice.amount_due:
+        raise RuleViolation(
+            _("At most %(due)s %(currency)s is due on this invoice.")
+            % {"due": invoice.amount_due, "currency": invoice.currency},
+            rule=rule,
+            status=400,
+            field="amount",
+        )
+    invoice.amount_paid += amount
+    fields = ["amount_paid"]
+    if invoice.amount_due == 0:
+        invoice.status = Invoice.Status.PAID
+        fields.append("status")
+    invoice.save(update_fields=fields)
+    audit_record(
+        actor=actor,
+        action="invoice.paid" if invoice.status == Invoice.Status.PAID else "invoice.part_paid",
+        rule=rule,
+        obj=invoice,
+        organization=invoice.organization,
+        after={"amount": str(amount), "amount_paid": str(invoice.amount_paid), "status": invoice.status},
+        at=now,
+    )
+    if invoice.status == Invoice.Status.PAID:
+        for hook in _paid_hooks:
+            hook(invoice=invoice, actor=actor, now=now)
+    return invoice
