@@ -10,3 +10,4 @@ class BillingConfig(AppConfig):
         from billing.selectors import organization_termination_blockers
 
         register_termination_blocker(organization_termination_blockers)
+        from billing.services import orders  # noqa: F401  (registers the BIL-3 activation on payment)

@@ -6,9 +6,20 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils.translation import gettext as _
 
-from billing.models import Invoice, Plan, Price, Service, ServiceType, VatRate
+from billing.models import (
+    Invoice,
+    MembershipServiceScope,
+    PaymentMeans,
+    Plan,
+    Price,
+    Service,
+    ServiceType,
+    VatRate,
+)
+from billing.models.payments import AUTO_DEBIT_KINDS
 from billing.money import percent_of
 from core.countries import EU_COUNTRIES, SWISS_VAT_AREA
 
@@ -79,3 +90,26 @@ def organization_termination_blockers(organization: Any) -> list[str]:
     if numbers:
         reasons.append(_("open invoice(s): %(numbers)s") % {"numbers": ", ".join(f"{n:08d}" for n in numbers)})
     return reasons
+
+
+def default_auto_debit_means(organization: Any) -> PaymentMeans | None:
+    """The means debited automatically, if the default one can be (BIL-4, BIL-12)."""
+    return PaymentMeans.objects.filter(
+        organization=organization, is_default=True, revoked_at__isnull=True, kind__in=AUTO_DEBIT_KINDS
+    ).first()
+
+
+def services_for_member(membership: Any) -> QuerySet[Service]:
+    """ORG-6: the Services a member sees and manages: all of the Organization's, or only those their
+    membership is limited to."""
+    services = Service.objects.filter(organization_id=membership.organization_id)
+    if MembershipServiceScope.objects.filter(membership=membership).exists():
+        services = services.filter(scopes__membership=membership)
+    return services.select_related("plan__service_type").order_by("-created_at", "-id")
+
+
+def service_for_member(*, membership: Any, service_id: int) -> Service:
+    service = services_for_member(membership).filter(pk=service_id).first()
+    if service is None:
+        raise Http404("No such service.")
+    return service

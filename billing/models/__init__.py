@@ -4,7 +4,7 @@ from billing.models.catalog import AddOn, AddOnPrice, Period, Plan, Price, Servi
 from billing.models.invoices import CreditNote, Invoice, InvoiceLine, InvoiceSequence
 from billing.models.payments import GatewayCharge, MeansKind, MeansRestriction, Payment, PaymentMeans
 from billing.models.prepaid import CashOutRequest, LedgerEntry, PrepaidAccount
-from billing.models.services import Service, ServiceAddOn, TrialFlag
+from billing.models.services import MembershipServiceScope, Service, ServiceAddOn, TrialFlag
 
 __all__ = [
     "AddOn",
@@ -18,6 +18,7 @@ __all__ = [
     "LedgerEntry",
     "MeansKind",
     "MeansRestriction",
+    "MembershipServiceScope",
     "Payment",
     "PaymentMeans",
     "Period",

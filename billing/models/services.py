@@ -101,3 +101,17 @@ class TrialFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization} ~ {self.matched_organization} ({self.matched_on})"
+
+
+class MembershipServiceScope(models.Model):
+    """ORG-6: a membership limited to some Services. A membership with no scope row manages every
+    Service of its Organization; with rows, only those (and it sees only those)."""
+
+    membership = models.ForeignKey("accounts.Membership", on_delete=models.CASCADE, related_name="service_scopes")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="scopes")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["membership", "service"], name="service_scope_once")]
+
+    def __str__(self) -> str:
+        return f"{self.membership} → {self.service}"

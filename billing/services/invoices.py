@@ -4,7 +4,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -21,10 +21,13 @@ PAYMENT_TERM_DAYS = 30
 
 # Called with the invoice, inside the transaction, when an invoice becomes paid in full (BIL-3:
 # a Service starts when its order invoice is paid). Registered by billing.services.orders.
-_paid_hooks: list[Callable[..., None]] = []
+_paid_hooks: list[Callable[..., object]] = []
 
 
-def on_invoice_paid(hook: Callable[..., None]) -> Callable[..., None]:
+HookT = TypeVar("HookT", bound=Callable[..., object])
+
+
+def on_invoice_paid(hook: HookT) -> HookT:
     if hook not in _paid_hooks:
         _paid_hooks.append(hook)
     return hook

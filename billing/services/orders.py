@@ -1,0 +1,373 @@
+"""Orders, trials and the start of a Service (SPEC BIL-1, BIL-3, BIL-12, REN-7, ORG-4, ORG-6, ORG-7)."""
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from accounts import selectors as account_selectors
+from accounts.models import DocumentVersion, Membership, Organization, User
+from accounts.services import document_accept
+from audit.services import Actor, audit_record
+from billing import selectors
+from billing.models import Invoice, PaymentMeans, Plan, Service, TrialFlag
+from billing.periods import term_end
+from billing.services.invoices import LineSpec, invoice_issue, on_invoice_paid
+from core import clock
+from core.errors import RuleViolation
+from notifications.services import notify
+
+ORDERING_ROLES = (Membership.Role.LEGAL_RESPONSIBLE, Membership.Role.ADMINISTRATOR, Membership.Role.BILLING)
+
+
+def _lock_orderable_organization(organization: Organization, user: User, today: dt.date) -> Organization:
+    """The checks every order and trial makes (ORG-2, ORG-4, ORG-5), with the Organization locked."""
+    locked = Organization.objects.select_for_update().get(pk=organization.pk)
+    membership = Membership.objects.filter(organization=locked, user=user).first()
+    if membership is None:
+        raise RuleViolation(_("You are not a member of this organization."), rule="ORG-5", status=404)
+    if membership.role not in ORDERING_ROLES:
+        raise RuleViolation(
+            _("Only a Legal Responsible, an administrator or a billing member can order."), rule="ORG-5", status=403
+        )
+    if locked.status == Organization.Status.BLOCKED:
+        raise RuleViolation(_("This organization is blocked: it cannot order. Please contact support."), rule="ORG-2")
+    if locked.status == Organization.Status.TERMINATED:
+        raise RuleViolation(_("This organization's contract is terminated."), rule="ORG-9")
+    if account_selectors.unauthorised_minors(locked, today):
+        raise RuleViolation(
+            _(
+                "Ordering needs the authorization of the Legal Responsible's legal representative, verified by our "
+                "staff."
+            ),
+            rule="ORG-4",
+        )
+    return locked
+
+
+def _ensure_accepted(
+    *,
+    organization: Organization,
+    user: User,
+    document: Any,
+    accepted: DocumentVersion | None,
+    today: dt.date,
+    client_address: str | None,
+    now: dt.datetime,
+) -> None:
+    """ORG-7: the version in force of the document must be accepted — already, or now in the order form."""
+    if document is None:
+        return
+    current = account_selectors.current_version(document, today)
+    if current is None or organization.acceptances.filter(version=current).exists():
+        return
+    if accepted is None or accepted.pk != current.pk:
+        raise RuleViolation(
+            _("Please accept the %(title)s in force (version %(label)s).")
+            % {"title": document.title, "label": current.label},
+            rule="ORG-7",
+            status=400,
+            field=f"accept_{document.kind}",
+        )
+    document_accept(organization=organization, version=current, user=user, client_address=client_address, now=now)
+
+
+def _price_line(plan: Plan, currency: str, today: dt.date) -> LineSpec:
+    price = selectors.price_in_force(plan, currency, today)
+    if price is None or not plan.is_active:
+        raise RuleViolation(
+            _("This plan is not available in %(currency)s.") % {"currency": currency}, rule="BIL-1", status=400
+        )
+    return LineSpec(
+        description=f"{plan.service_type.name} · {plan.name} ({plan.get_period_display()})",
+        unit_price_excl_vat=price.amount,
+        period_start=today,
+        period_end=term_end(today, plan.period, 1),
+    )
+
+
+def _documents(
+    *,
+    organization: Organization,
+    user: User,
+    plan: Plan,
+    accept_tcu: DocumentVersion | None,
+    accept_special_conditions: DocumentVersion | None,
+    today: dt.date,
+    client_address: str | None,
+    now: dt.datetime,
+) -> None:
+    tcu = account_selectors.current_tcu(today)
+    _ensure_accepted(
+        organization=organization,
+        user=user,
+        document=tcu.document if tcu else None,
+        accepted=accept_tcu,
+        today=today,
+        client_address=client_address,
+        now=now,
+    )
+    _ensure_accepted(
+        organization=organization,
+        user=user,
+        document=plan.service_type.special_conditions,
+        accepted=accept_special_conditions,
+        today=today,
+        client_address=client_address,
+        now=now,
+    )
+
+
+def service_order(
+    *,
+    organization: Organization,
+    user: User,
+    plan: Plan,
+    accept_tcu: DocumentVersion | None = None,
+    accept_special_conditions: DocumentVersion | None = None,
+    client_address: str | None = None,
+    now: dt.datetime,
+) -> tuple[Service, Invoice]:
+    """Order a plan: the Service waits for its order invoice to be paid in full (BIL-3). Auto-renewal is
+    on unless the default means cannot be debited automatically (BIL-12)."""
+    today = clock.business_date(now)
+    actor = Actor.for_user(user, client_address=client_address)
+    with transaction.atomic():
+        locked = _lock_orderable_organization(organization, user, today)
+        line = _price_line(plan, locked.currency, today)
+        _documents(
+            organization=locked,
+            user=user,
+            plan=plan,
+            accept_tcu=accept_tcu,
+            accept_special_conditions=accept_special_conditions,
+            today=today,
+            client_address=client_address,
+            now=now,
+        )
+        service = Service.objects.create(
+            organization=locked,
+            plan=plan,
+            currency=locked.currency,
+            status=Service.Status.AWAITING_PAYMENT,
+            auto_renew=selectors.default_auto_debit_means(locked) is not None,
+            created_at=now,
+        )
+        audit_record(
+            actor=actor,
+            action="service.ordered",
+            rule="BIL-3",
+            obj=service,
+            organization=locked,
+            after={"plan": str(plan), "auto_renew": service.auto_renew},
+            at=now,
+        )
+        invoice = invoice_issue(
+            organization=locked,
+            kind=Invoice.Kind.ORDER,
+            service_type=plan.service_type,
+            lines=[line],
+            actor=actor,
+            rule="BIL-3",
+            now=now,
+            service=service,
+        )
+    return service, invoice
+
+
+def _trial_circumvention(organization: Organization, service_type: Any) -> tuple[Organization, str] | None:
+    """REN-7: another Organization that used this service type (trial or paid) and shares the contact
+    e-mail, the mobile number or a card with this one."""
+    others = Organization.objects.exclude(pk=organization.pk).filter(services__plan__service_type=service_type)
+    checks = [
+        ("contact e-mail", Q(contact_email__iexact=organization.contact_email)),
+        ("mobile", Q(mobile=organization.mobile)),
+    ]
+    fingerprints = list(
+        PaymentMeans.objects.filter(organization=organization)
+        .exclude(card_fingerprint="")
+        .values_list("card_fingerprint", flat=True)
+    )
+    if fingerprints:
+        checks.append(("card", Q(means__card_fingerprint__in=fingerprints)))
+    for matched_on, condition in checks:
+        match = others.filter(condition).order_by("pk").first()
+        if match is not None:
+            return match, matched_on
+    return None
+
+
+def trial_start(
+    *,
+    organization: Organization,
+    user: User,
+    plan: Plan,
+    accept_tcu: DocumentVersion | None = None,
+    accept_special_conditions: DocumentVersion | None = None,
+    client_address: str | None = None,
+    now: dt.datetime,
+) -> Service:
+    """REN-7: one trial per Organization and service type, none once a paying user of the type, and
+    none that looks like a way around that (then staff are told)."""
+    today = clock.business_date(now)
+    actor = Actor.for_user(user, client_address=client_address)
+    service_type = plan.service_type
+    if service_type.trial_days is None:
+        raise RuleViolation(_("%(type)s has no trial.") % {"type": service_type.name}, rule="REN-7", status=400)
+    with transaction.atomic():
+        locked = _lock_orderable_organization(organization, user, today)
+        of_type = Service.objects.filter(organization=locked, plan__service_type=service_type)
+        if of_type.filter(anchor_date__isnull=False).exists():
+            raise RuleViolation(
+                _("A trial is not possible once you have paid for %(type)s.") % {"type": service_type.name},
+                rule="REN-7",
+            )
+        if of_type.filter(trial_ends_on__isnull=False).exists():
+            raise RuleViolation(
+                _("Your organization has already had its trial of %(type)s.") % {"type": service_type.name},
+                rule="REN-7",
+            )
+        suspect = _trial_circumvention(locked, service_type)
+    if suspect is not None:
+        _flag_trial(organization=organization, service_type=service_type, suspect=suspect, actor=actor, now=now)
+        raise RuleViolation(
+            _("A trial cannot be started for this organization. Our staff will review the request."), rule="REN-7"
+        )
+    with transaction.atomic():
+        locked = _lock_orderable_organization(organization, user, today)
+        _price_line(plan, locked.currency, today)  # a trial leads to a plan sold in the currency
+        _documents(
+            organization=locked,
+            user=user,
+            plan=plan,
+            accept_tcu=accept_tcu,
+            accept_special_conditions=accept_special_conditions,
+            today=today,
+            client_address=client_address,
+            now=now,
+        )
+        service = Service.objects.create(
+            organization=locked,
+            plan=plan,
+            currency=locked.currency,
+            status=Service.Status.TRIAL,
+            trial_ends_on=today + dt.timedelta(days=service_type.trial_days),
+            auto_renew=selectors.default_auto_debit_means(locked) is not None,
+            created_at=now,
+        )
+        audit_record(
+            actor=actor,
+            action="service.trial_started",
+            rule="REN-7",
+            obj=service,
+            organization=locked,
+            after={"plan": str(plan), "trial_ends_on": str(service.trial_ends_on)},
+            at=now,
+        )
+        notify(organization=locked, template="trial_started", context={"service": service}, related=service, now=now)
+    return service
+
+
+def _flag_trial(
+    *, organization: Organization, service_type: Any, suspect: tuple[Organization, str], actor: Actor, now: dt.datetime
+) -> None:
+    matched, matched_on = suspect
+    with transaction.atomic():
+        flag = TrialFlag.objects.create(
+            organization=organization,
+            service_type=service_type,
+            matched_organization=matched,
+            matched_on=matched_on,
+            created_at=now,
+        )
+        audit_record(
+            actor=actor,
+            action="trial.flagged",
+            rule="REN-7",
+            obj=flag,
+            organization=organization,
+            after={"matched_organization": matched.pk, "matched_on": matched_on},
+            at=now,
+        )
+
+
+def trial_convert(*, service: Service, user: User, client_address: str | None = None, now: dt.datetime) -> Invoice:
+    """REN-7: switch a trial to paid at any time: the order invoice is issued; once it is paid the trial
+    ends and the first paid term starts that day."""
+    today = clock.business_date(now)
+    actor = Actor.for_user(user, client_address=client_address)
+    with transaction.atomic():
+        locked_org = _lock_orderable_organization(service.organization, user, today)
+        locked = Service.objects.select_for_update().get(pk=service.pk, organization=locked_org)
+        if locked.status != Service.Status.TRIAL:
+            raise RuleViolation(_("Only a Service in trial can be switched to paid."), rule="REN-7")
+        waiting = locked.invoices.filter(kind=Invoice.Kind.ORDER, status=Invoice.Status.OPEN).first()
+        if waiting is not None:
+            raise RuleViolation(
+                _("Invoice %(number)s already waits for payment.") % {"number": waiting.display_number}, rule="REN-7"
+            )
+        line = _price_line(locked.plan, locked.currency, today)
+        invoice = invoice_issue(
+            organization=locked_org,
+            kind=Invoice.Kind.ORDER,
+            service_type=locked.plan.service_type,
+            lines=[line],
+            actor=actor,
+            rule="REN-7",
+            now=now,
+            service=locked,
+        )
+        audit_record(
+            actor=actor,
+            action="service.trial_conversion_ordered",
+            rule="REN-7",
+            obj=locked,
+            organization=locked_org,
+            after={"invoice": invoice.number},
+            at=now,
+        )
+    return invoice
+
+
+@on_invoice_paid
+def service_activate(*, invoice: Invoice, actor: Actor, now: dt.datetime) -> Service | None:
+    """BIL-3: an order invoice paid in full starts its Service: the first term starts that day (the
+    anchor, TIME-3), and the activation e-mail's time is kept as the money-back proof (MB-2)."""
+    if invoice.kind != Invoice.Kind.ORDER or invoice.service_id is None:
+        return None
+    service = Service.objects.select_for_update().select_related("plan").get(pk=invoice.service_id)
+    if service.status not in (Service.Status.AWAITING_PAYMENT, Service.Status.TRIAL):
+        return None
+    today = clock.business_date(now)
+    before = {"status": service.status}
+    service.status = Service.Status.ACTIVE
+    service.anchor_date = today
+    service.term = 1
+    service.expires_on = term_end(today, service.plan.period, 1)
+    service.activated_at = now
+    service.save(update_fields=["status", "anchor_date", "term", "expires_on", "activated_at"])
+    audit_record(
+        actor=actor,
+        action="service.activated",
+        rule="BIL-3",
+        obj=service,
+        organization=invoice.organization,
+        before=before,
+        after={
+            "status": "active",
+            "anchor_date": today.isoformat(),
+            "expires_on": service.expires_on.isoformat(),
+            "invoice": invoice.number,
+        },
+        at=now,
+    )
+    notify(
+        organization=invoice.organization,
+        template="service_activated",
+        context={"service": service},
+        related=service,
+        now=now,
+    )
+    return service
