@@ -113,3 +113,33 @@ def service_for_member(*, membership: Any, service_id: int) -> Service:
     if service is None:
         raise Http404("No such service.")
     return service
+
+
+def invoices_for_member(membership: Any) -> QuerySet[Invoice]:
+    """ORG-6: a member limited to some Services sees only their invoices."""
+    invoices = Invoice.objects.filter(organization_id=membership.organization_id)
+    if MembershipServiceScope.objects.filter(membership=membership).exists():
+        invoices = invoices.filter(service__scopes__membership=membership)
+    return invoices.order_by("-number")
+
+
+def invoice_for_member(*, membership: Any, invoice_id: int) -> Invoice:
+    invoice = invoices_for_member(membership).filter(pk=invoice_id).first()
+    if invoice is None:
+        raise Http404("No such invoice.")
+    return invoice
+
+
+def catalog(day: dt.date, currency: str) -> list[tuple[Plan, Price]]:
+    """Active plans with their price in force in `currency` (BIL-1), one query per table."""
+    plans = list(
+        Plan.objects.filter(is_active=True)
+        .select_related("service_type")
+        .order_by("service_type__name", "name", "period")
+    )
+    prices: dict[int, Price] = {}
+    for price in Price.objects.filter(plan__in=plans, currency=currency, valid_from__lte=day).order_by(
+        "plan_id", "-valid_from"
+    ):
+        prices.setdefault(price.plan_id, price)
+    return [(plan, prices[plan.pk]) for plan in plans if plan.pk in prices]

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from accounts import api as accounts_api
+from billing import api as billing_api
 
 urlpatterns = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
@@ -30,5 +31,24 @@ urlpatterns = [
         "organizations/<int:org_id>/terminate/",
         accounts_api.OrganizationTerminateView.as_view(),
         name="api-organization-terminate",
+    ),
+    path("organizations/<int:org_id>/catalog/", billing_api.CatalogView.as_view(), name="api-catalog"),
+    path("organizations/<int:org_id>/services/", billing_api.ServiceListView.as_view(), name="api-services"),
+    path(
+        "organizations/<int:org_id>/services/<int:service_id>/",
+        billing_api.ServiceDetailView.as_view(),
+        name="api-service",
+    ),
+    path(
+        "organizations/<int:org_id>/services/<int:service_id>/convert/",
+        billing_api.TrialConvertView.as_view(),
+        name="api-service-convert",
+    ),
+    path("organizations/<int:org_id>/trials/", billing_api.TrialView.as_view(), name="api-trials"),
+    path("organizations/<int:org_id>/invoices/", billing_api.InvoiceListView.as_view(), name="api-invoices"),
+    path(
+        "organizations/<int:org_id>/invoices/<int:invoice_id>/",
+        billing_api.InvoiceDetailView.as_view(),
+        name="api-invoice",
     ),
 ]

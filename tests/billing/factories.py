@@ -51,6 +51,7 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Invoice
+        skip_postgeneration_save = True
 
     number = factory.Sequence(lambda n: 900000 + n)
     organization = factory.SubFactory(OrganizationFactory)

@@ -1,0 +1,137 @@
+"""REST API of billing. Every Organization is resolved through the caller's memberships (another
+Organization's id answers 404) and every Service or invoice through what the member may see (ORG-6)."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors as account_selectors
+from accounts.models import DocumentVersion, Membership
+from accounts.serializers import ErrorSerializer
+from billing import selectors
+from billing.models import Plan
+from billing.serializers import (
+    CatalogEntrySerializer,
+    InvoiceDetailSerializer,
+    InvoiceSerializer,
+    OrderSerializer,
+    ServiceSerializer,
+)
+from billing.services.orders import service_order, trial_convert, trial_start
+from core import clock
+from core.http import AuthenticatedRequest, client_address
+
+REFUSALS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
+
+
+def _membership(request: AuthenticatedRequest, org_id: int) -> Membership:
+    return account_selectors.membership_for(user=request.user, organization_id=org_id)
+
+
+def _version(version_id: int | None) -> DocumentVersion | None:
+    return DocumentVersion.objects.filter(pk=version_id).first() if version_id else None
+
+
+class CatalogView(APIView):
+    @extend_schema(responses={200: CatalogEntrySerializer(many=True), 404: ErrorSerializer})
+    def get(self, request: AuthenticatedRequest, org_id: int) -> Response:
+        """Plans on sale in the Organization's currency, with the price it would pay (BIL-1, BIL-7)."""
+        organization = _membership(request, org_id).organization
+        today = clock.today()
+        entries = [
+            {
+                "plan": plan,
+                "price": price,
+                "price_shown": selectors.shown_price(price, organization, plan.service_type, today),
+            }
+            for plan, price in selectors.catalog(today, organization.currency)
+        ]
+        return Response(CatalogEntrySerializer(entries, many=True).data)
+
+
+class ServiceListView(APIView):
+    @extend_schema(responses={200: ServiceSerializer(many=True), 404: ErrorSerializer})
+    def get(self, request: AuthenticatedRequest, org_id: int) -> Response:
+        services = selectors.services_for_member(_membership(request, org_id))
+        return Response(ServiceSerializer(services, many=True).data)
+
+    @extend_schema(
+        request=OrderSerializer,
+        responses={
+            201: inline_serializer("OrderResult", {"service": ServiceSerializer(), "invoice": InvoiceSerializer()}),
+            **REFUSALS,
+        },
+    )
+    def post(self, request: AuthenticatedRequest, org_id: int) -> Response:
+        """Order a plan: the Service starts when its order invoice is paid (BIL-3)."""
+        organization = _membership(request, org_id).organization
+        body = OrderSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        plan = get_object_or_404(Plan.objects.select_related("service_type"), pk=body.validated_data["plan_id"])
+        service, invoice = service_order(
+            organization=organization,
+            user=request.user,
+            plan=plan,
+            accept_tcu=_version(body.validated_data.get("accept_tcu_version")),
+            accept_special_conditions=_version(body.validated_data.get("accept_special_conditions_version")),
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(
+            {"service": ServiceSerializer(service).data, "invoice": InvoiceSerializer(invoice).data},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class TrialView(APIView):
+    @extend_schema(request=OrderSerializer, responses={201: ServiceSerializer, **REFUSALS})
+    def post(self, request: AuthenticatedRequest, org_id: int) -> Response:
+        """Start the free trial of a plan's service type (REN-7)."""
+        organization = _membership(request, org_id).organization
+        body = OrderSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        plan = get_object_or_404(Plan.objects.select_related("service_type"), pk=body.validated_data["plan_id"])
+        service = trial_start(
+            organization=organization,
+            user=request.user,
+            plan=plan,
+            accept_tcu=_version(body.validated_data.get("accept_tcu_version")),
+            accept_special_conditions=_version(body.validated_data.get("accept_special_conditions_version")),
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(ServiceSerializer(service).data, status=status.HTTP_201_CREATED)
+
+
+class ServiceDetailView(APIView):
+    @extend_schema(responses={200: ServiceSerializer, 404: ErrorSerializer})
+    def get(self, request: AuthenticatedRequest, org_id: int, service_id: int) -> Response:
+        service = selectors.service_for_member(membership=_membership(request, org_id), service_id=service_id)
+        return Response(ServiceSerializer(service).data)
+
+
+class TrialConvertView(APIView):
+    @extend_schema(request=None, responses={201: InvoiceSerializer, **REFUSALS})
+    def post(self, request: AuthenticatedRequest, org_id: int, service_id: int) -> Response:
+        """Switch a trial to paid: the order invoice is issued (REN-7)."""
+        service = selectors.service_for_member(membership=_membership(request, org_id), service_id=service_id)
+        invoice = trial_convert(
+            service=service, user=request.user, client_address=client_address(request), now=clock.now()
+        )
+        return Response(InvoiceSerializer(invoice).data, status=status.HTTP_201_CREATED)
+
+
+class InvoiceListView(APIView):
+    @extend_schema(responses={200: InvoiceSerializer(many=True), 404: ErrorSerializer})
+    def get(self, request: AuthenticatedRequest, org_id: int) -> Response:
+        invoices = selectors.invoices_for_member(_membership(request, org_id))
+        return Response(InvoiceSerializer(invoices, many=True).data)
+
+
+class InvoiceDetailView(APIView):
+    @extend_schema(responses={200: InvoiceDetailSerializer, 404: ErrorSerializer})
+    def get(self, request: AuthenticatedRequest, org_id: int, invoice_id: int) -> Response:
+        invoice = selectors.invoice_for_member(membership=_membership(request, org_id), invoice_id=invoice_id)
+        return Response(InvoiceDetailSerializer(invoice).data)

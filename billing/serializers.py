@@ -1,0 +1,100 @@
+from rest_framework import serializers
+
+from billing.models import Invoice, InvoiceLine, Service
+
+
+class CatalogEntrySerializer(serializers.Serializer):
+    plan_id = serializers.IntegerField(source="plan.id")
+    service_type = serializers.CharField(source="plan.service_type.slug")
+    service_type_name = serializers.CharField(source="plan.service_type.name")
+    plan = serializers.CharField(source="plan.name")
+    period = serializers.CharField(source="plan.period")
+    currency = serializers.CharField(source="price.currency")
+    price_excl_vat = serializers.DecimalField(source="price.amount", max_digits=12, decimal_places=2)
+    price_shown = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="VAT included for Swiss and EU customers (BIL-7)"
+    )
+    trial_days = serializers.IntegerField(source="plan.service_type.trial_days", allow_null=True)
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    plan = serializers.CharField(source="plan.name")
+    period = serializers.CharField(source="plan.period")
+    service_type = serializers.CharField(source="plan.service_type.slug")
+
+    class Meta:
+        model = Service
+        fields = [
+            "id",
+            "service_type",
+            "plan",
+            "period",
+            "currency",
+            "status",
+            "anchor_date",
+            "term",
+            "expires_on",
+            "trial_ends_on",
+            "auto_renew",
+            "renewal_warranty",
+            "activated_at",
+            "terminated_at",
+            "created_at",
+        ]
+
+
+class OrderSerializer(serializers.Serializer):
+    plan_id = serializers.IntegerField()
+    accept_tcu_version = serializers.IntegerField(required=False, help_text="if the TCU in force is not accepted yet")
+    accept_special_conditions_version = serializers.IntegerField(
+        required=False, help_text="if the service type's Special Conditions in force are not accepted yet"
+    )
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InvoiceLine
+        fields = [
+            "position",
+            "description",
+            "period_start",
+            "period_end",
+            "quantity",
+            "unit_price_excl_vat",
+            "vat_rate",
+            "amount_excl_vat",
+            "vat_amount",
+            "amount_incl_vat",
+        ]
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(source="display_number")
+    amount_due = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "number",
+            "kind",
+            "status",
+            "currency",
+            "issue_date",
+            "due_date",
+            "total_excl_vat",
+            "total_vat",
+            "total_incl_vat",
+            "amount_paid",
+            "amount_credited",
+            "amount_due",
+            "reverse_charge",
+            "service",
+        ]
+
+
+class InvoiceDetailSerializer(InvoiceSerializer):
+    lines = InvoiceLineSerializer(many=True, read_only=True)
+
+    class Meta(InvoiceSerializer.Meta):
+        fields = [*InvoiceSerializer.Meta.fields, "billing_address", "lines"]
