@@ -6,7 +6,7 @@ from accounts.forms import LoginForm
 
 app_name = "accounts"
 
-SECTIONS = "services|invoices|prepaid|support|sla"
+SECTIONS = "prepaid|support|sla"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from billing import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("orgs/<int:org_id>/services/", views.services, name="services"),
+    path("orgs/<int:org_id>/services/order/", views.order, name="order"),
+    path("orgs/<int:org_id>/services/<int:service_id>/", views.service, name="service"),
+    path("orgs/<int:org_id>/services/<int:service_id>/convert/", views.service_convert, name="service_convert"),
+    path("orgs/<int:org_id>/invoices/", views.invoices, name="invoices"),
+    path("orgs/<int:org_id>/invoices/<int:invoice_id>/", views.invoice, name="invoice"),
+]

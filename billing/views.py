@@ -1,0 +1,185 @@
+"""Browser pages of billing. Organizations resolve through the user's memberships, Services and
+invoices through what the member may see (ORG-6): anything else answers 404."""
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import selectors as account_selectors
+from accounts.models import DocumentVersion, Membership
+from accounts.views import member_required
+from billing import selectors
+from billing.forms import OrderForm
+from billing.models import Plan
+from billing.services.orders import service_order, trial_convert, trial_start
+from core import clock
+from core.errors import RuleViolation
+from core.http import AuthenticatedHttpRequest, client_address
+
+
+@member_required
+def services(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
+    return render(
+        request,
+        "billing/services.html",
+        {
+            "organization": membership.organization,
+            "membership": membership,
+            "section": "services",
+            "services": selectors.services_for_member(membership),
+        },
+    )
+
+
+def _documents_to_accept(organization, plan: Plan, day):  # noqa: ANN001, ANN202
+    """The versions in force this order needs and the Organization has not accepted (ORG-7)."""
+    needed = []
+    tcu = account_selectors.current_tcu(day)
+    if tcu and not organization.acceptances.filter(version=tcu).exists():
+        needed.append(("tcu", tcu))
+    document = plan.service_type.special_conditions
+    current = account_selectors.current_version(document, day) if document else None
+    if current and not organization.acceptances.filter(version=current).exists():
+        needed.append(("special_conditions", current))
+    return needed
+
+
+@member_required
+def order(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
+    """The catalog: the price each plan costs this customer, with order and trial buttons."""
+    organization = membership.organization
+    today = clock.today()
+    if request.method == "POST":
+        form = OrderForm(request.POST)
+        if form.is_valid():
+            return _place_order(request, membership, form)
+    entries = [
+        {
+            "plan": plan,
+            "price": price,
+            "shown": selectors.shown_price(price, organization, plan.service_type, today),
+            "documents": _documents_to_accept(organization, plan, today),
+        }
+        for plan, price in selectors.catalog(today, organization.currency)
+    ]
+    return render(
+        request,
+        "billing/order.html",
+        {
+            "organization": organization,
+            "membership": membership,
+            "section": "services",
+            "entries": entries,
+            "vat_included": str(organization.billing_country) in selectors.SWISS_VAT_AREA | selectors.EU_COUNTRIES,
+        },
+    )
+
+
+def _place_order(request: AuthenticatedHttpRequest, membership: Membership, form: OrderForm) -> HttpResponse:
+    data = form.cleaned_data
+    plan = get_object_or_404(Plan.objects.select_related("service_type"), pk=data["plan"], is_active=True)
+    accepted = data["accepted"]
+    versions = {
+        name: DocumentVersion.objects.filter(pk=data[f"accept_{name}"]).first()
+        if accepted and data[f"accept_{name}"]
+        else None
+        for name in ("tcu", "special_conditions")
+    }
+    try:
+        if data["trial"]:
+            service = trial_start(
+                organization=membership.organization,
+                user=request.user,
+                plan=plan,
+                accept_tcu=versions["tcu"],
+                accept_special_conditions=versions["special_conditions"],
+                client_address=client_address(request),
+                now=clock.now(),
+            )
+            messages.success(request, _("Your trial has started."))
+        else:
+            service, invoice = service_order(
+                organization=membership.organization,
+                user=request.user,
+                plan=plan,
+                accept_tcu=versions["tcu"],
+                accept_special_conditions=versions["special_conditions"],
+                client_address=client_address(request),
+                now=clock.now(),
+            )
+            messages.success(
+                request,
+                _("Ordered. The Service starts when invoice %(number)s is paid.") % {"number": invoice.display_number},
+            )
+    except RuleViolation as violation:
+        messages.error(request, violation.message)
+        return redirect("billing:order", org_id=membership.organization_id)
+    return redirect("billing:service", org_id=membership.organization_id, service_id=service.pk)
+
+
+@member_required
+def service(request: AuthenticatedHttpRequest, membership: Membership, service_id: int) -> HttpResponse:
+    found = selectors.service_for_member(membership=membership, service_id=service_id)
+    return render(
+        request,
+        "billing/service.html",
+        {
+            "organization": membership.organization,
+            "membership": membership,
+            "section": "services",
+            "service": found,
+            "invoices": found.invoices.order_by("-number"),
+        },
+    )
+
+
+@member_required
+@require_POST
+def service_convert(request: AuthenticatedHttpRequest, membership: Membership, service_id: int) -> HttpResponse:
+    found = selectors.service_for_member(membership=membership, service_id=service_id)
+    try:
+        invoice = trial_convert(
+            service=found, user=request.user, client_address=client_address(request), now=clock.now()
+        )
+    except RuleViolation as violation:
+        messages.error(request, violation.message)
+        return redirect("billing:service", org_id=membership.organization_id, service_id=found.pk)
+    messages.success(
+        request,
+        _("Invoice %(number)s is issued: the paid Service starts when it is paid.")
+        % {"number": invoice.display_number},
+    )
+    return redirect("billing:invoice", org_id=membership.organization_id, invoice_id=invoice.pk)
+
+
+@member_required
+def invoices(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
+    return render(
+        request,
+        "billing/invoices.html",
+        {
+            "organization": membership.organization,
+            "membership": membership,
+            "section": "invoices",
+            "invoices": selectors.invoices_for_member(membership),
+        },
+    )
+
+
+@member_required
+def invoice(request: AuthenticatedHttpRequest, membership: Membership, invoice_id: int) -> HttpResponse:
+    found = selectors.invoice_for_member(membership=membership, invoice_id=invoice_id)
+    return render(
+        request,
+        "billing/invoice.html",
+        {
+            "organization": membership.organization,
+            "membership": membership,
+            "section": "invoices",
+            "invoice": found,
+            "lines": found.lines.all(),
+            "credit_notes": found.credit_notes.order_by("number"),
+        },
+    )
