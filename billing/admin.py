@@ -1,0 +1,247 @@
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from billing.models import (
+    AddOn,
+    AddOnPrice,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PaymentMeans,
+    Plan,
+    Price,
+    Service,
+    ServiceType,
+    TrialFlag,
+    VatRate,
+)
+from billing.services.invoices import credit_note_issue
+from billing.services.payments import bank_transfer_record
+from core import clock
+from core.admin import AuditedChangesMixin, ReadOnlyAdmin, StaffAccessAuditMixin, reason_action
+from core.errors import RuleViolation
+from core.http import AuthenticatedHttpRequest
+
+
+@admin.register(ServiceType)
+class ServiceTypeAdmin(AuditedChangesMixin, admin.ModelAdmin):
+    list_display = [
+        "name",
+        "slug",
+        "money_back_eligible",
+        "warranty_eligible",
+        "warranty_surcharge_exempt",
+        "always_swiss_vat",
+        "trial_days",
+        "grace_days",
+        "special_conditions",
+    ]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class PriceInline(admin.TabularInline):
+    """Prices are versioned (BIL-1): add a row with a later date; existing rows are never edited."""
+
+    model = Price
+    extra = 1
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Plan)
+class PlanAdmin(AuditedChangesMixin, admin.ModelAdmin):
+    list_display = ["service_type", "name", "period", "is_active"]
+    list_filter = ["service_type", "period", "is_active"]
+    inlines = [PriceInline]
+
+
+class AddOnPriceInline(PriceInline):
+    model = AddOnPrice  # type: ignore[assignment]
+
+
+@admin.register(AddOn)
+class AddOnAdmin(AuditedChangesMixin, admin.ModelAdmin):
+    list_display = ["name", "service_type"]
+    inlines = [AddOnPriceInline]
+
+
+@admin.register(VatRate)
+class VatRateAdmin(AuditedChangesMixin, admin.ModelAdmin):
+    """VAT rates are data (BIL-7): a change of rate is a new row from a date."""
+
+    list_display = ["country", "rate", "valid_from"]
+    list_filter = ["country"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Service)
+class ServiceAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
+    list_display = ["id", "organization", "plan", "status", "expires_on", "trial_ends_on", "auto_renew"]
+    list_filter = ["status", "plan__service_type", "auto_renew"]
+    search_fields = ["organization__name"]
+    list_select_related = ["organization", "plan__service_type"]
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    can_delete = False
+    fields = (
+        "position",
+        "description",
+        "period_start",
+        "period_end",
+        "quantity",
+        "unit_price_excl_vat",
+        "vat_rate",
+        "amount_excl_vat",
+        "vat_amount",
+        "amount_incl_vat",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class BankTransferForm(forms.Form):
+    amount = forms.DecimalField(label=_("Amount received"), max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    reference = forms.CharField(label=_("Bank reference"), max_length=100)
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
+    """Issued invoices never change (BIL-6): staff credit them or record a bank transfer."""
+
+    list_display = [
+        "display_number",
+        "organization",
+        "kind",
+        "status",
+        "currency",
+        "total_incl_vat",
+        "amount_paid",
+        "issue_date",
+        "due_date",
+    ]
+    list_filter = ["status", "kind", "currency"]
+    search_fields = ["number", "organization__name"]
+    list_select_related = ["organization"]
+    inlines = [InvoiceLineInline]
+    actions = ["credit_in_full"]
+    change_form_template = "admin/billing/invoice/change_form.html"
+
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("billing.change_invoice")
+
+    @admin.action(description=_("Credit what is still due, with a reason (credit note, BIL-6)"), permissions=["act"])
+    def credit_in_full(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Invoice]) -> HttpResponse | None:
+        return reason_action(
+            self,
+            request,
+            queryset,
+            title=_("Credit invoices in full"),
+            apply=lambda invoice, reason: credit_note_issue(
+                invoice=invoice, amount=invoice.amount_due, reason=reason, staff_user=request.user, now=clock.now()
+            ),
+        )
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "<int:pk>/bank-transfer/",
+                self.admin_site.admin_view(self.bank_transfer_view),
+                name="billing_invoice_bank_transfer",
+            ),
+            *super().get_urls(),
+        ]
+
+    def bank_transfer_view(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        """Record a bank transfer received for this invoice (BIL-5)."""
+        if not self.has_act_permission(request):
+            return HttpResponse(status=403)
+        invoice = get_object_or_404(Invoice, pk=pk)
+        form = BankTransferForm(request.POST or None, initial={"amount": invoice.amount_due})
+        if request.method == "POST" and form.is_valid():
+            try:
+                bank_transfer_record(
+                    invoice=invoice,
+                    amount=form.cleaned_data["amount"],
+                    reference=form.cleaned_data["reference"],
+                    staff_user=request.user,
+                    now=clock.now(),
+                )
+            except RuleViolation as violation:
+                form.add_error(None, violation.message)
+            else:
+                self.message_user(request, _("Bank transfer recorded."), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:billing_invoice_change", args=[invoice.pk]))
+        return TemplateResponse(
+            request,
+            "admin/billing/invoice/bank_transfer.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Record a bank transfer"),
+                "invoice": invoice,
+                "form": form,
+                "opts": self.model._meta,
+            },
+        )
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
+    list_display = ["number", "invoice", "amount", "reason", "issued_at", "issued_by"]
+    list_select_related = ["invoice", "issued_by"]
+
+
+@admin.register(Payment)
+class PaymentAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
+    list_display = ["created_at", "organization", "invoice", "kind", "amount", "currency", "status", "reference"]
+    list_filter = ["kind", "status", "currency"]
+    list_select_related = ["organization", "invoice"]
+
+
+@admin.register(PaymentMeans)
+class PaymentMeansAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
+    list_display = [
+        "organization",
+        "kind",
+        "card_brand",
+        "card_last4",
+        "card_exp_month",
+        "card_exp_year",
+        "is_default",
+        "revoked_at",
+    ]
+    list_filter = ["kind", "is_default"]
+    exclude = ["gateway_token"]
+    list_select_related = ["organization"]
+
+
+@admin.register(TrialFlag)
+class TrialFlagAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
+    """Trials refused because they matched another Organization (REN-7), for review."""
+
+    list_display = ["created_at", "organization", "service_type", "matched_organization", "matched_on"]
+    list_select_related = ["organization", "service_type", "matched_organization"]
