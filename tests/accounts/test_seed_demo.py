@@ -4,6 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Membership, Organization, User
+from billing.models import Invoice, Service
 from audit.services import audit_verify
 
 pytestmark = pytest.mark.django_db
@@ -22,6 +23,8 @@ def test_seed_demo_twice_creates_the_demo_once(settings) -> None:
     ]
     assert Organization.objects.get().name == "Demo Cloud Sàrl"
     assert sorted(Membership.objects.values_list("role", flat=True)) == ["legal_responsible", "technical"]
+    assert sorted(Service.objects.values_list("status", flat=True)) == ["active", "awaiting_payment"]
+    assert sorted(Invoice.objects.values_list("status", flat=True)) == ["open", "paid"]
     assert audit_verify()[1] is None
 
 

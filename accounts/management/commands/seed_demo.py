@@ -1,6 +1,7 @@
 """Demo data for `make run` (idempotent). Texts and figures here are the demo's own, not the contract."""
 
 import datetime as dt
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -9,12 +10,24 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
 from accounts.models import ContractDocument, DocumentText, DocumentVersion, User
+from billing.models import Plan, Price, ServiceType
+from billing.services.orders import service_order
+from billing.services.payments import bank_transfer_record
 from core import clock
 
 DEMO_CUSTOMER = ("demo@example.com", "demo-portal-2026")
 DEMO_STAFF = ("staff@example.com", "staff-portal-2026")
 # The demo staff user's TOTP key (hex). Demo only: `make totp` prints the current code.
 DEMO_TOTP_KEY = "3132333435363738393031323334353637383930"
+
+# service type, plan, period, CHF and EUR prices excluding VAT (demo figures)
+DEMO_PLANS = [
+    ("jelastic-cloud", "Demo Cloud S", "monthly", "19.00", "19.50"),
+    ("jelastic-cloud", "Demo Cloud M", "monthly", "49.00", "50.00"),
+    ("jelastic-cloud", "Demo Cloud M", "annual", "490.00", "500.00"),
+    ("web-hosting", "Demo Hosting", "annual", "120.00", "125.00"),
+    ("housing", "Demo Housing 1U", "monthly", "150.00", "155.00"),
+]
 
 DEMO_TEXTS = {
     "tcu": {
@@ -58,8 +71,9 @@ class Command(BaseCommand):
         now = clock.now()
         with transaction.atomic():
             self._documents(now)
-            self._staff()
-            self._customer(now)
+            self._catalog()
+            staff = self._staff()
+            self._customer(now, staff)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  customer : {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[1]}")
         self.stdout.write(
@@ -86,15 +100,30 @@ class Command(BaseCommand):
                 for language in ("en", "fr", "de", "it", "es"):
                     DocumentText.objects.create(version=version, language=language, body=texts[language])
 
-    def _staff(self) -> None:
+    def _catalog(self) -> None:
+        """Demo plans and prices — the demo's own figures, not the provider's price list."""
+        jelastic = ServiceType.objects.get(slug="jelastic-cloud")
+        jelastic.special_conditions = ContractDocument.objects.get(slug="sc-jelastic-cloud")
+        jelastic.save(update_fields=["special_conditions"])
+        for slug, name, period, chf, eur in DEMO_PLANS:
+            plan, _ = Plan.objects.get_or_create(
+                service_type=ServiceType.objects.get(slug=slug), name=name, period=period
+            )
+            for currency, amount in (("CHF", chf), ("EUR", eur)):
+                Price.objects.get_or_create(
+                    plan=plan, currency=currency, valid_from=dt.date(2026, 1, 1), defaults={"amount": Decimal(amount)}
+                )
+
+    def _staff(self) -> User:
         email, password = DEMO_STAFF
         staff = User.objects.filter(email=email).first()
         if staff is None:
             staff = User.objects.create_superuser(email, password, first_name="Sam", last_name="Staff")
         if not TOTPDevice.objects.filter(user=staff, confirmed=True).exists():
             TOTPDevice.objects.create(user=staff, name="demo", key=DEMO_TOTP_KEY, confirmed=True)
+        return staff
 
-    def _customer(self, now: dt.datetime) -> None:
+    def _customer(self, now: dt.datetime, staff: User) -> None:
         email, password = DEMO_CUSTOMER
         if User.objects.filter(email=email).exists():
             return
@@ -133,3 +162,13 @@ class Command(BaseCommand):
             organization=organization, user=user, email=colleague.email, role="technical", now=now
         )
         services.invitation_accept(token=invitation.token, user=colleague, now=now)
+        sc = DocumentVersion.objects.get(document__slug="sc-jelastic-cloud", label="2026-01")
+        plans = {plan.name: plan for plan in Plan.objects.filter(service_type__slug="jelastic-cloud")}
+        # One Service paid by bank transfer (active), one order waiting for its invoice to be paid.
+        _, paid = service_order(
+            organization=organization, user=user, plan=plans["Demo Cloud S"], accept_special_conditions=sc, now=now
+        )
+        bank_transfer_record(
+            invoice=paid, amount=paid.total_incl_vat, reference="DEMO-TRANSFER-1", staff_user=staff, now=now
+        )
+        service_order(organization=organization, user=user, plan=plans["Demo Cloud M"], now=now)
