@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from billing.models import (
     Invoice,
+    MeansRestriction,
     MembershipServiceScope,
     PaymentMeans,
     Plan,
@@ -93,10 +94,19 @@ def organization_termination_blockers(organization: Any) -> list[str]:
 
 
 def default_auto_debit_means(organization: Any) -> PaymentMeans | None:
-    """The means debited automatically, if the default one can be (BIL-4, BIL-12)."""
-    return PaymentMeans.objects.filter(
-        organization=organization, is_default=True, revoked_at__isnull=True, kind__in=AUTO_DEBIT_KINDS
-    ).first()
+    """BIL-12: the means debited automatically: the Organization's default, if it is not revoked, is
+    of a kind that allows automatic debit, and that kind is not restricted by staff (BIL-4). Whether a
+    card is still valid on a given day is `billing.services.means.card_is_valid_on`."""
+    means = (
+        PaymentMeans.objects.filter(
+            organization=organization, is_default=True, revoked_at__isnull=True, kind__in=AUTO_DEBIT_KINDS
+        )
+        .order_by("pk")
+        .first()
+    )
+    if means is None or MeansRestriction.objects.filter(organization=organization, kind=means.kind).exists():
+        return None
+    return means
 
 
 def services_for_member(membership: Any) -> QuerySet[Service]:

@@ -145,9 +145,17 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Jelastic Cloud portal <no-reply@portal.example>")
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="support@portal.example")
+# The provider as it appears on invoices, and the account of its Swiss QR-bills (BIL-5). The default IBAN is
+# a QR-IBAN (institution id 30000-31999) of the SIX test examples, so demo bills carry a QR reference.
+PROVIDER_NAME = env("PROVIDER_NAME", default="Demo Cloud Provider SA")
+PROVIDER_ADDRESS_LINES = env.list("PROVIDER_ADDRESS_LINES", default=["Rue du Portail 1", "1003 Lausanne"])
+PROVIDER_COUNTRY = env("PROVIDER_COUNTRY", default="CH")
+PROVIDER_VAT_NUMBER = env("PROVIDER_VAT_NUMBER", default="CHE-123.456.788 MWST")
+PROVIDER_IBAN = env("PROVIDER_IBAN", default="CH44 3199 9123 0008 8901 2")
 # The portal's public address, for links in e-mails (no trailing slash).
 PORTAL_URL = env("PORTAL_URL", default="http://127.0.0.1:8000")
 SMS_BACKEND = env("SMS_BACKEND", default="notifications.backends.sms.ConsoleSMSBackend")
+PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="billing.gateway.SandboxGateway")
 
 # Celery: Redis when REDIS_URL is set, else a broker on the filesystem that needs no server.
 REDIS_URL = env("REDIS_URL", default="")
@@ -212,6 +220,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "OrganizationStatusEnum": "accounts.models.Organization.Status",
+        "ServiceStatusEnum": "billing.models.services.Service.Status",
+        "InvoiceStatusEnum": "billing.models.invoices.Invoice.Status",
+    },
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
