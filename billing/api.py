@@ -4,6 +4,7 @@ Organization's id answers 404) and every Service or invoice through what the mem
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,9 +17,12 @@ from billing.serializers import (
     CatalogEntrySerializer,
     InvoiceDetailSerializer,
     InvoiceSerializer,
+    MeansAddSerializer,
+    MeansSerializer,
     OrderSerializer,
     ServiceSerializer,
 )
+from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
 from billing.services.orders import service_order, trial_convert, trial_start
 from core import clock
 from core.http import AuthenticatedRequest, client_address
@@ -135,3 +139,70 @@ class InvoiceDetailView(APIView):
     def get(self, request: AuthenticatedRequest, org_id: int, invoice_id: int) -> Response:
         invoice = selectors.invoice_for_member(membership=_membership(request, org_id), invoice_id=invoice_id)
         return Response(InvoiceDetailSerializer(invoice).data)
+
+
+class MeansListView(APIView):
+    @extend_schema(responses={200: MeansSerializer(many=True), 404: ErrorSerializer})
+    def get(self, request: AuthenticatedRequest, org_id: int) -> Response:
+        return Response(MeansSerializer(selectors.means_of(_membership(request, org_id).organization), many=True).data)
+
+    @extend_schema(request=MeansAddSerializer, responses={201: MeansSerializer, **REFUSALS})
+    def post(self, request: AuthenticatedRequest, org_id: int) -> Response:
+        """Add a means of payment (BIL-4); a card goes through the gateway, which keeps the number."""
+        organization = _membership(request, org_id).organization
+        body = MeansAddSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        if data["kind"] == "card":
+            missing = [field for field in ("number", "exp_month", "exp_year", "cvc") if field not in data]
+            if missing:
+                raise ValidationError({field: ["This field is required for a card."] for field in missing})
+            means = means_add_card(
+                organization=organization,
+                user=request.user,
+                number=data["number"],
+                exp_month=data["exp_month"],
+                exp_year=data["exp_year"],
+                cvc=data["cvc"],
+                make_default=data["make_default"],
+                client_address=client_address(request),
+                now=clock.now(),
+            )
+        else:
+            means = means_add_other(
+                organization=organization,
+                user=request.user,
+                kind=data["kind"],
+                paypal_email=data.get("paypal_email", ""),
+                make_default=data["make_default"],
+                client_address=client_address(request),
+                now=clock.now(),
+            )
+        return Response(MeansSerializer(means).data, status=status.HTTP_201_CREATED)
+
+
+class MeansDetailView(APIView):
+    @extend_schema(responses={204: None, **REFUSALS})
+    def delete(self, request: AuthenticatedRequest, org_id: int, means_id: int) -> Response:
+        organization = _membership(request, org_id).organization
+        means_remove(
+            means=selectors.means_for(organization=organization, means_id=means_id),
+            user=request.user,
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeansDefaultView(APIView):
+    @extend_schema(request=None, responses={200: MeansSerializer, **REFUSALS})
+    def post(self, request: AuthenticatedRequest, org_id: int, means_id: int) -> Response:
+        """Make this means the one debited for automatic renewals (BIL-12)."""
+        organization = _membership(request, org_id).organization
+        means = means_set_default(
+            means=selectors.means_for(organization=organization, means_id=means_id),
+            user=request.user,
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(MeansSerializer(means).data)

@@ -8,3 +8,29 @@ class OrderForm(forms.Form):
     accept_tcu = forms.IntegerField(required=False, widget=forms.HiddenInput)
     accept_special_conditions = forms.IntegerField(required=False, widget=forms.HiddenInput)
     accepted = forms.BooleanField(required=False, label=_("I accept the documents above"))
+
+
+class CardForm(forms.Form):
+    """A card for the sandbox gateway (in production the browser would hand over a token instead)."""
+
+    number = forms.CharField(
+        label=_("Card number"),
+        max_length=23,
+        widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
+    )
+    exp_month = forms.IntegerField(label=_("Expiry month"), min_value=1, max_value=12)
+    exp_year = forms.IntegerField(label=_("Expiry year"), min_value=2000, max_value=2100)
+    cvc = forms.CharField(
+        label=_("Security code"),
+        max_length=4,
+        widget=forms.PasswordInput(attrs={"autocomplete": "cc-csc", "inputmode": "numeric"}),
+    )
+    make_default = forms.BooleanField(label=_("Use it for automatic renewals"), required=False, initial=True)
+
+
+class OtherMeansForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Means"),
+        choices=[("paypal", _("PayPal")), ("postcard", _("PostCard")), ("bank_transfer", _("bank transfer"))],
+    )
+    paypal_email = forms.EmailField(label=_("PayPal e-mail"), required=False)

@@ -153,3 +153,15 @@ def catalog(day: dt.date, currency: str) -> list[tuple[Plan, Price]]:
     ):
         prices.setdefault(price.plan_id, price)
     return [(plan, prices[plan.pk]) for plan in plans if plan.pk in prices]
+
+
+def means_of(organization: Any) -> QuerySet[PaymentMeans]:
+    """The means on file (removed ones are kept as evidence, not listed)."""
+    return PaymentMeans.objects.filter(organization=organization, revoked_at__isnull=True).order_by("-is_default", "pk")
+
+
+def means_for(*, organization: Any, means_id: int) -> PaymentMeans:
+    means = means_of(organization).filter(pk=means_id).first()
+    if means is None:
+        raise Http404("No such means of payment.")
+    return means

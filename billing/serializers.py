@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from billing.models import Invoice, InvoiceLine, Service
+from billing.models import Invoice, InvoiceLine, PaymentMeans, Service
 
 
 class CatalogEntrySerializer(serializers.Serializer):
@@ -98,3 +98,32 @@ class InvoiceDetailSerializer(InvoiceSerializer):
 
     class Meta(InvoiceSerializer.Meta):
         fields = [*InvoiceSerializer.Meta.fields, "billing_address", "lines"]
+
+
+class MeansSerializer(serializers.ModelSerializer):
+    display = serializers.CharField(source="__str__", read_only=True)
+
+    class Meta:
+        model = PaymentMeans
+        fields = [
+            "id",
+            "kind",
+            "display",
+            "is_default",
+            "card_brand",
+            "card_last4",
+            "card_exp_month",
+            "card_exp_year",
+            "paypal_email",
+            "created_at",
+        ]
+
+
+class MeansAddSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["card", "paypal", "postcard", "bank_transfer"])
+    number = serializers.CharField(required=False, help_text="card only (sandbox test numbers)")
+    exp_month = serializers.IntegerField(required=False)
+    exp_year = serializers.IntegerField(required=False)
+    cvc = serializers.CharField(required=False, write_only=True)
+    paypal_email = serializers.EmailField(required=False)
+    make_default = serializers.BooleanField(default=False)

@@ -11,4 +11,17 @@ urlpatterns = [
     path("orgs/<int:org_id>/services/<int:service_id>/convert/", views.service_convert, name="service_convert"),
     path("orgs/<int:org_id>/invoices/", views.invoices, name="invoices"),
     path("orgs/<int:org_id>/invoices/<int:invoice_id>/", views.invoice, name="invoice"),
+    path("orgs/<int:org_id>/payment-methods/", views.means, name="means"),
+    path(
+        "orgs/<int:org_id>/payment-methods/<int:means_id>/default/",
+        views.means_action,
+        {"action": "default"},
+        name="means_default",
+    ),
+    path(
+        "orgs/<int:org_id>/payment-methods/<int:means_id>/remove/",
+        views.means_action,
+        {"action": "remove"},
+        name="means_remove",
+    ),
 ]

@@ -11,11 +11,13 @@ from accounts import selectors as account_selectors
 from accounts.models import DocumentVersion, Membership
 from accounts.views import member_required
 from billing import selectors
-from billing.forms import OrderForm
+from billing.forms import CardForm, OrderForm, OtherMeansForm
 from billing.models import Plan
+from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
 from billing.services.orders import service_order, trial_convert, trial_start
 from core import clock
 from core.errors import RuleViolation
+from core.forms import call_service
 from core.http import AuthenticatedHttpRequest, client_address
 
 
@@ -183,3 +185,72 @@ def invoice(request: AuthenticatedHttpRequest, membership: Membership, invoice_i
             "credit_notes": found.credit_notes.order_by("number"),
         },
     )
+
+
+@member_required
+def means(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
+    """Means of payment: list, add a card or another means (BIL-4); bank transfers take up to 10
+    working days (BIL-5)."""
+    organization = membership.organization
+    card_form = CardForm(request.POST if request.POST.get("form") == "card" else None, prefix="card")
+    other_form = OtherMeansForm(request.POST if request.POST.get("form") == "other" else None, prefix="other")
+    if request.method == "POST":
+        added = None
+        if request.POST.get("form") == "card" and card_form.is_valid():
+            data = card_form.cleaned_data
+            added = call_service(
+                card_form,
+                lambda: means_add_card(
+                    organization=organization,
+                    user=request.user,
+                    number=data["number"],
+                    exp_month=data["exp_month"],
+                    exp_year=data["exp_year"],
+                    cvc=data["cvc"],
+                    make_default=data["make_default"],
+                    client_address=client_address(request),
+                    now=clock.now(),
+                ),
+            )
+        elif request.POST.get("form") == "other" and other_form.is_valid():
+            data = other_form.cleaned_data
+            added = call_service(
+                other_form,
+                lambda: means_add_other(
+                    organization=organization,
+                    user=request.user,
+                    kind=data["kind"],
+                    paypal_email=data["paypal_email"],
+                    client_address=client_address(request),
+                    now=clock.now(),
+                ),
+            )
+        if added is not None:
+            messages.success(request, _("Means of payment added: %(means)s.") % {"means": added})
+            return redirect("billing:means", org_id=organization.pk)
+    return render(
+        request,
+        "billing/means.html",
+        {
+            "organization": organization,
+            "membership": membership,
+            "section": "means",
+            "means_list": selectors.means_of(organization),
+            "card_form": card_form,
+            "other_form": other_form,
+        },
+    )
+
+
+@member_required
+@require_POST
+def means_action(request: AuthenticatedHttpRequest, membership: Membership, means_id: int, action: str) -> HttpResponse:
+    found = selectors.means_for(organization=membership.organization, means_id=means_id)
+    service = means_set_default if action == "default" else means_remove
+    try:
+        service(means=found, user=request.user, client_address=client_address(request), now=clock.now())
+    except RuleViolation as violation:
+        messages.error(request, violation.message)
+    else:
+        messages.success(request, _("Saved."))
+    return redirect("billing:means", org_id=membership.organization_id)

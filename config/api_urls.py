@@ -45,6 +45,17 @@ urlpatterns = [
         name="api-service-convert",
     ),
     path("organizations/<int:org_id>/trials/", billing_api.TrialView.as_view(), name="api-trials"),
+    path("organizations/<int:org_id>/payment-methods/", billing_api.MeansListView.as_view(), name="api-means"),
+    path(
+        "organizations/<int:org_id>/payment-methods/<int:means_id>/",
+        billing_api.MeansDetailView.as_view(),
+        name="api-means-detail",
+    ),
+    path(
+        "organizations/<int:org_id>/payment-methods/<int:means_id>/default/",
+        billing_api.MeansDefaultView.as_view(),
+        name="api-means-default",
+    ),
     path("organizations/<int:org_id>/invoices/", billing_api.InvoiceListView.as_view(), name="api-invoices"),
     path(
         "organizations/<int:org_id>/invoices/<int:invoice_id>/",
