@@ -224,6 +224,8 @@ SPECTACULAR_SETTINGS = {
         "OrganizationStatusEnum": "accounts.models.Organization.Status",
         "ServiceStatusEnum": "billing.models.services.Service.Status",
         "InvoiceStatusEnum": "billing.models.invoices.Invoice.Status",
+        "InvoiceKindEnum": "billing.models.invoices.Invoice.Kind",
+        "MeansKindEnum": "billing.models.payments.MeansKind",
     },
 }
 

@@ -4,8 +4,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Membership, Organization, User
-from billing.models import Invoice, Service
 from audit.services import audit_verify
+from billing.models import Invoice, Service
 
 pytestmark = pytest.mark.django_db
 

@@ -5,14 +5,14 @@ from decimal import Decimal
 import factory
 from django.apps import apps as django_apps
 
-from billing.models import Invoice, InvoiceLine, Plan, Price, Service, ServiceType
+from billing.models import Invoice, InvoiceLine, Plan, Price, Service, ServiceType, VatRate
 from tests.factories import FIXED_TIME, OrganizationFactory
 
 
 def service_type(slug: str = "jelastic-cloud") -> ServiceType:
     """One of the seeded service types (data migration billing 0002). A transactional test empties
     every table when it ends, seeded rows included: they are seeded again from the migration's data."""
-    if not ServiceType.objects.filter(slug=slug).exists():
+    if not ServiceType.objects.filter(slug=slug).exists() or not VatRate.objects.exists():
         seed = importlib.import_module("billing.migrations.0002_seed_catalog")
         seed.seed(django_apps, None)
     return ServiceType.objects.get(slug=slug)
