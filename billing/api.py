@@ -1,6 +1,7 @@
 """REST API of billing. Every Organization is resolved through the caller's memberships (another
 Organization's id answers 404) and every Service or invoice through what the member may see (ORG-6)."""
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import status
@@ -24,6 +25,7 @@ from billing.serializers import (
 )
 from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
 from billing.services.orders import service_order, trial_convert, trial_start
+from billing.views import pdf_response
 from core import clock
 from core.http import AuthenticatedRequest, client_address
 
@@ -206,3 +208,11 @@ class MeansDefaultView(APIView):
             now=clock.now(),
         )
         return Response(MeansSerializer(means).data)
+
+
+class InvoicePdfView(APIView):
+    @extend_schema(responses={(200, "application/pdf"): bytes, 404: ErrorSerializer})
+    def get(self, request: AuthenticatedRequest, org_id: int, invoice_id: int) -> HttpResponse:
+        """The invoice as a PDF, in the invoice's language; CHF invoices carry a Swiss QR-bill (BIL-5)."""
+        invoice = selectors.invoice_for_member(membership=_membership(request, org_id), invoice_id=invoice_id)
+        return pdf_response(invoice)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("orgs/<int:org_id>/services/<int:service_id>/convert/", views.service_convert, name="service_convert"),
     path("orgs/<int:org_id>/invoices/", views.invoices, name="invoices"),
     path("orgs/<int:org_id>/invoices/<int:invoice_id>/", views.invoice, name="invoice"),
+    path("orgs/<int:org_id>/invoices/<int:invoice_id>/pdf/", views.invoice_pdf_download, name="invoice_pdf"),
     path("orgs/<int:org_id>/payment-methods/", views.means, name="means"),
     path(
         "orgs/<int:org_id>/payment-methods/<int:means_id>/default/",

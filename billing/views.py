@@ -12,7 +12,8 @@ from accounts.models import DocumentVersion, Membership
 from accounts.views import member_required
 from billing import selectors
 from billing.forms import CardForm, OrderForm, OtherMeansForm
-from billing.models import Plan
+from billing.models import Invoice, Plan
+from billing.pdf import invoice_pdf
 from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
 from billing.services.orders import service_order, trial_convert, trial_start
 from core import clock
@@ -254,3 +255,15 @@ def means_action(request: AuthenticatedHttpRequest, membership: Membership, mean
     else:
         messages.success(request, _("Saved."))
     return redirect("billing:means", org_id=membership.organization_id)
+
+
+@member_required
+def invoice_pdf_download(request: AuthenticatedHttpRequest, membership: Membership, invoice_id: int) -> HttpResponse:
+    found = selectors.invoice_for_member(membership=membership, invoice_id=invoice_id)
+    return pdf_response(found)
+
+
+def pdf_response(invoice: Invoice) -> HttpResponse:
+    response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="invoice-{invoice.display_number}.pdf"'
+    return response

@@ -62,4 +62,9 @@ urlpatterns = [
         billing_api.InvoiceDetailView.as_view(),
         name="api-invoice",
     ),
+    path(
+        "organizations/<int:org_id>/invoices/<int:invoice_id>/pdf/",
+        billing_api.InvoicePdfView.as_view(),
+        name="api-invoice-pdf",
+    ),
 ]

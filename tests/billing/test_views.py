@@ -106,3 +106,20 @@ def test_tenancy_their_service_and_invoice_pages_are_404(legal, plan) -> None:
     assert [r.status_code for r in responses] == [404] * len(responses)
     assert Invoice.objects.count() == 1
     assert Service.objects.get().status == "trial"
+
+
+def test_invoice_pdf_for_members_only(legal) -> None:
+    invoice = InvoiceFactory(organization=legal.organization)
+    theirs = InvoiceFactory(organization=member().organization)
+    client = logged_in(legal.user)
+
+    pdf = client.get(reverse("billing:invoice_pdf", args=[legal.organization_id, invoice.pk]))
+    foreign = client.get(reverse("billing:invoice_pdf", args=[legal.organization_id, theirs.pk]))
+    api = client.get(f"/api/v1/organizations/{legal.organization_id}/invoices/{invoice.pk}/pdf/")
+    api_foreign = client.get(f"/api/v1/organizations/{theirs.organization_id}/invoices/{theirs.pk}/pdf/")
+
+    assert (pdf.status_code, pdf["Content-Type"]) == (200, "application/pdf")
+    assert pdf.content.startswith(b"%PDF")
+    assert f'filename="invoice-{invoice.display_number}.pdf"' in pdf["Content-Disposition"]
+    assert (api.status_code, api.content[:4]) == (200, b"%PDF")
+    assert (foreign.status_code, api_foreign.status_code) == (404, 404)
