@@ -7,10 +7,15 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts.models import Membership
 from audit.services import Actor, audit_record
-from billing.models import Invoice, MeansKind, Payment
+from billing.gateway import get_gateway
+from billing.models import Invoice, MeansKind, Payment, PaymentMeans
 from billing.money import quantize
 from billing.services.invoices import invoice_apply_payment
+from billing.services.means import card_is_valid_on
+from billing.services.prepaid import prepaid_account_lock, prepaid_pay_invoice
+from core import clock
 from core.errors import RuleViolation
 
 
@@ -55,3 +60,142 @@ def bank_transfer_record(
         )
         invoice_apply_payment(invoice=locked, amount=amount, actor=actor, rule="BIL-5", now=now)
     return payment
+
+
+def invoice_pay(
+    *,
+    invoice: Invoice,
+    user: Any,
+    prepaid_amount: Decimal,
+    means: PaymentMeans | None,
+    client_address: str | None = None,
+    now: dt.datetime,
+) -> Payment | None:
+    """A member pays what is due on an invoice: `prepaid_amount` from the Prepaid Account (PRE-3) and
+    the rest by card (BIL-4) — both or neither (PRE-5): a declined card consumes no balance.
+
+    The card charge carries an idempotency key derived from the invoice and what is already paid, so
+    a double click charges once. An unknown outcome (gateway timeout) books nothing: the payment is
+    recorded as unknown, to be reconciled by `payment_reconcile` before anyone pays again (REN-8).
+    Returns the card payment, or None when the balance paid everything.
+    """
+    prepaid_amount = quantize(prepaid_amount)
+    actor = Actor.for_user(user, client_address=client_address)
+    with transaction.atomic():
+        # Lock order of the Prepaid Account services: the account row, then the invoice row.
+        account = prepaid_account_lock(invoice.organization)
+        locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if locked.status != Invoice.Status.OPEN:
+            raise RuleViolation(_("This invoice is not open: there is nothing to pay."), rule="BIL-6")
+        _require_payer(locked, user)
+        due = locked.amount_due
+        if prepaid_amount < 0 or prepaid_amount > due:
+            raise RuleViolation(
+                _("Between 0 and %(due)s %(currency)s can come from the Prepaid Account.")
+                % {"due": due, "currency": locked.currency},
+                rule="PRE-3",
+                status=400,
+                field="prepaid_amount",
+            )
+        if prepaid_amount > account.balance:
+            raise RuleViolation(
+                _("The Prepaid Account's balance (%(currency)s %(balance)s) does not cover %(amount)s.")
+                % {"currency": account.currency, "balance": account.balance, "amount": prepaid_amount},
+                rule="PRE-1",
+                field="prepaid_amount",
+            )
+        card_amount = due - prepaid_amount
+        if card_amount and (
+            means is None or means.kind != MeansKind.CARD or means.organization_id != locked.organization_id
+        ):
+            raise RuleViolation(_("Choose a card for the rest."), rule="BIL-4", status=400, field="means")
+        if card_amount and means is not None and not card_is_valid_on(means, clock.business_date(now)):
+            raise RuleViolation(_("This card has expired or was removed."), rule="BIL-4", field="means")
+        # The card first: the balance, locked above, is debited only once the card has paid (PRE-5).
+        payment = None
+        if card_amount and means is not None:
+            key = f"invoice:{locked.pk}:paid:{locked.amount_paid}:card:{card_amount}:{means.pk}"
+            result = get_gateway().charge(
+                amount=card_amount, currency=locked.currency, token=means.gateway_token, idempotency_key=key, now=now
+            )
+            if result.status == "declined":
+                raise RuleViolation(
+                    _("The card was declined (%(reason)s). Nothing was charged.") % {"reason": result.decline_reason},
+                    rule="BIL-4",
+                    status=402,
+                )
+            status = Payment.Status.SUCCEEDED if result.status == "succeeded" else Payment.Status.UNKNOWN
+            payment = Payment.objects.create(
+                organization=locked.organization,
+                invoice=locked,
+                means=means,
+                kind=MeansKind.CARD,
+                amount=card_amount,
+                currency=locked.currency,
+                status=status,
+                idempotency_key=key,
+                created_at=now,
+            )
+            audit_record(
+                actor=actor,
+                action=f"payment.{status}",
+                rule="BIL-4" if status == "succeeded" else "REN-8",
+                obj=payment,
+                organization=locked.organization,
+                after={"invoice": locked.number, "amount": str(card_amount), "means": str(means), "key": key},
+                at=now,
+            )
+            if status == Payment.Status.UNKNOWN:
+                return payment  # nothing is booked, the balance is not used while the card is in doubt
+        if prepaid_amount:
+            prepaid_pay_invoice(
+                invoice=locked, user=user, amount=prepaid_amount, now=now, client_address=client_address
+            )
+            locked.refresh_from_db()
+        if payment is not None:
+            invoice_apply_payment(invoice=locked, amount=card_amount, actor=actor, rule="BIL-4", now=now)
+    return payment
+
+
+def payment_reconcile(*, payment: Payment, now: dt.datetime) -> Payment:
+    """REN-8: ask the gateway what became of a charge whose outcome was unknown, and book it."""
+    actor = Actor.system("billing.payment_reconcile")
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update(of=("self",)).select_related("invoice").get(pk=payment.pk)
+        if locked.status != Payment.Status.UNKNOWN or not locked.idempotency_key:
+            return locked
+        result = get_gateway().lookup(locked.idempotency_key)
+        if result is None or result.status == "unknown":
+            return locked
+        locked.status = Payment.Status.SUCCEEDED if result.status == "succeeded" else Payment.Status.FAILED
+        locked.failure_reason = result.decline_reason
+        locked.save(update_fields=["status", "failure_reason"])
+        audit_record(
+            actor=actor,
+            action=f"payment.{locked.status}",
+            rule="REN-8",
+            obj=locked,
+            organization=locked.organization,
+            after={"key": locked.idempotency_key},
+            at=now,
+        )
+        if locked.status == Payment.Status.SUCCEEDED and locked.invoice is not None:
+            invoice = Invoice.objects.select_for_update().get(pk=locked.invoice.pk)
+            if invoice.status == Invoice.Status.OPEN and locked.amount <= invoice.amount_due:
+                invoice_apply_payment(invoice=invoice, amount=locked.amount, actor=actor, rule="REN-8", now=now)
+            # else: the invoice was settled meanwhile — staff refund the surplus (visible in the admin)
+    return locked
+
+
+def _require_payer(invoice: Invoice, user: Any) -> None:
+    membership = Membership.objects.filter(organization_id=invoice.organization_id, user=user).first()
+    if membership is None:
+        raise RuleViolation(_("No such invoice."), rule="ORG-5", status=404)
+    if membership.role not in (
+        Membership.Role.LEGAL_RESPONSIBLE,
+        Membership.Role.ADMINISTRATOR,
+        Membership.Role.BILLING,
+    ):
+        raise RuleViolation(
+            _("Only a Legal Responsible, an administrator or a billing member can pay."), rule="ORG-5", status=403
+        )

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from audit.models import AuditEvent
-from billing.models import Payment
+from billing.models import Payment, PaymentMeans
 from billing.services.payments import bank_transfer_record
 from core.errors import RuleViolation
 from tests.billing.factories import InvoiceFactory, ServiceFactory
@@ -76,3 +76,120 @@ def test_bil5_staff_record_a_bank_transfer_in_the_admin(client) -> None:  # noqa
     invoice.refresh_from_db()
     assert (invoice.status, invoice.amount_paid) == ("paid", Decimal("108.10"))
     assert client.get(reverse("admin:billing_invoice_change", args=[invoice.pk])).status_code == 200
+
+
+# --- paying an invoice: Prepaid Account and/or card (PRE-3, PRE-5, BIL-4, REN-8) -------------------
+
+from audit.services import Actor  # noqa: E402
+from billing.models import LedgerEntry, PrepaidAccount  # noqa: E402
+from billing.services.means import means_add_card  # noqa: E402
+from billing.services.payments import invoice_pay, payment_reconcile  # noqa: E402
+from billing.services.prepaid import prepaid_credit  # noqa: E402
+from tests.factories import member  # noqa: E402
+
+
+def _payer_with(balance: str, card_number: str | None = None):  # noqa: ANN202
+    legal = member()
+    organization = legal.organization
+    service = ServiceFactory(organization=organization, status="awaiting_payment", anchor_date=None, expires_on=None,
+                             term=0, activated_at=None)
+    invoice = InvoiceFactory(organization=organization, service=service)  # 108.10 CHF
+    if Decimal(balance):
+        top_up = Payment.objects.create(organization=organization, kind="card", amount=Decimal(balance),
+                                        currency="CHF", status="succeeded", created_at=NOW)
+        prepaid_credit(organization=organization, kind=LedgerEntry.Kind.TOP_UP, amount=Decimal(balance), now=NOW,
+                       actor=Actor.system("test"), rule="PRE-2", payment=top_up)
+    card = None
+    if card_number:
+        card = means_add_card(organization=organization, user=legal.user, number=card_number, exp_month=12,
+                              exp_year=2030, cvc="123", make_default=True, now=NOW)
+    return legal, service, invoice, card
+
+
+def _balance(organization) -> Decimal:  # noqa: ANN001
+    return PrepaidAccount.objects.get(organization=organization).balance
+
+
+def test_pre3_bil3_the_balance_pays_everything_and_the_service_starts() -> None:
+    legal, service, invoice, _ = _payer_with("200.00")
+
+    assert invoice_pay(invoice=invoice, user=legal.user, prepaid_amount=Decimal("108.10"), means=None, now=NOW) is None
+
+    invoice.refresh_from_db()
+    service.refresh_from_db()
+    assert (invoice.status, invoice.amount_paid, _balance(legal.organization)) == ("paid", Decimal("108.10"),
+                                                                                   Decimal("91.90"))
+    assert service.status == "active"
+
+
+def test_pre5_part_from_the_balance_and_the_rest_by_card() -> None:
+    legal, service, invoice, card = _payer_with("8.10", "4242424242424242")
+
+    payment = invoice_pay(invoice=invoice, user=legal.user, prepaid_amount=Decimal("8.10"), means=card, now=NOW)
+
+    invoice.refresh_from_db()
+    assert payment is not None
+    assert (payment.kind, payment.amount, payment.status) == ("card", Decimal("100.00"), "succeeded")
+    assert (invoice.status, _balance(legal.organization)) == ("paid", Decimal("0.00"))
+    assert sorted(Payment.objects.filter(invoice=invoice).values_list("kind", "amount")) == [
+        ("card", Decimal("100.00")), ("prepaid", Decimal("8.10"))]
+
+
+@pytest.mark.parametrize(("number", "reason"), [("4000000000000002", "card_declined"),
+                                                ("4000000000009995", "insufficient_funds")])
+def test_pre5_a_declined_card_consumes_no_balance(number: str, reason: str) -> None:
+    legal, service, invoice, card = _payer_with("50.00", number)
+    entries = LedgerEntry.objects.count()
+
+    with pytest.raises(RuleViolation, match=reason) as refused:
+        invoice_pay(invoice=invoice, user=legal.user, prepaid_amount=Decimal("50.00"), means=card, now=NOW)
+
+    assert (refused.value.rule, refused.value.status) == ("BIL-4", 402)
+    invoice.refresh_from_db()
+    service.refresh_from_db()
+    assert (invoice.amount_paid, invoice.status, service.status) == (Decimal("0.00"), "open", "awaiting_payment")
+    assert _balance(legal.organization) == Decimal("50.00")
+    assert LedgerEntry.objects.count() == entries
+    assert Payment.objects.filter(invoice=invoice).count() == 0
+
+
+def test_ren8_an_unknown_card_outcome_books_nothing_until_reconciled() -> None:
+    legal, service, invoice, card = _payer_with("20.00", "4000000000000119")
+
+    unknown = invoice_pay(invoice=invoice, user=legal.user, prepaid_amount=Decimal("20.00"), means=card, now=NOW)
+
+    invoice.refresh_from_db()
+    assert unknown is not None
+    assert (unknown.status, unknown.amount) == ("unknown", Decimal("88.10"))
+    assert (invoice.amount_paid, _balance(legal.organization)) == (Decimal("0.00"), Decimal("20.00"))
+
+    reconciled = payment_reconcile(payment=unknown, now=NOW)
+
+    invoice.refresh_from_db()
+    service.refresh_from_db()
+    assert reconciled.status == "succeeded"
+    assert (invoice.amount_paid, invoice.amount_due) == (Decimal("88.10"), Decimal("20.00"))
+    assert payment_reconcile(payment=unknown, now=NOW).status == "succeeded"  # a second time changes nothing
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == Decimal("88.10")
+
+
+def test_pre3_bil4_payment_refusals_change_nothing() -> None:
+    legal, service, invoice, card = _payer_with("10.00", "4242424242424242")
+    transfer = PaymentMeans.objects.create(organization=legal.organization, kind="bank_transfer", created_at=NOW)
+    technical = member("technical", organization=legal.organization)
+
+    with pytest.raises(RuleViolation, match="Choose a card"):
+        invoice_pay(invoice=invoice, user=legal.user, prepaid_amount=Decimal("0"), means=transfer, now=NOW)
+    with pytest.raises(RuleViolation, match="does not cover"):
+        invoice_pay(invoice=invoice, user=legal.user, prepaid_amount=Decimal("20.00"), means=card, now=NOW)
+    with pytest.raises(RuleViolation, match="Between 0 and 108.10"):
+        invoice_pay(invoice=invoice, user=legal.user, prepaid_amount=Decimal("200"), means=card, now=NOW)
+    with pytest.raises(RuleViolation) as role:
+        invoice_pay(invoice=invoice, user=technical.user, prepaid_amount=Decimal("0"), means=card, now=NOW)
+
+    assert role.value.status == 403
+    invoice.refresh_from_db()
+    assert (invoice.amount_paid, invoice.status, _balance(legal.organization)) == (Decimal("0.00"), "open",
+                                                                                   Decimal("10.00"))
+    assert Payment.objects.filter(invoice=invoice).count() == 0
