@@ -21,10 +21,13 @@ from billing.serializers import (
     MeansAddSerializer,
     MeansSerializer,
     OrderSerializer,
+    PaymentSerializer,
+    PaySerializer,
     ServiceSerializer,
 )
 from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
 from billing.services.orders import service_order, trial_convert, trial_start
+from billing.services.payments import invoice_pay
 from billing.views import pdf_response
 from core import clock
 from core.http import AuthenticatedRequest, client_address
@@ -216,3 +219,28 @@ class InvoicePdfView(APIView):
         """The invoice as a PDF, in the invoice's language; CHF invoices carry a Swiss QR-bill (BIL-5)."""
         invoice = selectors.invoice_for_member(membership=_membership(request, org_id), invoice_id=invoice_id)
         return pdf_response(invoice)
+
+
+class InvoicePayView(APIView):
+    @extend_schema(request=PaySerializer, responses={200: InvoiceDetailSerializer, 402: ErrorSerializer, **REFUSALS})
+    def post(self, request: AuthenticatedRequest, org_id: int, invoice_id: int) -> Response:
+        """Pay what is due: `prepaid_amount` from the Prepaid Account, the rest with the card `means_id`
+        — both or neither (PRE-5). A declined card answers 402 and changes nothing."""
+        membership = _membership(request, org_id)
+        invoice = selectors.invoice_for_member(membership=membership, invoice_id=invoice_id)
+        body = PaySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        means_id = body.validated_data.get("means_id")
+        means = selectors.means_for(organization=membership.organization, means_id=means_id) if means_id else None
+        payment = invoice_pay(
+            invoice=invoice,
+            user=request.user,
+            prepaid_amount=body.validated_data["prepaid_amount"],
+            means=means,
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        invoice.refresh_from_db()
+        data = InvoiceDetailSerializer(invoice).data
+        data["card_payment"] = PaymentSerializer(payment).data if payment is not None else None
+        return Response(data)

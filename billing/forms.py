@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -34,3 +36,14 @@ class OtherMeansForm(forms.Form):
         choices=[("paypal", _("PayPal")), ("postcard", _("PostCard")), ("bank_transfer", _("bank transfer"))],
     )
     paypal_email = forms.EmailField(label=_("PayPal e-mail"), required=False)
+
+
+class PayForm(forms.Form):
+    prepaid_amount = forms.DecimalField(
+        label=_("From the Prepaid Account"), max_digits=12, decimal_places=2, min_value=0, initial=0
+    )
+    means = forms.TypedChoiceField(label=_("The rest by card"), coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args: Any, cards: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.TypedChoiceField, self.fields["means"]).choices = [("", "—"), *[(c.pk, str(c)) for c in cards]]

@@ -1,6 +1,8 @@
+from decimal import Decimal
+
 from rest_framework import serializers
 
-from billing.models import Invoice, InvoiceLine, PaymentMeans, Service
+from billing.models import Invoice, InvoiceLine, Payment, PaymentMeans, Service
 
 
 class CatalogEntrySerializer(serializers.Serializer):
@@ -127,3 +129,14 @@ class MeansAddSerializer(serializers.Serializer):
     cvc = serializers.CharField(required=False, write_only=True)
     paypal_email = serializers.EmailField(required=False)
     make_default = serializers.BooleanField(default=False)
+
+
+class PaySerializer(serializers.Serializer):
+    prepaid_amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, default=Decimal("0"))
+    means_id = serializers.IntegerField(required=False, help_text="a card of the organization, for the rest")
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Payment
+        fields = ["id", "kind", "amount", "currency", "status", "created_at"]

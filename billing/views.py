@@ -11,11 +11,13 @@ from accounts import selectors as account_selectors
 from accounts.models import DocumentVersion, Membership
 from accounts.views import member_required
 from billing import selectors
-from billing.forms import CardForm, OrderForm, OtherMeansForm
+from billing.forms import CardForm, OrderForm, OtherMeansForm, PayForm
 from billing.models import Invoice, Plan
 from billing.pdf import invoice_pdf
 from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
 from billing.services.orders import service_order, trial_convert, trial_start
+from billing.services.payments import invoice_pay
+from billing.services.prepaid import prepaid_account_for
 from core import clock
 from core.errors import RuleViolation
 from core.forms import call_service
@@ -173,7 +175,32 @@ def invoices(request: AuthenticatedHttpRequest, membership: Membership) -> HttpR
 
 @member_required
 def invoice(request: AuthenticatedHttpRequest, membership: Membership, invoice_id: int) -> HttpResponse:
+    """An invoice, and paying it from the Prepaid Account and/or by card (PRE-3, PRE-5, BIL-4)."""
     found = selectors.invoice_for_member(membership=membership, invoice_id=invoice_id)
+    cards = [m for m in selectors.means_of(membership.organization) if m.kind == "card"]
+    pay_form = PayForm(request.POST or None, cards=cards)
+    if request.method == "POST" and pay_form.is_valid():
+        chosen = next((card for card in cards if card.pk == pay_form.cleaned_data["means"]), None)
+        payment = call_service(
+            pay_form,
+            lambda: invoice_pay(
+                invoice=found,
+                user=request.user,
+                prepaid_amount=pay_form.cleaned_data["prepaid_amount"],
+                means=chosen,
+                client_address=client_address(request),
+                now=clock.now(),
+            ),
+        )
+        if not pay_form.errors:
+            if payment is not None and payment.status == "unknown":
+                messages.warning(
+                    request,
+                    _("The card payment's outcome is not known yet: we are checking it. Please do not pay again."),
+                )
+            else:
+                messages.success(request, _("Thank you, the payment is received."))
+            return redirect("billing:invoice", org_id=membership.organization_id, invoice_id=found.pk)
     return render(
         request,
         "billing/invoice.html",
@@ -184,6 +211,8 @@ def invoice(request: AuthenticatedHttpRequest, membership: Membership, invoice_i
             "invoice": found,
             "lines": found.lines.all(),
             "credit_notes": found.credit_notes.order_by("number"),
+            "pay_form": pay_form,
+            "balance": prepaid_account_for(membership.organization).balance,
         },
     )
 

@@ -67,4 +67,9 @@ urlpatterns = [
         billing_api.InvoicePdfView.as_view(),
         name="api-invoice-pdf",
     ),
+    path(
+        "organizations/<int:org_id>/invoices/<int:invoice_id>/pay/",
+        billing_api.InvoicePayView.as_view(),
+        name="api-invoice-pay",
+    ),
 ]

@@ -123,3 +123,113 @@ def test_invoice_pdf_for_members_only(legal) -> None:
     assert f'filename="invoice-{invoice.display_number}.pdf"' in pdf["Content-Disposition"]
     assert (api.status_code, api.content[:4]) == (200, b"%PDF")
     assert (foreign.status_code, api_foreign.status_code) == (404, 404)
+
+
+def test_pay_an_invoice_by_card_in_the_portal_and_through_the_api(legal) -> None:
+    from django.utils import timezone
+
+    from billing.services.means import means_add_card
+
+    card = means_add_card(
+        organization=legal.organization,
+        user=legal.user,
+        number="4242424242424242",
+        exp_month=12,
+        exp_year=2030,
+        cvc="123",
+        make_default=True,
+        now=timezone.now(),
+    )
+    first = InvoiceFactory(organization=legal.organization)
+    second = InvoiceFactory(organization=legal.organization)
+    client = logged_in(legal.user)
+
+    page = client.post(
+        reverse("billing:invoice", args=[legal.organization_id, first.pk]),
+        {"prepaid_amount": "0", "means": str(card.pk)},
+        follow=True,
+    )
+    api = client.post(
+        f"/api/v1/organizations/{legal.organization_id}/invoices/{second.pk}/pay/",
+        {"prepaid_amount": "0", "means_id": card.pk},
+        content_type="application/json",
+    )
+    again = client.post(
+        f"/api/v1/organizations/{legal.organization_id}/invoices/{second.pk}/pay/",
+        {"prepaid_amount": "0", "means_id": card.pk},
+        content_type="application/json",
+    )
+
+    assert "Thank you, the payment is received." in page.content.decode()
+    first.refresh_from_db()
+    assert first.status == "paid"
+    assert (api.status_code, api.json()["status"], api.json()["card_payment"]["amount"]) == (200, "paid", "108.10")
+    assert (again.status_code, again.json()["rule"]) == (409, "BIL-6")
+
+
+def test_a_declined_card_answers_402_and_changes_nothing(legal) -> None:
+    from django.utils import timezone
+
+    from billing.services.means import means_add_card
+
+    card = means_add_card(
+        organization=legal.organization,
+        user=legal.user,
+        number="4000000000000002",
+        exp_month=12,
+        exp_year=2030,
+        cvc="123",
+        make_default=True,
+        now=timezone.now(),
+    )
+    invoice = InvoiceFactory(organization=legal.organization)
+
+    response = logged_in(legal.user).post(
+        f"/api/v1/organizations/{legal.organization_id}/invoices/{invoice.pk}/pay/",
+        {"prepaid_amount": "0", "means_id": card.pk},
+        content_type="application/json",
+    )
+
+    assert (response.status_code, response.json()["rule"]) == (402, "BIL-4")
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_paid) == ("open", Decimal("0.00"))
+
+
+def test_tenancy_paying_their_invoice_or_with_their_card_is_404(legal) -> None:
+    from billing.models import PaymentMeans
+
+    theirs = member()
+    their_card = PaymentMeans.objects.create(
+        organization=theirs.organization,
+        kind="card",
+        card_brand="Visa",
+        card_last4="4242",
+        card_exp_month=12,
+        card_exp_year=2030,
+        gateway_token="tok",
+        created_at="2026-01-01T00:00:00Z",
+    )
+    mine = InvoiceFactory(organization=legal.organization)
+    their_invoice = InvoiceFactory(organization=theirs.organization)
+    client = logged_in(legal.user)
+
+    codes = [
+        client.post(
+            f"/api/v1/organizations/{legal.organization_id}/invoices/{their_invoice.pk}/pay/",
+            {"prepaid_amount": "0"},
+            content_type="application/json",
+        ).status_code,
+        client.post(
+            f"/api/v1/organizations/{legal.organization_id}/invoices/{mine.pk}/pay/",
+            {"prepaid_amount": "0", "means_id": their_card.pk},
+            content_type="application/json",
+        ).status_code,
+        client.post(
+            reverse("billing:invoice", args=[theirs.organization_id, their_invoice.pk]), {"prepaid_amount": "0"}
+        ).status_code,
+    ]
+
+    assert codes == [404, 404, 404]
+    mine.refresh_from_db()
+    their_invoice.refresh_from_db()
+    assert (mine.status, their_invoice.status) == ("open", "open")
