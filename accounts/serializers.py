@@ -112,3 +112,7 @@ class TokenRequestSerializer(serializers.Serializer):
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     rule = serializers.CharField(required=False)
+
+
+class MemberServicesSerializer(serializers.Serializer):
+    service_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=True)

@@ -21,6 +21,11 @@ urlpatterns = [
         name="api-invitation",
     ),
     path("invitations/<str:token>/accept/", accounts_api.InvitationAcceptView.as_view(), name="api-invitation-accept"),
+    path(
+        "organizations/<int:org_id>/members/<int:member_id>/services/",
+        accounts_api.MemberServicesView.as_view(),
+        name="api-member-services",
+    ),
     path("organizations/<int:org_id>/documents/", accounts_api.DocumentListView.as_view(), name="api-documents"),
     path(
         "organizations/<int:org_id>/documents/<int:version_id>/accept/",

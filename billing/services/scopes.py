@@ -1,0 +1,66 @@
+"""ORG-6: management rights of a member limited to chosen Services."""
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import Membership, Organization
+from audit.services import Actor, audit_record
+from billing.models import MembershipServiceScope, Service
+from core.errors import RuleViolation
+
+# The roles that can be limited: a Legal Responsible holds the whole contract and an administrator
+# manages the whole Organization, so neither is limited to some Services.
+LIMITABLE_ROLES = (Membership.Role.BILLING, Membership.Role.TECHNICAL)
+
+
+def membership_scope_set(
+    *,
+    membership: Membership,
+    service_ids: list[int],
+    user: Any,
+    client_address: str | None = None,
+    now: dt.datetime,
+) -> list[int]:
+    """Limit a member to these Services (an empty list lifts the limit). Only a Legal Responsible or an
+    administrator decides, for billing and technical members."""
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().get(pk=membership.organization_id)
+        actor_membership = Membership.objects.filter(organization=organization, user=user).first()
+        if actor_membership is None:
+            raise RuleViolation(_("You are not a member of this organization."), rule="ORG-5", status=404)
+        if not actor_membership.can_manage_organization:
+            raise RuleViolation(
+                _("Only a Legal Responsible or an administrator can change the organization."), rule="ORG-5", status=403
+            )
+        if organization.status != Organization.Status.ACTIVE:
+            raise RuleViolation(_("This organization's data cannot be changed now."), rule="ORG-2")
+        member = Membership.objects.select_for_update().get(pk=membership.pk, organization=organization)
+        if member.role not in LIMITABLE_ROLES:
+            raise RuleViolation(
+                _("Only billing and technical members can be limited to some Services."), rule="ORG-6", status=400
+            )
+        wanted = sorted(set(service_ids))
+        found = list(Service.objects.filter(organization=organization, pk__in=wanted).values_list("pk", flat=True))
+        if sorted(found) != wanted:
+            raise RuleViolation(_("No such service."), rule="ORG-6", status=404, field="service_ids")
+        before = sorted(MembershipServiceScope.objects.filter(membership=member).values_list("service_id", flat=True))
+        if before == wanted:
+            return wanted
+        MembershipServiceScope.objects.filter(membership=member).delete()
+        MembershipServiceScope.objects.bulk_create(
+            [MembershipServiceScope(membership=member, service_id=service_id) for service_id in wanted]
+        )
+        audit_record(
+            actor=Actor.for_user(user, client_address=client_address),
+            action="membership.scope_changed",
+            rule="ORG-6",
+            obj=member,
+            organization=organization,
+            before={"services": before},
+            after={"services": wanted, "user": member.user.email},
+            at=now,
+        )
+    return wanted
