@@ -10,7 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
 from accounts.models import ContractDocument, DocumentText, DocumentVersion, User
-from billing.models import Plan, Price, ServiceType
+from billing.models import AddOn, AddOnPrice, Plan, Price, ServiceType
 from billing.services.orders import service_order
 from billing.services.payments import bank_transfer_record
 from core import clock
@@ -113,6 +113,17 @@ class Command(BaseCommand):
                 Price.objects.get_or_create(
                     plan=plan, currency=currency, valid_from=dt.date(2026, 1, 1), defaults={"amount": Decimal(amount)}
                 )
+        # BIL-8: an option billed each cycle of its Service, with a one-time activation fee.
+        public_ip, _ = AddOn.objects.get_or_create(
+            service_type=jelastic, slug="public-ip", defaults={"name": "Public IPv4 address"}
+        )
+        for currency, per_cycle, fee in (("CHF", "3.00", "5.00"), ("EUR", "3.10", "5.20")):
+            AddOnPrice.objects.get_or_create(
+                add_on=public_ip,
+                currency=currency,
+                valid_from=dt.date(2026, 1, 1),
+                defaults={"amount_per_cycle": Decimal(per_cycle), "activation_fee": Decimal(fee)},
+            )
 
     def _staff(self) -> User:
         email, password = DEMO_STAFF
