@@ -67,6 +67,10 @@ class Service(models.Model):
     def __str__(self) -> str:
         return f"{self.plan} · {self.organization} ({self.get_status_display()})"
 
+    def can_become(self, status: str) -> bool:
+        """Whether the state machine above allows going from the current status to `status`."""
+        return status in self.TRANSITIONS[self.Status(self.status)]
+
 
 class ServiceAddOn(models.Model):
     """An option active on a Service (BIL-8); billed each cycle while `deactivated_at` is empty."""

@@ -338,8 +338,8 @@ def service_activate(*, invoice: Invoice, actor: Actor, now: dt.datetime) -> Ser
     if invoice.kind != Invoice.Kind.ORDER or invoice.service_id is None:
         return None
     service = Service.objects.select_for_update().select_related("plan").get(pk=invoice.service_id)
-    if service.status not in (Service.Status.AWAITING_PAYMENT, Service.Status.TRIAL):
-        return None
+    if not service.can_become(Service.Status.ACTIVE) or service.status == Service.Status.SUSPENDED:
+        return None  # a suspended Service is reactivated by the renewal run (issue 4), not by its order
     today = clock.business_date(now)
     before = {"status": service.status}
     service.status = Service.Status.ACTIVE

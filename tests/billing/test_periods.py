@@ -42,3 +42,21 @@ def test_time3_chaining_expiries_would_drift_and_is_not_what_we_do() -> None:
 
     assert chained == dt.date(2026, 3, 28)
     assert term_end(anchor, "monthly", 2) == dt.date(2026, 3, 31)
+
+
+def test_service_status_transitions_are_only_those_allowed() -> None:
+    from billing.models import Service
+
+    allowed = {
+        (source, target)
+        for source in Service.Status
+        for target in Service.Status
+        if Service(status=source).can_become(target)
+    }
+
+    assert allowed == {
+        ("awaiting_payment", "active"), ("awaiting_payment", "terminated"),
+        ("trial", "active"), ("trial", "suspended"), ("trial", "terminated"),
+        ("active", "suspended"), ("active", "terminated"),
+        ("suspended", "active"), ("suspended", "terminated"),
+    }
