@@ -1,8 +1,9 @@
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -12,12 +13,15 @@ from django.utils.translation import gettext_lazy as _
 from billing.models import (
     AddOn,
     AddOnPrice,
+    CashOutRequest,
     CreditNote,
     Invoice,
     InvoiceLine,
+    LedgerEntry,
     Payment,
     PaymentMeans,
     Plan,
+    PrepaidAccount,
     Price,
     Service,
     ServiceType,
@@ -26,8 +30,15 @@ from billing.models import (
 )
 from billing.services.invoices import credit_note_issue
 from billing.services.payments import bank_transfer_record
+from billing.services.prepaid import (
+    prepaid_cash_out_pay,
+    prepaid_cash_out_refuse,
+    prepaid_provider_debit,
+    prepaid_staff_adjust,
+)
+from billing.services.topup import prepaid_top_up_transfer_received
 from core import clock
-from core.admin import AuditedChangesMixin, ReadOnlyAdmin, StaffAccessAuditMixin, reason_action
+from core.admin import AuditedChangesMixin, ReadOnlyAdmin, StaffAccessAuditMixin, reason_action, run_each
 from core.errors import RuleViolation
 from core.http import AuthenticatedHttpRequest
 
@@ -148,7 +159,7 @@ class InvoiceAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     search_fields = ["number", "organization__name"]
     list_select_related = ["organization"]
     inlines = [InvoiceLineInline]
-    actions = ["credit_in_full"]
+    actions = ["credit_in_full", "settle_from_prepaid"]
     change_form_template = "admin/billing/invoice/change_form.html"
 
     def has_act_permission(self, request: HttpRequest) -> bool:
@@ -164,6 +175,15 @@ class InvoiceAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
             apply=lambda invoice, reason: credit_note_issue(
                 invoice=invoice, amount=invoice.amount_due, reason=reason, staff_user=request.user, now=clock.now()
             ),
+        )
+
+    @admin.action(description=_("Settle from the Prepaid Account (defaulted invoice, PRE-3)"), permissions=["act"])
+    def settle_from_prepaid(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Invoice]) -> None:
+        run_each(
+            self,
+            request,
+            queryset,
+            lambda invoice: prepaid_provider_debit(invoice=invoice, staff_user=request.user, now=clock.now()),
         )
 
     def get_urls(self) -> list:
@@ -219,7 +239,21 @@ class CreditNoteAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
 class PaymentAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     list_display = ["created_at", "organization", "invoice", "kind", "amount", "currency", "status", "reference"]
     list_filter = ["kind", "status", "currency"]
+    search_fields = ["reference", "organization__name"]
     list_select_related = ["organization", "invoice"]
+    actions = ["record_top_up_transfer"]
+
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("billing.change_payment")
+
+    @admin.action(description=_("Record a received top-up transfer (BIL-5, PRE-2)"), permissions=["act"])
+    def record_top_up_transfer(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Payment]) -> None:
+        run_each(
+            self,
+            request,
+            queryset,
+            lambda payment: prepaid_top_up_transfer_received(payment=payment, staff_user=request.user, now=clock.now()),
+        )
 
 
 @admin.register(PaymentMeans)
@@ -245,3 +279,126 @@ class TrialFlagAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
 
     list_display = ["created_at", "organization", "service_type", "matched_organization", "matched_on"]
     list_select_related = ["organization", "service_type", "matched_organization"]
+
+
+# --- Prepaid Account (PRE-1 … PRE-4) ---------------------------------------------------------
+
+
+class PrepaidAdjustForm(forms.Form):
+    amount = forms.DecimalField(label=_("Amount (negative to take from the balance)"), max_digits=12, decimal_places=2)
+    reason = forms.CharField(label=_("Reason (kept in the ledger)"), widget=forms.Textarea)
+
+
+@admin.register(PrepaidAccount)
+class PrepaidAccountAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
+    """Balances change only through the ledger's services: staff adjust with a reason (PRE-1)."""
+
+    list_display = ["organization", "currency", "balance"]
+    list_filter = ["currency"]
+    search_fields = ["organization__name"]
+    list_select_related = ["organization"]
+    actions = ["adjust"]
+    change_form_template = "admin/billing/prepaidaccount/change_form.html"
+
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("billing.change_prepaidaccount")
+
+    @admin.action(description=_("Adjust the balance, with a reason (PRE-1)"), permissions=["act"])
+    def adjust(self, request: AuthenticatedHttpRequest, queryset: QuerySet[PrepaidAccount]) -> HttpResponse | None:
+        if queryset.count() != 1:
+            self.message_user(request, _("Select one account to adjust."), messages.ERROR)
+            return None
+        return HttpResponseRedirect(reverse("admin:billing_prepaidaccount_adjust", args=[queryset.get().pk]))
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "<int:pk>/adjust/",
+                self.admin_site.admin_view(self.adjust_view),
+                name="billing_prepaidaccount_adjust",
+            ),
+            *super().get_urls(),
+        ]
+
+    def adjust_view(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        """A staff adjustment of the balance, up or down, never below zero, with a reason (PRE-1)."""
+        if not self.has_act_permission(request):
+            return HttpResponse(status=403)
+        account = get_object_or_404(PrepaidAccount.objects.select_related("organization"), pk=pk)
+        form = PrepaidAdjustForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                prepaid_staff_adjust(
+                    organization=account.organization,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    staff_user=request.user,
+                    now=clock.now(),
+                )
+            except RuleViolation as violation:
+                form.add_error(None, violation.message)
+            else:
+                self.message_user(request, _("Balance adjusted."), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:billing_prepaidaccount_change", args=[account.pk]))
+        return TemplateResponse(
+            request,
+            "admin/billing/prepaidaccount/adjust.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Adjust the balance"),
+                "account": account,
+                "form": form,
+                "opts": self.model._meta,
+            },
+        )
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
+    """The append-only ledger (PRE-1): read only."""
+
+    list_display = ["created_at", "account", "kind", "amount", "balance_after", "invoice", "staff_user", "reason"]
+    list_filter = ["kind"]
+    search_fields = ["account__organization__name", "reason", "claim_reference"]
+    list_select_related = ["account__organization", "invoice", "staff_user"]
+
+    def organization_of(self, obj: Model) -> Any:
+        return obj.account.organization  # type: ignore[attr-defined]
+
+
+@admin.register(CashOutRequest)
+class CashOutRequestAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
+    """PRE-4: staff pay out a request (the ledger is debited) or refuse it with a reason."""
+
+    list_display = ["requested_at", "account", "amount", "status", "requested_by", "decided_at"]
+    list_filter = ["status"]
+    search_fields = ["account__organization__name"]
+    list_select_related = ["account__organization", "requested_by"]
+    actions = ["pay", "refuse"]
+
+    def organization_of(self, obj: Model) -> Any:
+        return obj.account.organization  # type: ignore[attr-defined]
+
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("billing.change_cashoutrequest")
+
+    @admin.action(description=_("Pay out (debits the balance, PRE-4)"), permissions=["act"])
+    def pay(self, request: AuthenticatedHttpRequest, queryset: QuerySet[CashOutRequest]) -> None:
+        run_each(
+            self,
+            request,
+            queryset,
+            lambda cash_out: prepaid_cash_out_pay(request=cash_out, staff_user=request.user, now=clock.now()),
+        )
+
+    @admin.action(description=_("Refuse, with a reason (PRE-4)"), permissions=["act"])
+    def refuse(self, request: AuthenticatedHttpRequest, queryset: QuerySet[CashOutRequest]) -> HttpResponse | None:
+        return reason_action(
+            self,
+            request,
+            queryset,
+            title=_("Refuse cash-out requests"),
+            apply=lambda cash_out, reason: prepaid_cash_out_refuse(
+                request=cash_out, staff_user=request.user, reason=reason, now=clock.now()
+            ),
+        )

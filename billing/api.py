@@ -3,7 +3,8 @@ Organization's id answers 404) and every Service or invoice through what the mem
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -15,19 +16,26 @@ from accounts.serializers import ErrorSerializer
 from billing import selectors
 from billing.models import Plan
 from billing.serializers import (
+    CashOutRequestSerializer,
     CatalogEntrySerializer,
     InvoiceDetailSerializer,
     InvoiceSerializer,
+    LedgerPageSerializer,
     MeansAddSerializer,
     MeansSerializer,
     OrderSerializer,
     PaymentSerializer,
     PaySerializer,
+    PrepaidAccountSerializer,
     ServiceSerializer,
+    TopUpResultSerializer,
+    TopUpSerializer,
 )
 from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
 from billing.services.orders import service_order, trial_convert, trial_start
 from billing.services.payments import invoice_pay
+from billing.services.prepaid import prepaid_account_for, prepaid_cash_out_request
+from billing.services.topup import prepaid_top_up_by_card, prepaid_top_up_by_transfer
 from billing.views import pdf_response
 from core import clock
 from core.http import AuthenticatedRequest, client_address
@@ -244,3 +252,85 @@ class InvoicePayView(APIView):
         data = InvoiceDetailSerializer(invoice).data
         data["card_payment"] = PaymentSerializer(payment).data if payment is not None else None
         return Response(data)
+
+
+# --- Prepaid Account (PRE-1 … PRE-4) ---------------------------------------------------------
+
+
+class PrepaidAccountView(APIView):
+    @extend_schema(responses={200: PrepaidAccountSerializer, 404: ErrorSerializer})
+    def get(self, request: AuthenticatedRequest, org_id: int) -> Response:
+        """The balance, the cash-out request waiting for staff (PRE-4) and the bank transfers announced
+        to top it up, with the reference to quote (BIL-5)."""
+        organization = _membership(request, org_id).organization
+        account = prepaid_account_for(organization)
+        data = {
+            "balance": account.balance,
+            "currency": account.currency,
+            "cash_out_request": selectors.open_cash_out_request(account),
+            "pending_top_ups": selectors.pending_top_ups(organization),
+        }
+        return Response(PrepaidAccountSerializer(data).data)
+
+
+class PrepaidEntriesView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("before", int, description="an entry id: the page of the entries older than it"),
+        ],
+        responses={200: LedgerPageSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request: AuthenticatedRequest, org_id: int) -> Response:
+        """The ledger, newest first, one keyset page at a time: follow `next_before` (PRE-1)."""
+        organization = _membership(request, org_id).organization
+        before = request.query_params.get("before")
+        if before is not None and not (before.isascii() and before.isdigit()):
+            raise ValidationError({"before": [_("An entry id is expected.")]})
+        page = selectors.ledger_page(prepaid_account_for(organization), before_id=int(before) if before else None)
+        return Response(LedgerPageSerializer(page).data)
+
+
+class PrepaidTopUpView(APIView):
+    @extend_schema(request=TopUpSerializer, responses={201: TopUpResultSerializer, 402: ErrorSerializer, **REFUSALS})
+    def post(self, request: AuthenticatedRequest, org_id: int) -> Response:
+        """Top up the balance (PRE-2): by card, credited at once (a declined card answers 402 and
+        changes nothing; an `unknown` outcome is credited once reconciled), or by bank transfer: a
+        pending payment whose `reference` the transfer must quote, credited when received (BIL-5)."""
+        organization = _membership(request, org_id).organization
+        body = TopUpSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        if data["method"] == "card":
+            if "means_id" not in data:
+                raise ValidationError({"means_id": [_("Choose one of your organization's cards.")]})
+            payment = prepaid_top_up_by_card(
+                organization=organization,
+                user=request.user,
+                amount=data["amount"],
+                means=selectors.means_for(organization=organization, means_id=data["means_id"]),
+                client_address=client_address(request),
+                now=clock.now(),
+            )
+        else:
+            payment = prepaid_top_up_by_transfer(
+                organization=organization,
+                user=request.user,
+                amount=data["amount"],
+                client_address=client_address(request),
+                now=clock.now(),
+            )
+        result = {"payment": payment, "balance": prepaid_account_for(organization).balance}
+        return Response(TopUpResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class PrepaidCashOutView(APIView):
+    @extend_schema(request=None, responses={201: CashOutRequestSerializer, **REFUSALS})
+    def post(self, request: AuthenticatedRequest, org_id: int) -> Response:
+        """Ask for the whole balance back; refused (409, PRE-4) while an invoice is open."""
+        cash_out = prepaid_cash_out_request(
+            organization=_membership(request, org_id).organization,
+            user=request.user,
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(CashOutRequestSerializer(cash_out).data, status=status.HTTP_201_CREATED)

@@ -1,7 +1,10 @@
+from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from billing.services.topup import MAX_TOP_UP
 
 
 class OrderForm(forms.Form):
@@ -47,3 +50,21 @@ class PayForm(forms.Form):
     def __init__(self, *args: Any, cards: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.TypedChoiceField, self.fields["means"]).choices = [("", "—"), *[(c.pk, str(c)) for c in cards]]
+
+
+class TopUpForm(forms.Form):
+    """Top up the Prepaid Account with one of the Organization's cards or by bank transfer."""
+
+    BANK_TRANSFER = "bank_transfer"
+
+    amount = forms.DecimalField(
+        label=_("Amount"), max_digits=12, decimal_places=2, min_value=Decimal("0.01"), max_value=MAX_TOP_UP
+    )
+    pay_with = forms.ChoiceField(label=_("Pay with"))
+
+    def __init__(self, *args: Any, cards: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["pay_with"]).choices = [
+            *[(f"card:{card.pk}", str(card)) for card in cards],
+            (self.BANK_TRANSFER, _("Bank transfer (credited when received, up to 10 working days)")),
+        ]

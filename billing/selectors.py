@@ -10,11 +10,16 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from billing.models import (
+    CashOutRequest,
     Invoice,
+    LedgerEntry,
+    MeansKind,
     MeansRestriction,
     MembershipServiceScope,
+    Payment,
     PaymentMeans,
     Plan,
+    PrepaidAccount,
     Price,
     Service,
     ServiceType,
@@ -165,3 +170,43 @@ def means_for(*, organization: Any, means_id: int) -> PaymentMeans:
     if means is None:
         raise Http404("No such means of payment.")
     return means
+
+
+# --- Prepaid Account (PRE-1) -----------------------------------------------------------------
+
+# Entries on one page of the ledger: the portal's table and the API's list (bounded, whatever
+# the caller asks for).
+LEDGER_PAGE_SIZE = 25
+LEDGER_PAGE_MAX = 100
+
+
+@dataclass(frozen=True)
+class LedgerPage:
+    entries: list[LedgerEntry]
+    next_before: int | None  # the cursor of the next (older) page; None on the last page
+
+
+def ledger_page(account: PrepaidAccount, *, before_id: int | None, size: int = LEDGER_PAGE_SIZE) -> LedgerPage:
+    """Keyset pagination of an append-only ledger, newest first: the entries with an id below
+    `before_id` (all when None). A new entry never shifts a page the customer is reading, and
+    every page costs one indexed query (account, -id), however deep."""
+    size = max(1, min(size, LEDGER_PAGE_MAX))
+    entries = LedgerEntry.objects.filter(account=account).select_related("invoice").order_by("-id")
+    if before_id is not None:
+        entries = entries.filter(id__lt=before_id)
+    fetched = list(entries[: size + 1])  # one more than shown tells whether an older page exists
+    page = fetched[:size]
+    return LedgerPage(entries=page, next_before=page[-1].pk if len(fetched) > size else None)
+
+
+def open_cash_out_request(account: PrepaidAccount) -> CashOutRequest | None:
+    """PRE-4: the request waiting for staff, if any (at most one, a database constraint)."""
+    return CashOutRequest.objects.filter(account=account, status=CashOutRequest.Status.REQUESTED).first()
+
+
+def pending_top_ups(organization: Any) -> QuerySet[Payment]:
+    """Bank transfers announced to top up the account, not yet received (BIL-5), with the
+    reference the customer quotes."""
+    return Payment.objects.filter(
+        organization=organization, invoice__isnull=True, kind=MeansKind.BANK_TRANSFER, status=Payment.Status.PENDING
+    ).order_by("-created_at", "-id")

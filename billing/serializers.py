@@ -2,7 +2,8 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from billing.models import Invoice, InvoiceLine, Payment, PaymentMeans, Service
+from billing.models import CashOutRequest, Invoice, InvoiceLine, LedgerEntry, Payment, PaymentMeans, Service
+from billing.services.topup import MAX_TOP_UP
 
 
 class CatalogEntrySerializer(serializers.Serializer):
@@ -140,3 +141,53 @@ class PaymentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Payment
         fields = ["id", "kind", "amount", "currency", "status", "created_at"]
+
+
+# --- Prepaid Account (PRE-1 … PRE-4) ---------------------------------------------------------
+
+
+class CashOutRequestSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CashOutRequest
+        fields = ["id", "amount", "status", "requested_at", "decided_at"]
+
+
+class TopUpPaymentSerializer(serializers.ModelSerializer):
+    reference = serializers.CharField(help_text="bank transfer: the reference to quote (BIL-5)")
+
+    class Meta:
+        model = Payment
+        fields = ["id", "kind", "amount", "currency", "status", "reference", "created_at"]
+
+
+class PrepaidAccountSerializer(serializers.Serializer):
+    balance = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    cash_out_request = CashOutRequestSerializer(allow_null=True, help_text="the request waiting for staff, if any")
+    pending_top_ups = TopUpPaymentSerializer(many=True, help_text="bank transfers announced, not yet received")
+
+
+class LedgerEntrySerializer(serializers.ModelSerializer):
+    invoice = serializers.CharField(source="invoice.display_number", allow_null=True, default=None)
+
+    class Meta:
+        model = LedgerEntry
+        fields = ["id", "kind", "amount", "balance_after", "invoice", "payment", "reason", "created_at"]
+
+
+class LedgerPageSerializer(serializers.Serializer):
+    entries = LedgerEntrySerializer(many=True)
+    next_before = serializers.IntegerField(
+        allow_null=True, help_text="pass as ?before= for the next (older) page; null on the last page"
+    )
+
+
+class TopUpSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"), max_value=MAX_TOP_UP)
+    method = serializers.ChoiceField(choices=["card", "bank_transfer"])
+    means_id = serializers.IntegerField(required=False, help_text="card only: a card of the organization")
+
+
+class TopUpResultSerializer(serializers.Serializer):
+    payment = TopUpPaymentSerializer()
+    balance = serializers.DecimalField(max_digits=12, decimal_places=2)

@@ -25,4 +25,6 @@ urlpatterns = [
         {"action": "remove"},
         name="means_remove",
     ),
+    path("orgs/<int:org_id>/prepaid/", views.prepaid, name="prepaid"),
+    path("orgs/<int:org_id>/prepaid/cash-out/", views.prepaid_cash_out, name="prepaid_cash_out"),
 ]

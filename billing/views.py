@@ -11,13 +11,14 @@ from accounts import selectors as account_selectors
 from accounts.models import DocumentVersion, Membership
 from accounts.views import member_required
 from billing import selectors
-from billing.forms import CardForm, OrderForm, OtherMeansForm, PayForm
-from billing.models import Invoice, Plan
+from billing.forms import CardForm, OrderForm, OtherMeansForm, PayForm, TopUpForm
+from billing.models import Invoice, Payment, Plan
 from billing.pdf import invoice_pdf
 from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
 from billing.services.orders import service_order, trial_convert, trial_start
 from billing.services.payments import invoice_pay
-from billing.services.prepaid import prepaid_account_for
+from billing.services.prepaid import prepaid_account_for, prepaid_cash_out_request
+from billing.services.topup import prepaid_top_up_by_card, prepaid_top_up_by_transfer
 from core import clock
 from core.errors import RuleViolation
 from core.forms import call_service
@@ -296,3 +297,110 @@ def pdf_response(invoice: Invoice) -> HttpResponse:
     response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="invoice-{invoice.display_number}.pdf"'
     return response
+
+
+# --- Prepaid Account (PRE-1 … PRE-4) ---------------------------------------------------------
+
+
+def _before_cursor(request: AuthenticatedHttpRequest) -> int | None:
+    """The keyset cursor of the ledger (?before=<entry id>); anything else shows the newest page."""
+    value = request.GET.get("before", "")
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+@member_required
+def prepaid(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
+    """The Prepaid Account: balance, ledger (newest first, keyset pages), top-up by card (credited
+    at once) or bank transfer (credited when received, BIL-5), cash-out request (PRE-4)."""
+    organization = membership.organization
+    cards = [m for m in selectors.means_of(organization) if m.kind == "card"]
+    form = TopUpForm(request.POST or None, cards=cards)
+    if request.method == "POST" and form.is_valid():
+        amount, pay_with = form.cleaned_data["amount"], form.cleaned_data["pay_with"]
+        if pay_with == TopUpForm.BANK_TRANSFER:
+            payment = call_service(
+                form,
+                lambda: prepaid_top_up_by_transfer(
+                    organization=organization,
+                    user=request.user,
+                    amount=amount,
+                    client_address=client_address(request),
+                    now=clock.now(),
+                ),
+            )
+            if payment is not None:
+                messages.success(
+                    request,
+                    _(
+                        "Please transfer %(currency)s %(amount)s quoting the reference %(reference)s. A bank "
+                        "transfer can take up to 10 working days to reach us: the balance is credited when it does."
+                    )
+                    % {"currency": payment.currency, "amount": payment.amount, "reference": payment.reference},
+                )
+        else:
+            card = {f"card:{c.pk}": c for c in cards}[pay_with]  # one of the choices: the form checked it
+            payment = call_service(
+                form,
+                lambda: prepaid_top_up_by_card(
+                    organization=organization,
+                    user=request.user,
+                    amount=amount,
+                    means=card,
+                    client_address=client_address(request),
+                    now=clock.now(),
+                ),
+            )
+            if payment is not None and payment.status == Payment.Status.UNKNOWN:
+                messages.warning(
+                    request,
+                    _("The card payment's outcome is not known yet: we are checking it. Please do not pay again."),
+                )
+            elif payment is not None:
+                messages.success(
+                    request,
+                    _("%(currency)s %(amount)s is credited to your Prepaid Account.")
+                    % {"currency": payment.currency, "amount": payment.amount},
+                )
+        if payment is not None:
+            return redirect("billing:prepaid", org_id=organization.pk)
+    account = prepaid_account_for(organization)
+    page = selectors.ledger_page(account, before_id=_before_cursor(request))
+    return render(
+        request,
+        "billing/prepaid.html",
+        {
+            "organization": organization,
+            "membership": membership,
+            "section": "prepaid",
+            "account": account,
+            "entries": page.entries,
+            "next_before": page.next_before,
+            "paged": _before_cursor(request) is not None,
+            "form": form,
+            "pending_top_ups": selectors.pending_top_ups(organization),
+            "cash_out": selectors.open_cash_out_request(account),
+            "open_invoices": selectors.open_invoices(organization).exists(),
+        },
+    )
+
+
+@member_required
+@require_POST
+def prepaid_cash_out(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
+    """PRE-4: ask for the whole balance back; refused while an invoice is open."""
+    try:
+        request_ = prepaid_cash_out_request(
+            organization=membership.organization,
+            user=request.user,
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+    except RuleViolation as violation:
+        messages.error(request, violation.message)
+    else:
+        messages.success(
+            request,
+            _("Your request to pay out %(currency)s %(amount)s is sent to our staff.")
+            % {"currency": request_.account.currency, "amount": request_.amount},
+        )
+    return redirect("billing:prepaid", org_id=membership.organization_id)

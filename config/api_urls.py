@@ -77,4 +77,20 @@ urlpatterns = [
         billing_api.InvoicePayView.as_view(),
         name="api-invoice-pay",
     ),
+    path("organizations/<int:org_id>/prepaid/", billing_api.PrepaidAccountView.as_view(), name="api-prepaid"),
+    path(
+        "organizations/<int:org_id>/prepaid/entries/",
+        billing_api.PrepaidEntriesView.as_view(),
+        name="api-prepaid-entries",
+    ),
+    path(
+        "organizations/<int:org_id>/prepaid/top-up/",
+        billing_api.PrepaidTopUpView.as_view(),
+        name="api-prepaid-top-up",
+    ),
+    path(
+        "organizations/<int:org_id>/prepaid/cash-out/",
+        billing_api.PrepaidCashOutView.as_view(),
+        name="api-prepaid-cash-out",
+    ),
 ]

@@ -10,11 +10,11 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership
 from audit.services import Actor, audit_record
 from billing.gateway import get_gateway
-from billing.models import Invoice, MeansKind, Payment, PaymentMeans
+from billing.models import Invoice, LedgerEntry, MeansKind, Payment, PaymentMeans
 from billing.money import quantize
 from billing.services.invoices import invoice_apply_payment
 from billing.services.means import card_is_valid_on
-from billing.services.prepaid import prepaid_account_lock, prepaid_pay_invoice
+from billing.services.prepaid import prepaid_account_lock, prepaid_credit, prepaid_pay_invoice
 from core import clock
 from core.errors import RuleViolation
 
@@ -184,6 +184,18 @@ def payment_reconcile(*, payment: Payment, now: dt.datetime) -> Payment:
             if invoice.status == Invoice.Status.OPEN and locked.amount <= invoice.amount_due:
                 invoice_apply_payment(invoice=invoice, amount=locked.amount, actor=actor, rule="REN-8", now=now)
             # else: the invoice was settled meanwhile — staff refund the surplus (visible in the admin)
+        elif locked.status == Payment.Status.SUCCEEDED and locked.kind == MeansKind.CARD:
+            # A card top-up of the Prepaid Account (it names no invoice): credited now, once (PRE-2).
+            prepaid_credit(
+                organization=locked.organization,
+                kind=LedgerEntry.Kind.TOP_UP,
+                amount=locked.amount,
+                payment=locked,
+                currency=locked.currency,
+                now=now,
+                actor=actor,
+                rule="REN-8",
+            )
     return locked
 
 

@@ -176,7 +176,7 @@ PAGES = [
     "documents",
     "inbox",
     "organization_terminate",
-    "section_prepaid",
+    "billing:prepaid",
     "section_support",
     "section_sla",
 ]
