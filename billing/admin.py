@@ -1,8 +1,9 @@
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -10,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from billing.models import (
     AddOn,
     AddOnPrice,
@@ -18,6 +20,7 @@ from billing.models import (
     Invoice,
     InvoiceLine,
     LedgerEntry,
+    MeansRestriction,
     Payment,
     PaymentMeans,
     Plan,
@@ -29,6 +32,7 @@ from billing.models import (
     VatRate,
 )
 from billing.services.invoices import credit_note_issue
+from billing.services.means import means_restrict, means_unrestrict
 from billing.services.payments import bank_transfer_record
 from billing.services.prepaid import (
     prepaid_cash_out_pay,
@@ -400,5 +404,55 @@ class CashOutRequestAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
             title=_("Refuse cash-out requests"),
             apply=lambda cash_out, reason: prepaid_cash_out_refuse(
                 request=cash_out, staff_user=request.user, reason=reason, now=clock.now()
+            ),
+        )
+
+
+class MeansRestrictionForm(forms.ModelForm):
+    class Meta:
+        model = MeansRestriction
+        fields = ["organization", "kind", "reason"]
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        if MeansRestriction.objects.filter(organization=data.get("organization"), kind=data.get("kind")).exists():
+            raise ValidationError(_("This means of payment is already restricted."))
+        return data
+
+
+@admin.register(MeansRestriction)
+class MeansRestrictionAdmin(StaffAccessAuditMixin, admin.ModelAdmin):
+    """Staff forbid a kind of means to one Organization (BIL-4); added and lifted through the services."""
+
+    form = MeansRestrictionForm
+    list_display = ["organization", "kind", "reason", "created_by", "created_at"]
+    list_select_related = ["organization", "created_by"]
+    actions = ["lift"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("billing.delete_meansrestriction")
+
+    def save_model(self, request: HttpRequest, obj: MeansRestriction, form: Any, change: bool) -> None:
+        staff = cast(User, request.user)
+        created = means_restrict(
+            organization=obj.organization, kind=obj.kind, reason=obj.reason, staff_user=staff, now=clock.now()
+        )
+        obj.pk = created.pk
+
+    @admin.action(description=_("Lift, with a reason (BIL-4)"), permissions=["act"])
+    def lift(self, request: AuthenticatedHttpRequest, queryset: QuerySet[MeansRestriction]) -> HttpResponse | None:
+        return reason_action(
+            self,
+            request,
+            queryset,
+            title=_("Lift restrictions"),
+            apply=lambda item, reason: means_unrestrict(
+                organization=item.organization, kind=item.kind, reason=reason, staff_user=request.user, now=clock.now()
             ),
         )

@@ -113,3 +113,30 @@ def test_tenancy_their_means_are_404_everywhere() -> None:
     assert codes == [404] * 6
     their_card.refresh_from_db()
     assert (their_card.revoked_at, their_card.is_default) == (None, False)
+
+
+def test_bil4_staff_restrict_a_means_in_the_admin_and_lift_it(client) -> None:  # noqa: ANN001
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from billing.models import MeansRestriction
+    from tests.factories import UserFactory
+
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+    client.force_login(staff)
+    code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
+    client.post(reverse("accounts:staff_otp"), {"token": f"{code:06d}", "next": "/admin/"})
+    organization = member().organization
+    add = reverse("admin:billing_meansrestriction_add")
+
+    created = client.post(add, {"organization": organization.pk, "kind": "card", "reason": "Chargebacks"})
+    again = client.post(add, {"organization": organization.pk, "kind": "card", "reason": "Twice"})
+    restriction = MeansRestriction.objects.get()
+    client.post(reverse("admin:billing_meansrestriction_changelist"),
+                {"action": "lift", "_selected_action": [restriction.pk], "apply": "1", "reason": "Resolved"})
+
+    assert created.status_code == 302
+    assert (restriction.kind, restriction.reason, restriction.created_by) == ("card", "Chargebacks", staff)
+    assert "already restricted" in again.content.decode()
+    assert MeansRestriction.objects.count() == 0
