@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -103,6 +105,11 @@ class InvoiceLine(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+    @property
+    def period_last_day(self):  # noqa: ANN201  (date | None)
+        """The last day the line covers (`period_end` is the first day not covered)."""
+        return self.period_end - dt.timedelta(days=1) if self.period_end else None
 
 
 class CreditNote(models.Model):
