@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership
 from audit.services import Actor, audit_record
 from billing.gateway import get_gateway
-from billing.models import Invoice, LedgerEntry, MeansKind, Payment, PaymentMeans
+from billing.models import Invoice, LedgerEntry, MeansKind, MeansRestriction, Payment, PaymentMeans
 from billing.money import quantize
 from billing.services.invoices import invoice_apply_payment
 from billing.services.means import card_is_valid_on
@@ -105,47 +105,22 @@ def invoice_pay(
                 field="prepaid_amount",
             )
         card_amount = due - prepaid_amount
-        if card_amount and (
-            means is None or means.kind != MeansKind.CARD or means.organization_id != locked.organization_id
-        ):
-            raise RuleViolation(_("Choose a card for the rest."), rule="BIL-4", status=400, field="means")
-        if card_amount and means is not None and not card_is_valid_on(means, clock.business_date(now)):
-            raise RuleViolation(_("This card has expired or was removed."), rule="BIL-4", field="means")
         # The card first: the balance, locked above, is debited only once the card has paid (PRE-5).
         payment = None
-        if card_amount and means is not None:
-            key = f"invoice:{locked.pk}:paid:{locked.amount_paid}:card:{card_amount}:{means.pk}"
-            result = get_gateway().charge(
-                amount=card_amount, currency=locked.currency, token=means.gateway_token, idempotency_key=key, now=now
-            )
-            if result.status == "declined":
-                raise RuleViolation(
-                    _("The card was declined (%(reason)s). Nothing was charged.") % {"reason": result.decline_reason},
-                    rule="BIL-4",
-                    status=402,
-                )
-            status = Payment.Status.SUCCEEDED if result.status == "succeeded" else Payment.Status.UNKNOWN
-            payment = Payment.objects.create(
+        if card_amount:
+            payment = card_charge(
                 organization=locked.organization,
-                invoice=locked,
                 means=means,
-                kind=MeansKind.CARD,
                 amount=card_amount,
                 currency=locked.currency,
-                status=status,
-                idempotency_key=key,
-                created_at=now,
-            )
-            audit_record(
+                idempotency_key=f"invoice:{locked.pk}:paid:{locked.amount_paid}:card:{card_amount}:"
+                f"{means.pk if means else 0}",
                 actor=actor,
-                action=f"payment.{status}",
-                rule="BIL-4" if status == "succeeded" else "REN-8",
-                obj=payment,
-                organization=locked.organization,
-                after={"invoice": locked.number, "amount": str(card_amount), "means": str(means), "key": key},
-                at=now,
+                now=now,
+                invoice=locked,
+                details={"invoice": locked.number},
             )
-            if status == Payment.Status.UNKNOWN:
+            if payment.status == Payment.Status.UNKNOWN:
                 return payment  # nothing is booked, the balance is not used while the card is in doubt
         if prepaid_amount:
             prepaid_pay_invoice(
@@ -154,6 +129,72 @@ def invoice_pay(
             locked.refresh_from_db()
         if payment is not None:
             invoice_apply_payment(invoice=locked, amount=card_amount, actor=actor, rule="BIL-4", now=now)
+    return payment
+
+
+def card_charge(
+    *,
+    organization: Any,
+    means: PaymentMeans | None,
+    amount: Decimal,
+    currency: str,
+    idempotency_key: str,
+    actor: Actor,
+    now: dt.datetime,
+    invoice: Invoice | None = None,
+    details: dict[str, Any] | None = None,
+) -> Payment:
+    """Charge a card of the Organization once (BIL-4, REN-8) and record the payment: SUCCEEDED, or
+    UNKNOWN when the gateway timed out (to be reconciled by lookup). A declined card raises 402 and
+    records nothing. Call inside the transaction that books what the payment pays for."""
+    if means is None or means.kind != MeansKind.CARD or means.organization_id != organization.pk:
+        raise RuleViolation(_("Choose one of your organization's cards."), rule="BIL-4", status=400, field="means")
+    current = PaymentMeans.objects.filter(pk=means.pk).first()  # as stored now, not as the caller read it
+    if current is None or not card_is_valid_on(current, clock.business_date(now)):
+        raise RuleViolation(_("This card has expired or was removed."), rule="BIL-4", field="means")
+    means = current
+    if MeansRestriction.objects.filter(organization=organization, kind=MeansKind.CARD).exists():
+        raise RuleViolation(
+            _("This means of payment is not available to your organization. Please contact support."),
+            rule="BIL-4",
+            field="means",
+        )
+    result = get_gateway().charge(
+        amount=amount, currency=currency, token=means.gateway_token, idempotency_key=idempotency_key, now=now
+    )
+    if result.status == "declined":
+        raise RuleViolation(
+            _("The card was declined (%(reason)s). Nothing was charged.") % {"reason": result.decline_reason},
+            rule="BIL-4",
+            status=402,
+        )
+    status = Payment.Status.SUCCEEDED if result.status == "succeeded" else Payment.Status.UNKNOWN
+    payment = Payment.objects.create(
+        organization=organization,
+        invoice=invoice,
+        means=means,
+        kind=MeansKind.CARD,
+        amount=amount,
+        currency=currency,
+        status=status,
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    audit_record(
+        actor=actor,
+        action=f"payment.{status}",
+        rule="BIL-4" if status == Payment.Status.SUCCEEDED else "REN-8",
+        obj=payment,
+        organization=organization,
+        after={
+            **(details or {}),
+            "amount": str(amount),
+            "currency": currency,
+            "means": str(means),
+            "key": idempotency_key,
+        },
+        at=now,
+    )
     return payment
 
 

@@ -22,12 +22,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
 from audit.services import Actor, audit_record
-from billing.gateway import get_gateway
 from billing.models import LedgerEntry, MeansKind, MeansRestriction, Payment, PaymentMeans
 from billing.money import quantize
-from billing.services.means import card_is_valid_on
+from billing.services.payments import card_charge
 from billing.services.prepaid import _require_billing_member, prepaid_account_lock, prepaid_credit
-from core import clock
 from core.errors import RuleViolation
 
 # The most one top-up may bring in, in the account's currency. A guard against typing mistakes
@@ -102,43 +100,17 @@ def prepaid_top_up_by_card(
         _require_billing_member(locked_organization, user)
         _require_open_for_payments(locked_organization)
         value = _check_amount(amount, account.currency)
-        if means.kind != MeansKind.CARD or means.organization_id != locked_organization.pk:
-            raise RuleViolation(_("Choose one of your organization's cards."), rule="BIL-4", status=400, field="means")
-        card = PaymentMeans.objects.filter(pk=means.pk).first()
-        if card is None or not card_is_valid_on(card, clock.business_date(now)):
-            raise RuleViolation(_("This card has expired or was removed."), rule="BIL-4", field="means")
-        _require_not_restricted(locked_organization, MeansKind.CARD)
-        key = f"topup:{locked_organization.pk}:{uuid.uuid4()}"
-        result = get_gateway().charge(
-            amount=value, currency=account.currency, token=card.gateway_token, idempotency_key=key, now=now
-        )
-        if result.status == "declined":
-            raise RuleViolation(
-                _("The card was declined (%(reason)s). Nothing was charged.") % {"reason": result.decline_reason},
-                rule="BIL-4",
-                status=402,
-            )
-        status = Payment.Status.SUCCEEDED if result.status == "succeeded" else Payment.Status.UNKNOWN
-        payment = Payment.objects.create(
+        payment = card_charge(
             organization=locked_organization,
-            means=card,
-            kind=MeansKind.CARD,
+            means=means,
             amount=value,
             currency=account.currency,
-            status=status,
-            idempotency_key=key,
-            created_at=now,
-        )
-        audit_record(
+            idempotency_key=f"topup:{locked_organization.pk}:{uuid.uuid4()}",
             actor=actor,
-            action=f"payment.{status}",
-            rule="BIL-4" if status == Payment.Status.SUCCEEDED else "REN-8",
-            obj=payment,
-            organization=locked_organization,
-            after={"top_up": True, "amount": value, "currency": account.currency, "means": str(card), "key": key},
-            at=now,
+            now=now,
+            details={"top_up": True},
         )
-        if status == Payment.Status.SUCCEEDED:
+        if payment.status == Payment.Status.SUCCEEDED:
             prepaid_credit(
                 organization=locked_organization,
                 kind=LedgerEntry.Kind.TOP_UP,

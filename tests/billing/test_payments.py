@@ -179,7 +179,7 @@ def test_pre3_bil4_payment_refusals_change_nothing() -> None:
     transfer = PaymentMeans.objects.create(organization=legal.organization, kind="bank_transfer", created_at=NOW)
     technical = member("technical", organization=legal.organization)
 
-    with pytest.raises(RuleViolation, match="Choose a card"):
+    with pytest.raises(RuleViolation, match="Choose one of your organization's cards"):
         invoice_pay(invoice=invoice, user=legal.user, prepaid_amount=Decimal("0"), means=transfer, now=NOW)
     with pytest.raises(RuleViolation, match="does not cover"):
         invoice_pay(invoice=invoice, user=legal.user, prepaid_amount=Decimal("20.00"), means=card, now=NOW)
