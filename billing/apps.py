@@ -10,4 +10,5 @@ class BillingConfig(AppConfig):
         from billing.selectors import organization_termination_blockers
 
         register_termination_blocker(organization_termination_blockers)
-        from billing.services import orders  # noqa: F401  (registers the BIL-3 activation on payment)
+        from billing import jobs  # noqa: F401  (registers the daily jobs of the renewal lifecycle)
+        from billing.services import orders, renewals  # noqa: F401  (register what a paid invoice starts)

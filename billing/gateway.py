@@ -123,6 +123,27 @@ class PaymentGateway(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ChargeRequest:
+    amount: Decimal
+    currency: str
+    token: str
+    idempotency_key: str
+
+
+def charge_many(gateway: PaymentGateway, requests: list[ChargeRequest], *, now: dt.datetime) -> list[ChargeResult]:
+    """Charge many tokens (the daily run's batches): the gateway's own batch call where it has one
+    (the sandbox does, so a batch costs the same queries for 1 or 500 charges), else one by one.
+    Each request keeps its own idempotency key: a replayed batch charges nobody twice."""
+    batch = getattr(gateway, "charge_many", None)
+    if batch is not None:
+        return list(batch(requests, now=now))
+    return [
+        gateway.charge(amount=r.amount, currency=r.currency, token=r.token, idempotency_key=r.idempotency_key, now=now)
+        for r in requests
+    ]
+
+
 def get_gateway() -> PaymentGateway:
     """The gateway named by the setting PAYMENT_GATEWAY (a dotted path to a class)."""
     gateway_class = import_string(settings.PAYMENT_GATEWAY)
@@ -259,6 +280,41 @@ class SandboxGateway:
             existing = GatewayCharge.objects.get(idempotency_key=idempotency_key)
             return self._replay(existing, amount=amount, currency=currency, token=token)
         return _result(row)
+
+    def charge_many(self, requests: list[ChargeRequest], *, now: dt.datetime) -> list[ChargeResult]:
+        """`charge` for many keys with three queries: read the keys already used, insert the new
+        ones (a key a concurrent process inserted first is skipped, and its row wins), read back."""
+        if not requests:
+            return []
+        keys = [r.idempotency_key for r in requests]
+        if len(set(keys)) != len(keys) or not all(keys):
+            raise GatewayError("each charge of a batch needs its own idempotency key")
+        for request in requests:
+            _check_amount(request.amount, request.currency)
+        existing = set(GatewayCharge.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+        new_rows = []
+        for request in requests:
+            if request.idempotency_key in existing:
+                continue
+            outcome, decline_reason = _OUTCOMES[_behaviour(request.token)]
+            new_rows.append(
+                GatewayCharge(
+                    idempotency_key=request.idempotency_key,
+                    token=request.token,
+                    amount=request.amount,
+                    currency=request.currency,
+                    outcome=outcome,
+                    decline_reason=decline_reason,
+                    created_at=now,
+                )
+            )
+        if new_rows:
+            with transaction.atomic():
+                GatewayCharge.objects.bulk_create(new_rows, ignore_conflicts=True)
+        rows = {row.idempotency_key: row for row in GatewayCharge.objects.filter(idempotency_key__in=keys)}
+        return [
+            self._replay(rows[r.idempotency_key], amount=r.amount, currency=r.currency, token=r.token) for r in requests
+        ]
 
     @staticmethod
     def _replay(row: GatewayCharge, *, amount: Decimal, currency: str, token: str) -> ChargeResult:

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import logging
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -75,10 +76,50 @@ def notify(
     e-mail). `all_contacts` reaches every address on file (RW-5 escalation). With a `dedupe_key`,
     a second call with the same key records and sends nothing (SPEC REN-8).
     """
+    created = []
+    for notification in _build(
+        organization=organization,
+        template=template,
+        context=context,
+        channels=channels,
+        related=related,
+        recipient_user=recipient_user,
+        email_to=email_to,
+        all_contacts=all_contacts,
+        dedupe_key=dedupe_key,
+        now=now,
+    ):
+        try:
+            with transaction.atomic():
+                notification.save(force_insert=True)
+        except IntegrityError:
+            if dedupe_key is None:
+                raise
+            continue  # already recorded for this key: exactly once
+        created.append(notification)
+        if notification.channel in (Channel.EMAIL, Channel.SMS):
+            transaction.on_commit(partial(_queue_delivery, notification.pk))
+    return created
+
+
+def _build(
+    *,
+    organization: Any,
+    template: str,
+    context: dict[str, Any] | None,
+    channels: tuple[str, ...],
+    related: models.Model | None,
+    recipient_user: Any,
+    email_to: str | None,
+    all_contacts: bool,
+    dedupe_key: str | None,
+    now: dt.datetime,
+) -> list[Notification]:
+    """The rows of one notice: one per channel and address, rendered in the Organization's language."""
     language = organization.language
     full_context = {"organization": organization, "portal_url": settings.PORTAL_URL, **(context or {})}
     subject, body = _render(template, full_context, language)
-    created = []
+    built = []
     for channel in channels:
         addresses = (
             [email_to]
@@ -105,17 +146,59 @@ def notify(
                 notification.sent_at = now
             elif channel in (Channel.LETTER, Channel.PHONE):
                 notification.status = Notification.Status.AWAITING_STAFF
-            try:
-                with transaction.atomic():
-                    notification.save(force_insert=True)
-            except IntegrityError:
-                if dedupe_key is None:
-                    raise
-                continue  # already recorded for this key: exactly once
-            created.append(notification)
-            if channel in (Channel.EMAIL, Channel.SMS):
-                transaction.on_commit(partial(_queue_delivery, notification.pk))
-    return created
+            built.append(notification)
+    return built
+
+
+@dataclass(frozen=True)
+class NoticeSpec:
+    """One notice for `notify_many` (the arguments of `notify`)."""
+
+    organization: Any
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    related: models.Model | None = None
+    channels: tuple[str, ...] = (Channel.EMAIL, Channel.INBOX)
+    all_contacts: bool = False
+    dedupe_key: str | None = None
+
+
+def notify_many(specs: list[NoticeSpec], *, now: dt.datetime) -> list[Notification]:
+    """Record many notices with one insert (the daily run's batches) and queue their delivery as one
+    task after commit. Exactly once is the caller's business here: a dedupe key already used makes
+    the insert, and so the caller's whole transaction, fail rather than send twice."""
+    built = [
+        notification
+        for spec in specs
+        for notification in _build(
+            organization=spec.organization,
+            template=spec.template,
+            context=spec.context,
+            channels=spec.channels,
+            related=spec.related,
+            recipient_user=None,
+            email_to=None,
+            all_contacts=spec.all_contacts,
+            dedupe_key=spec.dedupe_key,
+            now=now,
+        )
+    ]
+    if not built:
+        return []
+    Notification.objects.bulk_create(built)
+    to_send = [n.pk for n in built if n.channel in (Channel.EMAIL, Channel.SMS)]
+    if to_send:
+        transaction.on_commit(partial(_queue_deliveries, to_send))
+    return built
+
+
+def _queue_deliveries(notification_ids: list[int]) -> None:
+    from notifications.tasks import deliver_notifications
+
+    try:
+        deliver_notifications.delay(notification_ids)
+    except Exception:  # broker down: the periodic sweep sends them later
+        logger.exception("could not queue %s notifications; the sweep will retry", len(notification_ids))
 
 
 def _queue_delivery(notification_id: int) -> None:

@@ -4,6 +4,7 @@ from billing.models.catalog import AddOn, AddOnPrice, Period, Plan, Price, Servi
 from billing.models.invoices import CreditNote, Invoice, InvoiceLine, InvoiceSequence
 from billing.models.payments import GatewayCharge, MeansKind, MeansRestriction, Payment, PaymentMeans
 from billing.models.prepaid import CashOutRequest, LedgerEntry, PrepaidAccount
+from billing.models.renewals import MoneyBackRefund, RenewalAttempt
 from billing.models.services import MembershipServiceScope, Service, ServiceAddOn, TrialFlag
 
 __all__ = [
@@ -19,12 +20,14 @@ __all__ = [
     "MeansKind",
     "MeansRestriction",
     "MembershipServiceScope",
+    "MoneyBackRefund",
     "Payment",
     "PaymentMeans",
     "Period",
     "Plan",
     "PrepaidAccount",
     "Price",
+    "RenewalAttempt",
     "Service",
     "ServiceAddOn",
     "ServiceType",

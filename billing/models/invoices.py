@@ -45,6 +45,7 @@ class Invoice(models.Model):
         "billing.Service", null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    term = models.PositiveIntegerField(null=True, blank=True)  # the Service's term it pays (renewals)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     currency = models.CharField(max_length=3)
     issue_date = models.DateField()
@@ -72,6 +73,13 @@ class Invoice(models.Model):
                 & Q(amount_paid__lte=F("total_incl_vat") - F("amount_credited")),
                 name="invoice_not_overpaid",
             ),
+            # REN-8: one renewal invoice per Service and term (a cancelled one may be issued again).
+            models.UniqueConstraint(
+                fields=["service", "term"],
+                condition=Q(kind="renewal") & ~Q(status="cancelled"),
+                name="renewal_invoice_once_per_term",
+            ),
+            models.CheckConstraint(condition=~Q(kind="renewal") | Q(term__isnull=False), name="renewal_names_its_term"),
         ]
 
     def __str__(self) -> str:

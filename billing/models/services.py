@@ -11,9 +11,15 @@ class Service(models.Model):
       awaiting_payment -> active (order invoice paid, BIL-3) | terminated (order abandoned)
       trial -> active (converted) | suspended (trial lapsed unpaid, REN-6) | terminated
       active -> suspended (unpaid at E, REN-3) | terminated
-      suspended -> active (paid) | terminated (REN-4)
+      suspended -> active (paid) | trial (staff lift a trial's suspension) | terminated (REN-4)
     The current term ends on `expires_on` (E), always anchor + term periods (TIME-3).
     """
+
+    class SuspensionReason(models.TextChoices):
+        UNPAID = "unpaid", _("renewal unpaid")  # REN-3
+        TRIAL_LAPSED = "trial_lapsed", _("trial ended unpaid")  # REN-6
+        WARRANTY_UNPAID = "warranty_unpaid", _("Renewal Warranty invoice unpaid")  # RW-3
+        STAFF = "staff", _("suspended by our staff")  # TCU 13.1
 
     class Status(models.TextChoices):
         AWAITING_PAYMENT = "awaiting_payment", _("awaiting payment")
@@ -26,7 +32,7 @@ class Service(models.Model):
         Status.AWAITING_PAYMENT: {Status.ACTIVE, Status.TERMINATED},
         Status.TRIAL: {Status.ACTIVE, Status.SUSPENDED, Status.TERMINATED},
         Status.ACTIVE: {Status.SUSPENDED, Status.TERMINATED},
-        Status.SUSPENDED: {Status.ACTIVE, Status.TERMINATED},
+        Status.SUSPENDED: {Status.ACTIVE, Status.TRIAL, Status.TERMINATED},
         Status.TERMINATED: set(),
     }
 
@@ -41,8 +47,17 @@ class Service(models.Model):
     auto_renew = models.BooleanField(default=True)  # BIL-12
     renewal_warranty = models.BooleanField(default=False)  # RW-*
     activated_at = models.DateTimeField(null=True, blank=True)  # the activation e-mail's time (MB-2)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspension_reason = models.CharField(max_length=20, blank=True)  # SuspensionReason
+    terminates_on = models.DateField(null=True, blank=True)  # REN-4 / RW-3: terminated on this day if unpaid
+    warranty_until = models.DateField(null=True, blank=True)  # RW-3: works unpaid until this day (exclusive)
+    warranty_invoice = models.ForeignKey(
+        "billing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )  # RW-3: the renewal the provider made under the warranty, while it is unpaid
+    renewal_declined_at = models.DateTimeField(null=True, blank=True)  # "do not renew": ends at E
     terminated_at = models.DateTimeField(null=True, blank=True)
     termination_reason = models.TextField(blank=True)
+    data_deleted_at = models.DateTimeField(null=True, blank=True)  # SC 8.3: deleted at termination
     created_at = models.DateTimeField()
 
     class Meta:
@@ -51,6 +66,8 @@ class Service(models.Model):
             models.Index(fields=["status", "expires_on"]),
             models.Index(fields=["status", "trial_ends_on"]),
             models.Index(fields=["organization", "status"]),
+            models.Index(fields=["status", "terminates_on"]),
+            models.Index(fields=["status", "warranty_until"]),
         ]
         constraints = [
             models.CheckConstraint(

@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from audit.services import Actor, audit_record
+from audit.services import Actor, AuditSpec, audit_record, audit_record_many
 from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceSequence, ServiceType
 from billing.money import percent_of, quantize
-from billing.selectors import vat_treatment
+from billing.selectors import VatTreatment, vat_treatment
 from core import clock
 from core.errors import RuleViolation
 
@@ -42,14 +42,19 @@ class LineSpec:
     period_end: dt.date | None = None  # exclusive
 
 
-def _next_number() -> int:
-    """The next number of the one gapless sequence (BIL-6). Call inside the issuing transaction:
-    the row stays locked until commit, and a rollback gives the number back."""
+def _next_numbers(count: int) -> range:
+    """The next `count` numbers of the one gapless sequence (BIL-6). Call inside the issuing
+    transaction: the row stays locked until commit, and a rollback gives the numbers back."""
     InvoiceSequence.objects.get_or_create(id=1)
     sequence = InvoiceSequence.objects.select_for_update().get(id=1)
-    sequence.last_number += 1
+    first = sequence.last_number + 1
+    sequence.last_number += count
     sequence.save(update_fields=["last_number"])
-    return sequence.last_number
+    return range(first, sequence.last_number + 1)
+
+
+def _next_number() -> int:
+    return _next_numbers(1)[0]
 
 
 def billing_address(organization: Any) -> dict[str, Any]:
@@ -61,6 +66,127 @@ def billing_address(organization: Any) -> dict[str, Any]:
         "country": str(organization.billing_country),
         "vat_number": organization.vat_number,
     }
+
+
+@dataclass(frozen=True)
+class InvoiceRequest:
+    """One invoice to issue with `invoices_issue`."""
+
+    organization: Any
+    kind: str
+    service_type: ServiceType
+    lines: Sequence[LineSpec]
+    rule: str
+    service: Any = None
+    term: int | None = None  # renewals: the Service's term the invoice pays
+    due_date: dt.date | None = None
+
+
+class VatCache:
+    """BIL-7 treatments of one batch, read once per (country, VAT number or not, type's VAT rule)."""
+
+    def __init__(self, day: dt.date) -> None:
+        self.day = day
+        self._seen: dict[tuple[str, bool, bool], VatTreatment] = {}
+
+    def treatment(self, organization: Any, service_type: ServiceType) -> VatTreatment:
+        key = (str(organization.billing_country), bool(organization.vat_number), service_type.always_swiss_vat)
+        if key not in self._seen:
+            self._seen[key] = vat_treatment(organization, service_type, self.day)
+        return self._seen[key]
+
+
+def invoices_issue(
+    requests: Sequence[InvoiceRequest], *, actor: Actor, now: dt.datetime, vat: VatCache | None = None
+) -> list[Invoice]:
+    """Issue invoices: lines rounded half-up each (MONEY-1), VAT as BIL-7 says, the next numbers of
+    the gapless sequence, the billing address as it is today. Never changed afterwards (BIL-6).
+    Many at once cost the same queries as one (the daily run issues renewals in batches)."""
+    if not requests:
+        return []
+    issue_date = clock.business_date(now)
+    vat = vat or VatCache(issue_date)
+    with transaction.atomic():
+        invoices: list[Invoice] = []
+        lines: list[list[InvoiceLine]] = []
+        rates: list[Decimal] = []  # for the evidence
+        for request in requests:
+            if not request.lines:
+                raise ValueError("an invoice needs at least one line")
+            treatment = vat.treatment(request.organization, request.service_type)
+            built = [
+                _line(spec, position=position, rate=treatment.rate)
+                for position, spec in enumerate(request.lines, start=1)
+            ]
+            total_excl = sum((line.amount_excl_vat for line in built), Decimal("0.00"))
+            total_vat = sum((line.vat_amount for line in built), Decimal("0.00"))
+            organization, service = request.organization, request.service
+            invoice = Invoice(
+                organization=organization,
+                service=service,
+                kind=request.kind,
+                term=request.term,
+                currency=organization.currency if service is None else service.currency,
+                issue_date=issue_date,
+                due_date=request.due_date or issue_date + dt.timedelta(days=PAYMENT_TERM_DAYS),
+                total_excl_vat=total_excl,
+                total_vat=total_vat,
+                total_incl_vat=total_excl + total_vat,
+                reverse_charge=treatment.reverse_charge,
+                billing_address=billing_address(organization),
+                language=organization.language,
+                issued_at=now,
+            )
+            rates.append(treatment.rate)
+            invoices.append(invoice)
+            lines.append(built)
+        for invoice, number in zip(invoices, _next_numbers(len(invoices)), strict=True):
+            invoice.number = number
+        Invoice.objects.bulk_create(invoices)
+        for invoice, built in zip(invoices, lines, strict=True):
+            for line in built:
+                line.invoice = invoice
+        InvoiceLine.objects.bulk_create([line for built in lines for line in built])
+        audit_record_many(
+            [
+                AuditSpec(
+                    actor=actor,
+                    action="invoice.issued",
+                    rule=request.rule,
+                    obj=invoice,
+                    organization=request.organization,
+                    after={
+                        "number": invoice.number,
+                        "kind": invoice.kind,
+                        "currency": invoice.currency,
+                        "total_incl_vat": str(invoice.total_incl_vat),
+                        "vat_rate": str(rate),
+                        "reverse_charge": invoice.reverse_charge,
+                        **({"term": invoice.term} if invoice.term is not None else {}),
+                    },
+                )
+                for request, invoice, rate in zip(requests, invoices, rates, strict=True)
+            ],
+            at=now,
+        )
+    return invoices
+
+
+def _line(spec: LineSpec, *, position: int, rate: Decimal) -> InvoiceLine:
+    amount = quantize(spec.unit_price_excl_vat * spec.quantity)
+    vat = percent_of(amount, rate)
+    return InvoiceLine(
+        position=position,
+        description=spec.description[:200],
+        period_start=spec.period_start,
+        period_end=spec.period_end,
+        quantity=spec.quantity,
+        unit_price_excl_vat=spec.unit_price_excl_vat,
+        vat_rate=rate,
+        amount_excl_vat=amount,
+        vat_amount=vat,
+        amount_incl_vat=amount + vat,
+    )
 
 
 def invoice_issue(
@@ -75,69 +201,17 @@ def invoice_issue(
     service: Any = None,
     due_date: dt.date | None = None,
 ) -> Invoice:
-    """Issue an invoice: lines rounded half-up each (MONEY-1), VAT as BIL-7 says, the next number of
-    the gapless sequence, the billing address as it is today. Never changed afterwards (BIL-6)."""
-    if not lines:
-        raise ValueError("an invoice needs at least one line")
-    issue_date = clock.business_date(now)
-    treatment = vat_treatment(organization, service_type, issue_date)
-    with transaction.atomic():
-        built = []
-        for position, spec in enumerate(lines, start=1):
-            amount = quantize(spec.unit_price_excl_vat * spec.quantity)
-            vat = percent_of(amount, treatment.rate)
-            built.append(
-                InvoiceLine(
-                    position=position,
-                    description=spec.description[:200],
-                    period_start=spec.period_start,
-                    period_end=spec.period_end,
-                    quantity=spec.quantity,
-                    unit_price_excl_vat=spec.unit_price_excl_vat,
-                    vat_rate=treatment.rate,
-                    amount_excl_vat=amount,
-                    vat_amount=vat,
-                    amount_incl_vat=amount + vat,
-                )
-            )
-        total_excl = sum((line.amount_excl_vat for line in built), Decimal("0.00"))
-        total_vat = sum((line.vat_amount for line in built), Decimal("0.00"))
-        invoice = Invoice.objects.create(
-            number=_next_number(),
-            organization=organization,
-            service=service,
-            kind=kind,
-            currency=organization.currency if service is None else service.currency,
-            issue_date=issue_date,
-            due_date=due_date or issue_date + dt.timedelta(days=PAYMENT_TERM_DAYS),
-            total_excl_vat=total_excl,
-            total_vat=total_vat,
-            total_incl_vat=total_excl + total_vat,
-            reverse_charge=treatment.reverse_charge,
-            billing_address=billing_address(organization),
-            language=organization.language,
-            issued_at=now,
-        )
-        for line in built:
-            line.invoice = invoice
-        InvoiceLine.objects.bulk_create(built)
-        audit_record(
-            actor=actor,
-            action="invoice.issued",
-            rule=rule,
-            obj=invoice,
-            organization=organization,
-            after={
-                "number": invoice.number,
-                "kind": kind,
-                "currency": invoice.currency,
-                "total_incl_vat": str(invoice.total_incl_vat),
-                "vat_rate": str(treatment.rate),
-                "reverse_charge": treatment.reverse_charge,
-            },
-            at=now,
-        )
-    return invoice
+    """Issue one invoice (see `invoices_issue`)."""
+    request = InvoiceRequest(
+        organization=organization,
+        kind=kind,
+        service_type=service_type,
+        lines=lines,
+        rule=rule,
+        service=service,
+        due_date=due_date,
+    )
+    return invoices_issue([request], actor=actor, now=now)[0]
 
 
 def credit_note_issue(

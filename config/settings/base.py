@@ -4,6 +4,8 @@ Every value read from the environment has a working default for the embedded set
 (SQLite under var/, a broker on the filesystem under var/); README.md lists them all.
 """
 
+import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -156,6 +158,19 @@ PROVIDER_IBAN = env("PROVIDER_IBAN", default="CH44 3199 9123 0008 8901 2")
 PORTAL_URL = env("PORTAL_URL", default="http://127.0.0.1:8000")
 SMS_BACKEND = env("SMS_BACKEND", default="notifications.backends.sms.ConsoleSMSBackend")
 PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="billing.gateway.SandboxGateway")
+
+# The renewal lifecycle (SPEC §3). Figures the provider may change are settings, cited by rule id.
+RENEWAL_FIRST_ATTEMPT_DAYS = 14  # REN-1 / REN-6: first debit attempt on E - 14
+RENEWAL_INVOICE_DAYS = 14  # REN-5: manual-renewal invoice issued on E - 14
+RENEWAL_REMINDER_DAYS = (30, 14, 7, 1)  # REN-5 (Decision): reminders on E - 30, E - 14, E - 7, E - 1
+RENEWAL_WARRANTY_SURCHARGE_PERCENT = Decimal("5")  # RW-2
+RENEWAL_WARRANTY_DAYS_BEFORE = 2  # RW-3: the provider renews on E - 2
+RENEWAL_WARRANTY_WORKING_DAYS = {"monthly": 49, "quarterly": 49, "annual": 220}  # RW-3 (Decision)
+RENEWAL_WARRANTY_GRACE_DAYS = {"monthly": 11, "quarterly": 11, "annual": 30}  # RW-3
+RENEWAL_WARRANTY_FINAL_NOTICE_DAYS = 7  # RW-5: a last escalation this many days before the suspension
+MONEY_BACK_DAYS = 30  # MB-2
+UNKNOWN_PAYMENT_FLAG_AFTER = dt.timedelta(days=1)  # REN-8: an unknown outcome older than this is flagged
+LIFECYCLE_BATCH_SIZE = env.int("LIFECYCLE_BATCH_SIZE", default=500)  # Services per batch of the daily run
 
 # Celery: Redis when REDIS_URL is set, else a broker on the filesystem that needs no server.
 REDIS_URL = env("REDIS_URL", default="")

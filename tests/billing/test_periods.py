@@ -58,5 +58,5 @@ def test_service_status_transitions_are_only_those_allowed() -> None:
         ("awaiting_payment", "active"), ("awaiting_payment", "terminated"),
         ("trial", "active"), ("trial", "suspended"), ("trial", "terminated"),
         ("active", "suspended"), ("active", "terminated"),
-        ("suspended", "active"), ("suspended", "terminated"),
+        ("suspended", "active"), ("suspended", "trial"), ("suspended", "terminated"),
     }

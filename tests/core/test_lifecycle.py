@@ -12,6 +12,12 @@ from core.tasks import run_daily_lifecycle
 
 def test_time2_jobs_run_in_their_documented_order() -> None:
     assert [(job.order, job.name, job.rule) for job in lifecycle.jobs()] == [
+        (100, "billing.debit_attempts", "REN-1"),
+        (110, "billing.unknown_payments", "REN-8"),
+        (200, "billing.renewal_warranty", "RW-3"),
+        (300, "billing.renewal_reminders", "REN-5"),
+        (400, "billing.suspension", "REN-3"),
+        (500, "billing.termination", "REN-4"),
         (890, "accounts.document_notices", "ORG-8"),
         (900, "accounts.deemed_acceptance", "ORG-8"),
         (910, "notifications.tacit_reading", "ORG-3"),

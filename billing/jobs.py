@@ -1,0 +1,141 @@
+"""Daily jobs of the renewal lifecycle (registered in core.lifecycle, SPEC §3).
+
+Each job selects the due Services with an indexed date/status query, reads their ids in keyset
+order and hands them to a `*_run` function in batches of LIFECYCLE_BATCH_SIZE: one transaction and
+a fixed number of queries per batch, no task per Service. A batch re-checks under its locks that
+each Service is still due, so a rerun, a second worker or a batch that lost a race does nothing
+twice (REN-8); a batch refused by a unique constraint (another worker got there first) is run
+again once, and then finds nothing left to do.
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from audit.services import Actor, AuditSpec, audit_record_many
+from billing.models import RenewalAttempt, Service
+from billing.services import lifecycle, renewals
+from billing.services.renewals import Effects
+from core.lifecycle import register_job
+from notifications.services import NoticeSpec
+
+logger = logging.getLogger(__name__)
+
+BatchRun = Callable[..., int]
+
+
+def in_batches(due: QuerySet[Service], run: BatchRun, *, day: dt.date, now: dt.datetime) -> int:
+    """Feed the ids of `due` to `run` in batches (keyset pagination on the primary key)."""
+    size = settings.LIFECYCLE_BATCH_SIZE
+    done, last_id = 0, 0
+    while True:
+        ids = list(due.filter(pk__gt=last_id).values_list("pk", flat=True)[:size])
+        if not ids:
+            return done
+        last_id = ids[-1]
+        done += run_batch(run, ids, day=day, now=now)
+
+
+def run_batch(run: BatchRun, ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
+    try:
+        return run(ids, day=day, now=now)
+    except IntegrityError:
+        logger.warning("a batch of %s lost a race with another worker; running it again", run.__name__)
+        return run(ids, day=day, now=now)
+
+
+@register_job(name=renewals.JOB_DEBIT, order=100, rule="REN-1")
+def debit_attempts(*, day: dt.date, now: dt.datetime) -> int:
+    """REN-1, REN-2, REN-6, PRE-5: the day's debit attempt of every auto-renewing Service due."""
+    return in_batches(renewals.debit_due(day), renewals.debit_attempts_run, day=day, now=now)
+
+
+@register_job(name="billing.unknown_payments", order=110, rule="REN-8")
+def flag_unknown_payments(*, day: dt.date, now: dt.datetime) -> int:
+    """REN-8: an attempt whose outcome is still unknown a day later is flagged to staff (shown in the
+    admin's attempts list, filter "flagged")."""
+    cutoff = now - settings.UNKNOWN_PAYMENT_FLAG_AFTER
+    with transaction.atomic():
+        attempts = list(
+            RenewalAttempt.objects.select_for_update(of=("self",))
+            .filter(outcome=RenewalAttempt.Outcome.UNKNOWN, flagged_at__isnull=True, created_at__lte=cutoff)
+            .select_related("service__organization")
+            .order_by("pk")
+        )
+        for attempt in attempts:
+            attempt.flagged_at = now
+        RenewalAttempt.objects.bulk_update(attempts, ["flagged_at"])
+        actor = Actor.system("billing.unknown_payments")
+        audit_record_many(
+            [
+                AuditSpec(
+                    actor=actor,
+                    action="renewal_attempt.flagged",
+                    rule="REN-8",
+                    obj=attempt,
+                    organization=attempt.service.organization,
+                    after={"key": attempt.idempotency_key, "since": attempt.created_at.isoformat()},
+                )
+                for attempt in attempts
+            ],
+            at=now,
+        )
+    return len(attempts)
+
+
+@register_job(name=lifecycle.JOB_WARRANTY, order=200, rule="RW-3")
+def renewal_warranty(*, day: dt.date, now: dt.datetime) -> int:
+    """RW-3, RW-5: protected Services unpaid on E - 2 are renewed by the provider; a last notice
+    through every channel before the working period ends."""
+    renewed = in_batches(lifecycle.warranty_due(day), lifecycle.warranty_renew_run, day=day, now=now)
+    return renewed + in_batches(lifecycle.warranty_final_notice_due(day), _warranty_final_notices, day=day, now=now)
+
+
+def _warranty_final_notices(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
+    from notifications.models import Notification
+
+    with transaction.atomic():
+        services = list(Service.objects.filter(pk__in=ids).select_related("plan__service_type", "organization"))
+        keys = {s.pk: f"warranty-final:{s.pk}:{s.warranty_invoice_id}" for s in services}
+        sent = set(Notification.objects.filter(dedupe_key__in=keys.values()).values_list("dedupe_key", flat=True))
+        effects = Effects()
+        for service in services:
+            if keys[service.pk] in sent:
+                continue
+            effects.notices.append(
+                NoticeSpec(
+                    organization=service.organization,
+                    template="warranty_final_notice",
+                    context={"service": service, "reason": _("Renewal Warranty invoice unpaid")},
+                    related=service,
+                    channels=lifecycle.ALL_CHANNELS,
+                    all_contacts=True,
+                    dedupe_key=keys[service.pk],
+                )
+            )
+        count = len(effects.notices)
+        effects.flush(now)
+    return count
+
+
+@register_job(name=lifecycle.JOB_REMINDERS, order=300, rule="REN-5")
+def renewal_reminders(*, day: dt.date, now: dt.datetime) -> int:
+    """REN-5: manual-renewal invoices on E - 14 and reminders on E - 30, E - 14, E - 7, E - 1."""
+    return in_batches(lifecycle.reminders_due(day), lifecycle.reminders_run, day=day, now=now)
+
+
+@register_job(name=lifecycle.JOB_SUSPENSION, order=400, rule="REN-3")
+def suspension(*, day: dt.date, now: dt.datetime) -> int:
+    """REN-3, REN-6, RW-3: unpaid Services are suspended, data kept."""
+    return in_batches(lifecycle.suspension_due(day), lifecycle.suspend_run, day=day, now=now)
+
+
+@register_job(name=lifecycle.JOB_TERMINATION, order=500, rule="REN-4")
+def termination(*, day: dt.date, now: dt.datetime) -> int:
+    """REN-4, RW-3: suspended unpaid Services are terminated after their grace days, data deleted."""
+    return in_batches(lifecycle.termination_due(day), lifecycle.terminate_run, day=day, now=now)

@@ -1,0 +1,790 @@
+"""Renewal of Services: renewal invoices, debit attempts and what a paid renewal changes
+(SPEC REN-1, REN-2, REN-3, REN-5, REN-6, REN-8, RW-2, BIL-1, BIL-8, PRE-5, TIME-3).
+
+Everything here works on a batch of Services at once, with a fixed number of queries per batch
+whatever its size (the daily run's cost grows with the work, not with the queries per Service); a
+single Service (staff forcing a retry, a customer renewing now, an invoice paid by hand) is a batch
+of one through the same code.
+
+Exactly once (REN-8): a debit attempt is a row unique per (Service, term, day); it is written in
+the same transaction as the charge's booking, after the Service rows are locked, so a second run
+of the day — a rerun, a second worker, a second beat — finds the row and does nothing. The card is
+charged with an idempotency key derived from those ids: a run killed after the gateway answered
+and before the commit asks again with the same key and gets the same answer, never a second
+charge. An unknown outcome is looked up before any new attempt of that term.
+
+Lock order (as everywhere in billing): Prepaid Accounts, then invoices, then Services.
+"""
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_noop
+
+from audit.services import Actor, AuditSpec, audit_record_many
+from billing.gateway import ChargeRequest, charge_many, get_gateway
+from billing.models import (
+    AddOnPrice,
+    Invoice,
+    LedgerEntry,
+    MeansKind,
+    MeansRestriction,
+    Payment,
+    PaymentMeans,
+    PrepaidAccount,
+    Price,
+    RenewalAttempt,
+    Service,
+    ServiceAddOn,
+)
+from billing.models.payments import AUTO_DEBIT_KINDS
+from billing.money import percent_of
+from billing.periods import term_end
+from billing.services.invoices import InvoiceRequest, LineSpec, VatCache, invoices_issue, on_invoice_paid
+from billing.services.means import card_is_valid_on
+from billing.services.prepaid import PREPAID_PAYMENT_KIND
+from core import clock
+from notifications.services import NoticeSpec, notify_many
+
+logger = logging.getLogger(__name__)
+
+Outcome = RenewalAttempt.Outcome
+Status = Service.Status
+JOB_DEBIT = "billing.debit_attempts"
+REACTIVABLE = {
+    Service.SuspensionReason.UNPAID,
+    Service.SuspensionReason.TRIAL_LAPSED,
+    Service.SuspensionReason.WARRANTY_UNPAID,
+}
+
+# Why an attempt could not charge (kept on the attempt and shown to the customer).
+NO_MEANS_NONE = gettext_noop("no default means of payment that allows automatic debit")
+NO_MEANS_CARD_INVALID = gettext_noop("the default card has expired or was removed")
+NO_MEANS_RESTRICTED = gettext_noop("this means of payment is restricted for your organization")
+NO_MEANS_PAYPAL = gettext_noop("PayPal cannot be debited automatically by this portal yet")
+AWAITING_LOOKUP = gettext_noop("an earlier charge is still being checked with the payment provider")
+
+
+# --- terms -----------------------------------------------------------------------------------
+
+
+def next_term(service: Service) -> tuple[int, dt.date, dt.date]:
+    """(number, first day, first day not covered) of the term after the current one (TIME-3): a
+    trial's first paid term starts on its end date T (REN-6)."""
+    period = service.plan.period
+    if service.anchor_date is None:
+        if service.trial_ends_on is None:
+            raise ValueError(f"service {service.pk} has neither a term nor a trial")
+        return 1, service.trial_ends_on, term_end(service.trial_ends_on, period, 1)
+    start = term_end(service.anchor_date, period, service.term)
+    return service.term + 1, start, term_end(service.anchor_date, period, service.term + 1)
+
+
+def due_date(service: Service) -> dt.date | None:
+    """The date the next term must be paid by: E, or T for a trial."""
+    if service.anchor_date is not None:
+        return service.expires_on
+    return service.trial_ends_on
+
+
+# --- renewal invoices ------------------------------------------------------------------------
+
+
+class _Prices:
+    """BIL-1: prices in force on one day for the plans and add-ons of a batch (two queries)."""
+
+    def __init__(self, services: Sequence[Service], day: dt.date) -> None:
+        plan_ids = {s.plan_id for s in services}
+        self.plans: dict[tuple[int, str], Price] = {}
+        for price in Price.objects.filter(plan_id__in=plan_ids, valid_from__lte=day).order_by("-valid_from"):
+            self.plans.setdefault((price.plan_id, price.currency), price)
+        self.add_ons: dict[int, list[ServiceAddOn]] = defaultdict(list)
+        for item in ServiceAddOn.objects.filter(
+            service__in=[s.pk for s in services], deactivated_at__isnull=True
+        ).select_related("add_on"):
+            self.add_ons[item.service_id].append(item)
+        add_on_ids = {item.add_on_id for items in self.add_ons.values() for item in items}
+        self.add_on_prices: dict[tuple[int, str], AddOnPrice] = {}
+        if add_on_ids:
+            for add_on_price in AddOnPrice.objects.filter(add_on_id__in=add_on_ids, valid_from__lte=day).order_by(
+                "-valid_from"
+            ):
+                self.add_on_prices.setdefault((add_on_price.add_on_id, add_on_price.currency), add_on_price)
+
+
+def warranty_surcharge_applies(service: Service, price: Price) -> bool:
+    """RW-2: 5% on the price while the option is active; none on Domain names (eligible, exempt) and
+    none on special promotional prices."""
+    service_type = service.plan.service_type
+    return (
+        service.renewal_warranty
+        and service_type.warranty_eligible
+        and not service_type.warranty_surcharge_exempt
+        and not price.promotional
+    )
+
+
+def _renewal_lines(service: Service, prices: _Prices) -> list[LineSpec] | None:
+    price = prices.plans.get((service.plan_id, service.currency))
+    if price is None:
+        return None
+    _number, start, end = next_term(service)
+    plan = service.plan
+    lines = [
+        LineSpec(
+            description=f"{plan.service_type.name} · {plan.name} ({plan.get_period_display()})",
+            unit_price_excl_vat=price.amount,
+            period_start=start,
+            period_end=end,
+        )
+    ]
+    if warranty_surcharge_applies(service, price):
+        surcharge = settings.RENEWAL_WARRANTY_SURCHARGE_PERCENT
+        lines.append(
+            LineSpec(
+                description=f"Renewal Warranty ({surcharge}%)",
+                unit_price_excl_vat=percent_of(price.amount, surcharge),
+                period_start=start,
+                period_end=end,
+            )
+        )
+    for item in prices.add_ons.get(service.pk, []):  # BIL-8: every cycle while active
+        add_on_price = prices.add_on_prices.get((item.add_on_id, service.currency))
+        if add_on_price is not None and add_on_price.amount_per_cycle > 0:
+            lines.append(
+                LineSpec(
+                    description=f"{item.add_on.name}",
+                    unit_price_excl_vat=add_on_price.amount_per_cycle,
+                    period_start=start,
+                    period_end=end,
+                )
+            )
+    return lines
+
+
+def open_renewal_invoices(service_ids: Iterable[int], *, lock: bool = False) -> dict[tuple[int, int], Invoice]:
+    """The open renewal invoices of these Services by (service, term), in one query."""
+    invoices = Invoice.objects.filter(
+        service_id__in=list(service_ids), kind=Invoice.Kind.RENEWAL, status=Invoice.Status.OPEN
+    )
+    if lock:
+        invoices = invoices.select_for_update().order_by("pk")
+    return {(invoice.service_id, invoice.term): invoice for invoice in invoices}  # type: ignore[misc]
+
+
+def next_term_invoices(services: Sequence[Service], found: dict[tuple[int, int], Invoice]) -> dict[int, Invoice]:
+    return {s.pk: found[(s.pk, s.term + 1)] for s in services if (s.pk, s.term + 1) in found}
+
+
+def renewal_invoices_issue(
+    services: Sequence[Service], *, day: dt.date, actor: Actor, rule: str, now: dt.datetime
+) -> dict[int, Invoice]:
+    """Issue the next term's renewal invoice of each Service (price in force on `day`, BIL-1; the
+    Renewal Warranty surcharge, RW-2; active add-ons, BIL-8), due on E. The caller has checked that
+    none is open; the database refuses a second one per term (REN-8). Services without a price in
+    their currency are left out (and logged: the catalog needs one)."""
+    if not services:
+        return {}
+    prices = _Prices(services, day)
+    vat = VatCache(day)
+    requests, issued_for = [], []
+    for service in services:
+        lines = _renewal_lines(service, prices)
+        if lines is None:
+            logger.error("no price in force for %s in %s on %s", service.plan, service.currency, day)
+            continue
+        number, start, _end = next_term(service)
+        requests.append(
+            InvoiceRequest(
+                organization=service.organization,
+                kind=Invoice.Kind.RENEWAL,
+                service_type=service.plan.service_type,
+                lines=lines,
+                rule=rule,
+                service=service,
+                term=number,
+                due_date=max(start, day),
+            )
+        )
+        issued_for.append(service)
+    invoices = invoices_issue(requests, actor=actor, now=now, vat=vat)
+    return {service.pk: invoice for service, invoice in zip(issued_for, invoices, strict=True)}
+
+
+# --- what a paid renewal changes -------------------------------------------------------------
+
+
+@dataclass
+class Effects:
+    """What a batch writes besides its own rows: evidence and notices, written once at the end."""
+
+    audit: list[AuditSpec] = field(default_factory=list)
+    notices: list[NoticeSpec] = field(default_factory=list)
+
+    def flush(self, now: dt.datetime) -> None:
+        audit_record_many(self.audit, at=now)
+        notify_many(self.notices, now=now)
+        self.audit, self.notices = [], []
+
+
+def apply_paid_renewal(
+    service: Service, invoice: Invoice, *, day: dt.date, now: dt.datetime, actor: Actor, effects: Effects
+) -> bool:
+    """The Service after its renewal invoice is paid in full (the caller saves it): the term it
+    pays is added from the anchor (TIME-3; a trial's first term starts on T, REN-6); a Renewal
+    Warranty renewal that was waiting for this payment is settled (RW-3); a Service suspended for
+    non-payment works again at once (REN-3). Returns whether the Service changed."""
+    before = {"status": service.status, "term": service.term, "expires_on": service.expires_on}
+    changed = False
+    if invoice.term == service.term + 1:
+        number, start, end = next_term(service)
+        if service.anchor_date is None:
+            service.anchor_date = start
+        service.term = number
+        service.expires_on = end
+        changed = True
+    if service.warranty_invoice_id == invoice.pk:
+        service.warranty_invoice = None
+        service.warranty_until = None
+        changed = True
+    reactivated = (
+        service.status == Status.SUSPENDED
+        and service.suspension_reason in REACTIVABLE
+        and service.warranty_invoice_id is None
+        and service.expires_on is not None
+        and service.expires_on > day
+    )
+    if service.status == Status.TRIAL and service.anchor_date is not None:
+        service.status = Status.ACTIVE
+        service.activated_at = service.activated_at or now
+        changed = True
+    if reactivated:
+        service.status = Status.ACTIVE
+        service.suspended_at = None
+        service.suspension_reason = ""
+        service.terminates_on = None
+        changed = True
+    if changed:
+        effects.audit.append(
+            AuditSpec(
+                actor=actor,
+                action="service.reactivated" if reactivated else "service.renewed",
+                rule="REN-3" if reactivated else ("REN-6" if before["term"] == 0 else "REN-2"),
+                obj=service,
+                organization=service.organization,
+                before=before,
+                after={
+                    "status": service.status,
+                    "term": service.term,
+                    "expires_on": service.expires_on,
+                    "invoice": invoice.number,
+                },
+            )
+        )
+        effects.notices.append(
+            NoticeSpec(
+                organization=service.organization,
+                template="service_reactivated" if reactivated else "renewal_paid",
+                context={"service": service, "invoice": invoice},
+                related=service,
+            )
+        )
+    return changed
+
+
+SERVICE_RENEWAL_FIELDS = [
+    "status",
+    "anchor_date",
+    "term",
+    "expires_on",
+    "activated_at",
+    "warranty_invoice",
+    "warranty_until",
+    "suspended_at",
+    "suspension_reason",
+    "terminates_on",
+]
+
+
+@on_invoice_paid
+def renewal_invoice_paid(*, invoice: Invoice, actor: Actor, now: dt.datetime) -> Service | None:
+    """A renewal invoice paid in full by any means (card, Prepaid Account, bank transfer recorded by
+    staff) renews — and reactivates — its Service at once (REN-3)."""
+    if invoice.kind != Invoice.Kind.RENEWAL or invoice.service_id is None:
+        return None
+    service = (
+        Service.objects.select_for_update(of=("self",))
+        .select_related("plan__service_type", "organization")
+        .get(pk=invoice.service_id)
+    )
+    if service.status == Status.TERMINATED:
+        return None
+    effects = Effects()
+    if apply_paid_renewal(service, invoice, day=clock.business_date(now), now=now, actor=actor, effects=effects):
+        service.save(update_fields=SERVICE_RENEWAL_FIELDS)
+        effects.flush(now)
+    return service
+
+
+# --- the debit attempts (REN-1, REN-2, REN-6, PRE-5) -----------------------------------------
+
+
+def debit_due(day: dt.date) -> QuerySet[Service]:
+    """Services whose next term gets a debit attempt on `day` (indexed on status and dates):
+    auto-renewing, not declined, `E - 14 <= day <= E` (or the trial's end T, REN-6), and no
+    attempt yet that day for that term."""
+    window_end = day + dt.timedelta(days=settings.RENEWAL_FIRST_ATTEMPT_DAYS)
+    attempted = RenewalAttempt.objects.filter(
+        service=OuterRef("pk"), term=OuterRef("term") + 1, day=day, forced_by__isnull=True
+    )
+    return (
+        Service.objects.filter(
+            Q(status=Status.ACTIVE, expires_on__gte=day, expires_on__lte=window_end)
+            | Q(status=Status.TRIAL, trial_ends_on__gte=day, trial_ends_on__lte=window_end),
+            auto_renew=True,
+            renewal_declined_at__isnull=True,
+        )
+        .exclude(Exists(attempted))
+        .order_by("pk")
+    )
+
+
+def _still_due(service: Service, day: dt.date) -> bool:
+    due = due_date(service)
+    return (
+        service.status in (Status.ACTIVE, Status.TRIAL)
+        and service.auto_renew
+        and service.renewal_declined_at is None
+        and due is not None
+        and day <= due <= day + dt.timedelta(days=settings.RENEWAL_FIRST_ATTEMPT_DAYS)
+    )
+
+
+@dataclass
+class _Means:
+    """The auto-debit means of each Organization of a batch, and the kinds staff restricted."""
+
+    default: dict[int, PaymentMeans]
+    restricted: set[tuple[int, str]]
+
+    @classmethod
+    def load(cls, organization_ids: Iterable[int]) -> "_Means":
+        ids = set(organization_ids)
+        default = {
+            m.organization_id: m
+            for m in PaymentMeans.objects.filter(
+                organization_id__in=ids, is_default=True, revoked_at__isnull=True, kind__in=AUTO_DEBIT_KINDS
+            )
+        }
+        restricted = set(
+            MeansRestriction.objects.filter(organization_id__in=ids).values_list("organization_id", "kind")
+        )
+        return cls(default=default, restricted=restricted)
+
+    def usable(self, organization_id: int, day: dt.date) -> tuple[PaymentMeans | None, str]:
+        """BIL-4 / REN-1: the means debited on `day`, or why there is none."""
+        means = self.default.get(organization_id)
+        if means is None:
+            return None, NO_MEANS_NONE
+        if (organization_id, means.kind) in self.restricted:
+            return None, NO_MEANS_RESTRICTED
+        if means.kind == MeansKind.PAYPAL:
+            return None, NO_MEANS_PAYPAL
+        if not card_is_valid_on(means, day):
+            return None, NO_MEANS_CARD_INVALID
+        return means, ""
+
+
+def _idempotency_key(service: Service, term: int, day: dt.date, forced: RenewalAttempt | None) -> str:
+    if forced is not None:
+        return f"renewal:{service.pk}:term:{term}:forced:{forced.pk}"
+    return f"renewal:{service.pk}:term:{term}:day:{day.isoformat()}"
+
+
+@dataclass
+class _Plan:
+    """What one Service's attempt will do, decided before anything is charged."""
+
+    service: Service
+    invoice: Invoice
+    attempt: RenewalAttempt
+    prepaid: Decimal = Decimal("0.00")
+    card: Decimal = Decimal("0.00")
+    means: PaymentMeans | None = None
+
+
+def debit_attempts_run(
+    service_ids: Sequence[int],
+    *,
+    day: dt.date,
+    now: dt.datetime,
+    actor: Actor | None = None,
+    forced_by: Any = None,
+) -> int:
+    """Make the day's debit attempt of each Service (one transaction, a fixed number of queries).
+
+    For each Service still due: its next term's renewal invoice (issued now if none is open, at the
+    price in force today, BIL-1), then the Prepaid Account's balance first and the remainder on
+    the default means — both or neither (PRE-5). Success pays the invoice and extends the term; a
+    declined card or no valid means is recorded and the customer e-mailed once for that attempt
+    (REN-1, REN-2). `forced_by` (a staff user) makes an extra attempt even if the day had one.
+    Returns how many attempts were recorded.
+    """
+    actor = actor or (Actor.for_user(forced_by) if forced_by is not None else Actor.system(JOB_DEBIT))
+    with transaction.atomic():
+        organization_ids = set(Service.objects.filter(pk__in=service_ids).values_list("organization_id", flat=True))
+        accounts = {
+            a.organization_id: a
+            for a in PrepaidAccount.objects.select_for_update()
+            .filter(organization_id__in=organization_ids)
+            .order_by("pk")
+        }
+        found = open_renewal_invoices(service_ids, lock=True)
+        services = list(
+            Service.objects.select_for_update(of=("self",))
+            .filter(pk__in=service_ids)
+            .select_related("plan__service_type", "organization")
+            .order_by("pk")
+        )
+        services = [s for s in services if _still_due(s, day)]
+        if forced_by is None:
+            done = set(
+                RenewalAttempt.objects.filter(service__in=services, day=day, forced_by__isnull=True).values_list(
+                    "service_id", "term"
+                )
+            )
+            services = [s for s in services if (s.pk, s.term + 1) not in done]
+        if not services:
+            return 0
+        effects = Effects()
+        services, looked_up = _reconcile_unknown(services, day=day, now=now, actor=actor, effects=effects)
+        if looked_up is not None:  # an earlier charge may have been booked: read the invoices again
+            found = open_renewal_invoices(s.pk for s in services)
+        in_doubt = looked_up or set()
+        open_invoices = next_term_invoices(services, found)
+        missing = [s for s in services if s.pk not in open_invoices]
+        open_invoices.update(renewal_invoices_issue(missing, day=day, actor=actor, rule="REN-5", now=now))
+        means = _Means.load(s.organization_id for s in services)
+        balances = {org_id: account.balance for org_id, account in accounts.items()}
+
+        attempts: list[RenewalAttempt] = []
+        plans: list[_Plan] = []
+        for service in services:
+            number, _start, _end = next_term(service)
+            invoice = open_invoices.get(service.pk)
+            attempt = RenewalAttempt(
+                service=service, term=number, day=day, forced_by=forced_by, created_at=now, invoice=invoice
+            )
+            attempts.append(attempt)
+            if service.pk in in_doubt:
+                attempt.outcome, attempt.reason = Outcome.AWAITING_LOOKUP, AWAITING_LOOKUP
+                continue
+            if invoice is None:  # no price in force: nothing to charge (logged when issuing)
+                attempt.outcome, attempt.reason = Outcome.NO_MEANS, "no price in force"
+                continue
+            due = invoice.amount_due
+            attempt.amount = due
+            balance = balances.get(service.organization_id, Decimal("0.00"))
+            prepaid = min(balance, due)
+            card = due - prepaid
+            chosen, why_not = (None, "") if card == 0 else means.usable(service.organization_id, day)
+            if card and chosen is None:
+                attempt.outcome, attempt.reason = Outcome.NO_MEANS, why_not
+                continue
+            # Reserved for this attempt; a failed card consumes none of it (PRE-5) and the next
+            # attempt sees it again.
+            balances[service.organization_id] = balance - prepaid
+            attempt.prepaid_amount, attempt.card_amount, attempt.means = prepaid, card, chosen
+            plans.append(
+                _Plan(service=service, invoice=invoice, attempt=attempt, prepaid=prepaid, card=card, means=chosen)
+            )
+
+        RenewalAttempt.objects.bulk_create(attempts)  # REN-8: the unique (service, term, day) backs this
+        _charge(plans, day=day, now=now)
+        succeeded = [p for p in plans if p.attempt.outcome == Outcome.SUCCEEDED]
+        _book(succeeded, accounts=accounts, day=day, now=now, actor=actor, effects=effects)
+        RenewalAttempt.objects.bulk_update(
+            [p.attempt for p in plans], ["outcome", "reason", "payment", "idempotency_key", "prepaid_amount"]
+        )
+        _attempt_evidence(attempts, actor=actor, effects=effects)
+        effects.flush(now)
+    return len(attempts)
+
+
+def _charge(plans: list[_Plan], *, day: dt.date, now: dt.datetime) -> None:
+    """The card parts, all at once, each with its idempotency key; the rest paid by the balance."""
+    with_card = [p for p in plans if p.card]
+    for plan in plans:
+        plan.attempt.idempotency_key = _idempotency_key(
+            plan.service, plan.attempt.term, day, plan.attempt if plan.attempt.forced_by_id else None
+        )
+        if not plan.card:
+            plan.attempt.outcome = Outcome.SUCCEEDED
+    if not with_card:
+        return
+    results = charge_many(
+        get_gateway(),
+        [
+            ChargeRequest(
+                amount=p.card,
+                currency=p.service.currency,
+                token=p.means.gateway_token if p.means else "",
+                idempotency_key=p.attempt.idempotency_key,
+            )
+            for p in with_card
+        ],
+        now=now,
+    )
+    for plan, result in zip(with_card, results, strict=True):
+        if result.status == "succeeded":
+            plan.attempt.outcome = Outcome.SUCCEEDED
+        elif result.status == "declined":
+            plan.attempt.outcome, plan.attempt.reason = Outcome.DECLINED, result.decline_reason
+        else:
+            plan.attempt.outcome = Outcome.UNKNOWN
+        if plan.attempt.outcome != Outcome.SUCCEEDED:
+            plan.attempt.prepaid_amount = Decimal("0.00")  # PRE-5: a failed card consumes no balance
+
+
+def _book(
+    plans: list[_Plan],
+    *,
+    accounts: dict[int, PrepaidAccount],
+    day: dt.date,
+    now: dt.datetime,
+    actor: Actor,
+    effects: Effects,
+) -> None:
+    """Record the payments of the succeeded attempts, debit the balances, pay the invoices and renew
+    the Services: bulk writes, the same evidence as the one-by-one services."""
+    payments: list[Payment] = []
+    for plan in plans:
+        if plan.card:
+            plan.card_payment = Payment(  # type: ignore[attr-defined]
+                organization=plan.service.organization,
+                invoice=plan.invoice,
+                means=plan.means,
+                kind=MeansKind.CARD,
+                amount=plan.card,
+                currency=plan.service.currency,
+                status=Payment.Status.SUCCEEDED,
+                idempotency_key=plan.attempt.idempotency_key,
+                created_at=now,
+            )
+            payments.append(plan.card_payment)  # type: ignore[attr-defined]
+        if plan.prepaid:
+            plan.prepaid_payment = Payment(  # type: ignore[attr-defined]
+                organization=plan.service.organization,
+                invoice=plan.invoice,
+                kind=PREPAID_PAYMENT_KIND,
+                amount=plan.prepaid,
+                currency=plan.service.currency,
+                status=Payment.Status.SUCCEEDED,
+                created_at=now,
+            )
+            payments.append(plan.prepaid_payment)  # type: ignore[attr-defined]
+    Payment.objects.bulk_create(payments)
+    entries = []
+    for plan in plans:
+        plan.attempt.payment = getattr(plan, "card_payment", None) or getattr(plan, "prepaid_payment", None)
+        for payment in (getattr(plan, "card_payment", None), getattr(plan, "prepaid_payment", None)):
+            if payment is not None:
+                effects.audit.append(
+                    AuditSpec(
+                        actor=actor,
+                        action="payment.succeeded",
+                        rule="PRE-5" if payment.kind == PREPAID_PAYMENT_KIND else "REN-2",
+                        obj=payment,
+                        organization=plan.service.organization,
+                        after={
+                            "kind": payment.kind,
+                            "amount": str(payment.amount),
+                            "currency": payment.currency,
+                            "invoice": plan.invoice.number,
+                            **({"key": payment.idempotency_key} if payment.idempotency_key else {}),
+                        },
+                    )
+                )
+        if plan.prepaid:
+            account = accounts[plan.service.organization_id]
+            before = account.balance
+            account.balance -= plan.prepaid
+            entry = LedgerEntry(
+                account=account,
+                kind=LedgerEntry.Kind.INVOICE_PAYMENT,
+                amount=-plan.prepaid,
+                balance_after=account.balance,
+                invoice=plan.invoice,
+                payment=plan.prepaid_payment,  # type: ignore[attr-defined]
+                created_at=now,
+            )
+            entries.append(entry)
+            effects.audit.append(
+                AuditSpec(
+                    actor=actor,
+                    action=f"ledger_entry.{entry.kind}",
+                    rule="PRE-5",
+                    obj=entry,
+                    organization=plan.service.organization,
+                    before={"balance": before},
+                    after={
+                        "kind": entry.kind,
+                        "amount": entry.amount,
+                        "currency": account.currency,
+                        "balance": account.balance,
+                        "invoice": plan.invoice.number,
+                    },
+                )
+            )
+        plan.invoice.amount_paid += plan.prepaid + plan.card
+        plan.invoice.status = Invoice.Status.PAID
+    # Entries need their ids before their evidence is hashed: insert them first.
+    LedgerEntry.objects.bulk_create(entries)
+    touched = {plan.service.organization_id for plan in plans if plan.prepaid}
+    PrepaidAccount.objects.bulk_update([accounts[org] for org in touched], ["balance"])
+    Invoice.objects.bulk_update([plan.invoice for plan in plans], ["amount_paid", "status"])
+    renewed = []
+    for plan in plans:
+        effects.audit.append(
+            AuditSpec(
+                actor=actor,
+                action="invoice.paid",
+                rule="REN-2",
+                obj=plan.invoice,
+                organization=plan.service.organization,
+                after={
+                    "amount": str(plan.prepaid + plan.card),
+                    "amount_paid": str(plan.invoice.amount_paid),
+                    "status": "paid",
+                },
+            )
+        )
+        if apply_paid_renewal(plan.service, plan.invoice, day=day, now=now, actor=actor, effects=effects):
+            renewed.append(plan.service)
+    Service.objects.bulk_update(renewed, SERVICE_RENEWAL_FIELDS)
+
+
+def _attempt_evidence(attempts: list[RenewalAttempt], *, actor: Actor, effects: Effects) -> None:
+    """One event per attempt, and one e-mail per failed attempt (REN-2) or missing means (REN-1)."""
+    for attempt in attempts:
+        service = attempt.service
+        rule = "REN-6" if service.status == Status.TRIAL else ("PRE-5" if attempt.prepaid_amount else "REN-1")
+        if attempt.outcome in (Outcome.DECLINED, Outcome.UNKNOWN):
+            rule = "REN-2" if attempt.outcome == Outcome.DECLINED else "REN-8"
+        effects.audit.append(
+            AuditSpec(
+                actor=actor,
+                action=f"renewal_attempt.{attempt.outcome}",
+                rule=rule,
+                obj=attempt,
+                organization=service.organization,
+                after={
+                    "service": service.pk,
+                    "term": attempt.term,
+                    "day": attempt.day,
+                    "amount": str(attempt.amount),
+                    "prepaid": str(attempt.prepaid_amount),
+                    "card": str(attempt.card_amount),
+                    "reason": attempt.reason,
+                    "invoice": attempt.invoice.number if attempt.invoice else None,
+                    **({"forced_by": attempt.forced_by.email} if attempt.forced_by else {}),
+                },
+            )
+        )
+        if attempt.outcome in (Outcome.DECLINED, Outcome.NO_MEANS):
+            effects.notices.append(
+                NoticeSpec(
+                    organization=service.organization,
+                    template="renewal_attempt_failed",
+                    context={"service": service, "attempt": attempt, "due": due_date(service)},
+                    related=service,
+                    dedupe_key=f"renewal-attempt:{attempt.pk}",
+                )
+            )
+
+
+def _reconcile_unknown(
+    services: list[Service], *, day: dt.date, now: dt.datetime, actor: Actor, effects: Effects
+) -> tuple[list[Service], set[int] | None]:
+    """REN-8: before a new attempt, an earlier attempt of the same term whose outcome is unknown is
+    looked up with the gateway by its key. Succeeded: booked now (the term is paid, no new charge).
+    Declined: a normal failure, today's attempt goes on. Still unknown: no new charge today.
+    Returns the Services still to attempt and those left in doubt (None: there was nothing to look up)."""
+    wanted = Q()
+    for service in services:
+        wanted |= Q(service_id=service.pk, term=service.term + 1)
+    unknown = list(RenewalAttempt.objects.filter(wanted, outcome=Outcome.UNKNOWN).select_related("invoice"))
+    if not unknown:
+        return services, None
+    gateway = get_gateway()
+    by_service = {s.pk: s for s in services}
+    in_doubt, settled = set(), set()
+    for attempt in unknown:
+        result = gateway.lookup(attempt.idempotency_key)
+        if result is None or result.status == "unknown":
+            in_doubt.add(attempt.service_id)
+            continue
+        attempt.settled_at = now
+        service = by_service[attempt.service_id]
+        if result.status == "declined":
+            attempt.outcome, attempt.reason = Outcome.DECLINED, result.decline_reason
+            attempt.save(update_fields=["outcome", "reason", "settled_at"])
+            continue
+        attempt.outcome = Outcome.RECONCILED
+        attempt.save(update_fields=["outcome", "settled_at"])
+        if _book_reconciled(attempt, service, now=now, actor=actor):
+            settled.add(service.pk)
+    for attempt in unknown:
+        if attempt.outcome != Outcome.UNKNOWN or attempt.service_id in settled:
+            effects.audit.append(
+                AuditSpec(
+                    actor=actor,
+                    action=f"renewal_attempt.{attempt.outcome}",
+                    rule="REN-8",
+                    obj=attempt,
+                    organization=by_service[attempt.service_id].organization,
+                    after={"key": attempt.idempotency_key, "looked_up": True},
+                )
+            )
+    return [s for s in services if s.pk not in settled], in_doubt
+
+
+def _book_reconciled(attempt: RenewalAttempt, service: Service, *, now: dt.datetime, actor: Actor) -> bool:
+    """The card part of an attempt turned out paid: its payment is booked on the invoice (the
+    balance part was not taken while the card was in doubt, PRE-5). Returns whether that paid the
+    invoice in full (the term is renewed); otherwise today's attempt collects the rest."""
+    from billing.services.invoices import invoice_apply_payment
+
+    payment = Payment.objects.filter(idempotency_key=attempt.idempotency_key).first()
+    if payment is not None and payment.status == Payment.Status.UNKNOWN:
+        payment.status = Payment.Status.SUCCEEDED
+        payment.save(update_fields=["status"])
+    elif payment is None:
+        payment = Payment.objects.create(
+            organization=service.organization,
+            invoice=attempt.invoice,
+            means=attempt.means,
+            kind=MeansKind.CARD,
+            amount=attempt.card_amount,
+            currency=service.currency,
+            status=Payment.Status.SUCCEEDED,
+            idempotency_key=attempt.idempotency_key,
+            created_at=now,
+        )
+    attempt.payment = payment
+    attempt.save(update_fields=["payment"])
+    if attempt.invoice_id is None:
+        return False
+    invoice = Invoice.objects.select_for_update().get(pk=attempt.invoice_id)
+    if invoice.status == Invoice.Status.OPEN and payment.amount <= invoice.amount_due:
+        invoice_apply_payment(invoice=invoice, amount=payment.amount, actor=actor, rule="REN-8", now=now)
+    service.refresh_from_db()
+    return invoice.status != Invoice.Status.OPEN
