@@ -11,6 +11,7 @@ from typing import Any
 from django.db import connection, models, transaction
 
 from audit.models import AuditChainHead, AuditEvent
+from core.bulk import bulk_insert
 
 GENESIS_HASH = "0" * 64
 
@@ -155,8 +156,7 @@ def audit_record_many(specs: list[AuditSpec], *, at: dt.datetime) -> int:
             event = _event(spec, at=at, prev_hash=prev_hash)
             events.append(event)
             prev_hash = event.hash
-        # PostgreSQL numbers the rows of one INSERT in the order given, which is the chain's order.
-        AuditEvent.objects.bulk_create(events)
+        bulk_insert(events)  # ids taken in the order given, which is the chain's order
         head.last_hash = prev_hash
         head.save(update_fields=["last_hash"])
     return len(events)

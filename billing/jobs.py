@@ -21,6 +21,7 @@ from audit.services import Actor, AuditSpec, audit_record_many
 from billing.models import RenewalAttempt, Service
 from billing.services import lifecycle, renewals
 from billing.services.renewals import Effects
+from core.bulk import bulk_update
 from core.lifecycle import register_job
 from notifications.services import NoticeSpec
 
@@ -69,7 +70,7 @@ def flag_unknown_payments(*, day: dt.date, now: dt.datetime) -> int:
         )
         for attempt in attempts:
             attempt.flagged_at = now
-        RenewalAttempt.objects.bulk_update(attempts, ["flagged_at"])
+        bulk_update(attempts, ["flagged_at"])
         actor = Actor.system("billing.unknown_payments")
         audit_record_many(
             [

@@ -15,6 +15,7 @@ from django.utils.module_loading import import_string
 from django.utils.text import Truncator
 
 from audit.services import Actor, audit_record
+from core.bulk import bulk_insert
 from core.errors import RuleViolation
 from notifications.models import Notification
 
@@ -185,7 +186,7 @@ def notify_many(specs: list[NoticeSpec], *, now: dt.datetime) -> list[Notificati
     ]
     if not built:
         return []
-    Notification.objects.bulk_create(built)
+    bulk_insert(built)
     to_send = [n.pk for n in built if n.channel in (Channel.EMAIL, Channel.SMS)]
     if to_send:
         transaction.on_commit(partial(_queue_deliveries, to_send))

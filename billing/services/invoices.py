@@ -14,6 +14,7 @@ from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceSequence, Se
 from billing.money import percent_of, quantize
 from billing.selectors import VatTreatment, vat_treatment
 from core import clock
+from core.bulk import bulk_insert
 from core.errors import RuleViolation
 
 # Days an invoice gives to pay (the due date). Renewal invoices are due on E (issue 4).
@@ -142,11 +143,11 @@ def invoices_issue(
             lines.append(built)
         for invoice, number in zip(invoices, _next_numbers(len(invoices)), strict=True):
             invoice.number = number
-        Invoice.objects.bulk_create(invoices)
+        bulk_insert(invoices)
         for invoice, built in zip(invoices, lines, strict=True):
             for line in built:
                 line.invoice = invoice
-        InvoiceLine.objects.bulk_create([line for built in lines for line in built])
+        bulk_insert([line for built in lines for line in built])
         audit_record_many(
             [
                 AuditSpec(

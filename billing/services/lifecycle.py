@@ -33,6 +33,7 @@ from billing.services.renewals import (
     renewal_invoices_issue,
 )
 from core import clock
+from core.bulk import bulk_update
 from core.errors import RuleViolation
 from notifications.models import Notification
 from notifications.services import NoticeSpec
@@ -171,7 +172,7 @@ def warranty_renew_run(service_ids: Sequence[int], *, day: dt.date, now: dt.date
                 )
             )
             changed.append(service)
-        Service.objects.bulk_update(changed, ["term", "expires_on", "warranty_invoice", "warranty_until"])
+        bulk_update(changed, ["term", "expires_on", "warranty_invoice", "warranty_until"])
         effects.flush(now)
     return len(changed)
 
@@ -325,7 +326,7 @@ def suspend_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime) -
                 )
             )
             changed.append(service)
-        Service.objects.bulk_update(changed, SERVICE_LIFECYCLE_FIELDS)
+        bulk_update(changed, SERVICE_LIFECYCLE_FIELDS)
         effects.flush(now)
     return len(changed)
 
@@ -391,7 +392,7 @@ def _terminate(
                 related=service,
             )
         )
-    Service.objects.bulk_update(services, SERVICE_LIFECYCLE_FIELDS)
+    bulk_update(services, SERVICE_LIFECYCLE_FIELDS)
 
 
 def _credit_in_full(invoices: list[Invoice], *, reason: str, actor: Actor, now: dt.datetime, effects: Effects) -> None:
@@ -405,7 +406,7 @@ def _credit_in_full(invoices: list[Invoice], *, reason: str, actor: Actor, now: 
         invoice.amount_credited += amount
         invoice.status = Invoice.Status.CANCELLED
     CreditNote.objects.bulk_create(notes)
-    Invoice.objects.bulk_update(invoices, ["amount_credited", "status"])
+    bulk_update(invoices, ["amount_credited", "status"])
     for note in notes:
         effects.audit.append(
             AuditSpec(

@@ -52,6 +52,7 @@ from billing.services.invoices import InvoiceRequest, LineSpec, VatCache, invoic
 from billing.services.means import card_is_valid_on
 from billing.services.prepaid import PREPAID_PAYMENT_KIND
 from core import clock
+from core.bulk import bulk_insert, bulk_update
 from notifications.services import NoticeSpec, notify_many
 
 logger = logging.getLogger(__name__)
@@ -507,13 +508,11 @@ def debit_attempts_run(
                 _Plan(service=service, invoice=invoice, attempt=attempt, prepaid=prepaid, card=card, means=chosen)
             )
 
-        RenewalAttempt.objects.bulk_create(attempts)  # REN-8: the unique (service, term, day) backs this
+        bulk_insert(attempts)  # REN-8: the unique (service, term, day) backs this
         _charge(plans, day=day, now=now)
         succeeded = [p for p in plans if p.attempt.outcome == Outcome.SUCCEEDED]
         _book(succeeded, accounts=accounts, day=day, now=now, actor=actor, effects=effects)
-        RenewalAttempt.objects.bulk_update(
-            [p.attempt for p in plans], ["outcome", "reason", "payment", "idempotency_key", "prepaid_amount"]
-        )
+        bulk_update([p.attempt for p in plans], ["outcome", "reason", "payment", "idempotency_key", "prepaid_amount"])
         _attempt_evidence(attempts, actor=actor, effects=effects)
         effects.flush(now)
     return len(attempts)
@@ -591,7 +590,7 @@ def _book(
                 created_at=now,
             )
             payments.append(plan.prepaid_payment)  # type: ignore[attr-defined]
-    Payment.objects.bulk_create(payments)
+    bulk_insert(payments)
     entries = []
     for plan in plans:
         plan.attempt.payment = getattr(plan, "card_payment", None) or getattr(plan, "prepaid_payment", None)
@@ -647,10 +646,10 @@ def _book(
         plan.invoice.amount_paid += plan.prepaid + plan.card
         plan.invoice.status = Invoice.Status.PAID
     # Entries need their ids before their evidence is hashed: insert them first.
-    LedgerEntry.objects.bulk_create(entries)
+    bulk_insert(entries)
     touched = {plan.service.organization_id for plan in plans if plan.prepaid}
-    PrepaidAccount.objects.bulk_update([accounts[org] for org in touched], ["balance"])
-    Invoice.objects.bulk_update([plan.invoice for plan in plans], ["amount_paid", "status"])
+    bulk_update([accounts[org] for org in touched], ["balance"])
+    bulk_update([plan.invoice for plan in plans], ["amount_paid", "status"])
     renewed = []
     for plan in plans:
         effects.audit.append(
@@ -669,7 +668,7 @@ def _book(
         )
         if apply_paid_renewal(plan.service, plan.invoice, day=day, now=now, actor=actor, effects=effects):
             renewed.append(plan.service)
-    Service.objects.bulk_update(renewed, SERVICE_RENEWAL_FIELDS)
+    bulk_update(renewed, SERVICE_RENEWAL_FIELDS)
 
 
 def _attempt_evidence(attempts: list[RenewalAttempt], *, actor: Actor, effects: Effects) -> None:

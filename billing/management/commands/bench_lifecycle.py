@@ -1,0 +1,92 @@
+"""`bench_lifecycle`: the daily run's benchmark (SPEC PERF goals; figures in docs/performance.md)."""
+
+import datetime as dt
+import resource
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from billing.benchmark import build_population
+from core import clock, lifecycle
+
+
+class _QueryCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a synthetic population in a fresh database next to the configured one (PostgreSQL), run one "
+        "daily run with the sandbox gateway, run the same day again, print the figures, drop the database."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--services", type=int, default=10_000)
+        parser.add_argument("--due-fraction", type=float, default=1.0)
+        parser.add_argument("--batch-size", type=int, default=settings.LIFECYCLE_BATCH_SIZE)
+        parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+
+    def handle(self, *args: object, **options: Any) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError("the benchmark runs on PostgreSQL: set DATABASE_URL")
+        if not 0 <= options["due_fraction"] <= 1:
+            raise CommandError("--due-fraction is between 0 and 1")
+        settings.LIFECYCLE_BATCH_SIZE = options["batch_size"]
+        settings.CELERY_TASK_ALWAYS_EAGER = False  # deliveries are queued, not sent inside the run
+        database = settings.DATABASES["default"]
+        original_name = database["NAME"]
+        database["TEST"] = {
+            **database.get("TEST", {}),
+            "NAME": f"bench_{original_name}",
+            "CHARSET": None,
+            "TEMPLATE": None,
+            "COLLATION": None,
+        }
+        self.stdout.write(f"creating database {database['TEST']['NAME']} ...")
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        try:
+            self._run(options)
+        finally:
+            if not options["keep"]:
+                connection.creation.destroy_test_db(original_name, verbosity=0)
+
+    def _run(self, options: dict[str, Any]) -> None:
+        services = options["services"]
+        due = round(services * options["due_fraction"])
+        day = clock.today()
+        started = time.perf_counter()
+        build_population(services=services, due=due, day=day)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        self.stdout.write(
+            f"population: {services} services, {due} due on {day} ({time.perf_counter() - started:.1f} s)"
+        )
+
+        first = self._timed(day)
+        second = self._timed(day)
+        batches = max(1, -(-due // options["batch_size"]))
+        self.stdout.write(
+            f"first run:  {first['seconds']:.2f} s, {due / first['seconds']:.0f} services/s, "
+            f"{first['queries']} queries ({first['queries'] / batches:.1f} per batch of {options['batch_size']})"
+        )
+        self.stdout.write(
+            f"second run: {second['seconds']:.3f} s ({100 * second['seconds'] / first['seconds']:.1f}% of the first), "
+            f"{second['queries']} queries"
+        )
+        self.stdout.write(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+    def _timed(self, day: dt.date) -> dict[str, Any]:
+        counter = _QueryCounter()
+        with connection.execute_wrapper(counter):
+            started = time.perf_counter()
+            lifecycle.run_day(day)
+            seconds = time.perf_counter() - started
+        return {"seconds": seconds, "queries": counter.count}
