@@ -405,8 +405,8 @@ class _Means:
 
 
 def _idempotency_key(service: Service, term: int, day: dt.date, forced: RenewalAttempt | None) -> str:
-    if forced is not None:
-        return f"renewal:{service.pk}:term:{term}:forced:{forced.pk}"
+    if forced is not None:  # each forced retry is its own charge: the staff user and the instant
+        return f"renewal:{service.pk}:term:{term}:forced:{forced.forced_by_id}:{forced.created_at.timestamp():.6f}"
     return f"renewal:{service.pk}:term:{term}:day:{day.isoformat()}"
 
 
@@ -508,11 +508,12 @@ def debit_attempts_run(
                 _Plan(service=service, invoice=invoice, attempt=attempt, prepaid=prepaid, card=card, means=chosen)
             )
 
-        bulk_insert(attempts)  # REN-8: the unique (service, term, day) backs this
         _charge(plans, day=day, now=now)
         succeeded = [p for p in plans if p.attempt.outcome == Outcome.SUCCEEDED]
         _book(succeeded, accounts=accounts, day=day, now=now, actor=actor, effects=effects)
-        bulk_update([p.attempt for p in plans], ["outcome", "reason", "payment", "idempotency_key", "prepaid_amount"])
+        # REN-8: the unique (service, term, day) refuses a second attempt, and with it this whole
+        # transaction (charges included: a retry with the same keys is answered, not charged again).
+        bulk_insert(attempts)
         _attempt_evidence(attempts, actor=actor, effects=effects)
         effects.flush(now)
     return len(attempts)
@@ -675,6 +676,8 @@ def _attempt_evidence(attempts: list[RenewalAttempt], *, actor: Actor, effects: 
     """One event per attempt, and one e-mail per failed attempt (REN-2) or missing means (REN-1)."""
     for attempt in attempts:
         service = attempt.service
+        if attempt.outcome == Outcome.SUCCEEDED:
+            continue  # its evidence: the payment (with its key), the invoice paid and the Service renewed
         rule = "REN-6" if service.status == Status.TRIAL else ("PRE-5" if attempt.prepaid_amount else "REN-1")
         if attempt.outcome in (Outcome.DECLINED, Outcome.UNKNOWN):
             rule = "REN-2" if attempt.outcome == Outcome.DECLINED else "REN-8"
