@@ -75,9 +75,42 @@ def bulk_insert(objs: Sequence[models.Model]) -> None:
             obj._state.db = using
         columns = ", ".join(quote(column) for column in [pk.column, *[field.column for field in fields]])
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper (errors still become Django's)
+        # Plain values (text, numbers, dates, aware datetimes, foreign key ids) go to psycopg as they
+        # are; the fields that adapt their value (JSON, addresses, auto-now dates...) adapt it.
+        attnames = [field.attname for field in fields]
+        adapted = [i for i, field in enumerate(fields) if not _plain(field)]
         with connection.wrap_database_errors, raw.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
             for obj in objs:
-                copy.write_row(
-                    [obj.pk, *[field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]]
-                )
+                values = [getattr(obj, attname) for attname in attnames]
+                for i in adapted:
+                    values[i] = fields[i].get_db_prep_save(fields[i].pre_save(obj, True), connection)
+                copy.write_row([obj.pk, *values])
 
+
+_PLAIN_TYPES = frozenset(
+    {
+        "CharField",
+        "TextField",
+        "SlugField",
+        "EmailField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "PositiveBigIntegerField",
+        "BooleanField",
+        "DecimalField",
+        "DateField",
+        "DateTimeField",
+        "ForeignKey",
+        "OneToOneField",
+    }
+)
+
+
+def _plain(field: Any) -> bool:
+    """A field whose Python value psycopg stores as `save()` would (no auto_now, no adaptation)."""
+    if field.get_internal_type() not in _PLAIN_TYPES:
+        return False
+    return not getattr(field, "auto_now", False) and not getattr(field, "auto_now_add", False)

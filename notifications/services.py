@@ -2,14 +2,16 @@
 
 import datetime as dt
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import groupby
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, models, transaction
-from django.template.loader import render_to_string
+from django.template.loader import get_template
 from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.text import Truncator
@@ -50,9 +52,9 @@ SUBJECT_MAX_LENGTH = Notification._meta.get_field("subject").max_length or 200
 
 
 def _render(template: str, context: dict[str, Any], language: str) -> tuple[str, str]:
-    with translation.override(language):
-        subject = render_to_string(f"notifications/{template}/subject.txt", context).strip()
-        body = render_to_string(f"notifications/{template}/body.txt", context).strip()
+    with translation.override(language) if translation.get_language() != language else nullcontext():
+        subject = get_template(f"notifications/{template}/subject.txt").render(context).strip()
+        body = get_template(f"notifications/{template}/body.txt").render(context).strip()
     # The subject is one line and fits its column, whatever names the context brings.
     return Truncator(" ".join(subject.split())).chars(SUBJECT_MAX_LENGTH), body
 
@@ -168,22 +170,26 @@ def notify_many(specs: list[NoticeSpec], *, now: dt.datetime) -> list[Notificati
     """Record many notices with one insert (the daily run's batches) and queue their delivery as one
     task after commit. Exactly once is the caller's business here: a dedupe key already used makes
     the insert, and so the caller's whole transaction, fail rather than send twice."""
-    built = [
-        notification
-        for spec in specs
-        for notification in _build(
-            organization=spec.organization,
-            template=spec.template,
-            context=spec.context,
-            channels=spec.channels,
-            related=spec.related,
-            recipient_user=None,
-            email_to=None,
-            all_contacts=spec.all_contacts,
-            dedupe_key=spec.dedupe_key,
-            now=now,
-        )
-    ]
+    # Grouped by language, each group rendered under one activation of its language.
+    built: list[Notification] = []
+    ordered = sorted(specs, key=lambda spec: spec.organization.language)
+    for language, group in groupby(ordered, key=lambda spec: spec.organization.language):
+        with translation.override(language):
+            for spec in group:
+                built.extend(
+                    _build(
+                        organization=spec.organization,
+                        template=spec.template,
+                        context=spec.context,
+                        channels=spec.channels,
+                        related=spec.related,
+                        recipient_user=None,
+                        email_to=None,
+                        all_contacts=spec.all_contacts,
+                        dedupe_key=spec.dedupe_key,
+                        now=now,
+                    )
+                )
     if not built:
         return []
     bulk_insert(built)

@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
@@ -47,7 +48,13 @@ class Plan(models.Model):
         constraints = [models.UniqueConstraint(fields=["service_type", "name", "period"], name="plan_unique")]
 
     def __str__(self) -> str:
-        return f"{self.service_type} · {self.name} ({self.get_period_display()})"
+        # Kept per language on the instance: a batch of the daily run names the same plan in
+        # hundreds of notices (billing.services.renewals shares one instance per plan).
+        language = get_language()
+        labels = self.__dict__.setdefault("_labels", {})
+        if language not in labels:
+            labels[language] = f"{self.service_type} · {self.name} ({self.get_period_display()})"
+        return labels[language]
 
 
 class Price(models.Model):

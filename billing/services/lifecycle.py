@@ -31,6 +31,7 @@ from billing.services.renewals import (
     next_term_invoices,
     open_renewal_invoices,
     renewal_invoices_issue,
+    share_plans,
 )
 from core import clock
 from core.bulk import bulk_update
@@ -67,11 +68,13 @@ SERVICE_LIFECYCLE_FIELDS = [
 
 
 def _lock(service_ids: Sequence[int]) -> list[Service]:
-    return list(
-        Service.objects.select_for_update(of=("self",))
-        .filter(pk__in=service_ids)
-        .select_related("plan__service_type", "organization")
-        .order_by("pk")
+    return share_plans(
+        list(
+            Service.objects.select_for_update(of=("self",))
+            .filter(pk__in=service_ids)
+            .select_related("plan__service_type", "organization")
+            .order_by("pk")
+        )
     )
 
 

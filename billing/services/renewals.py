@@ -358,6 +358,15 @@ def debit_due(day: dt.date) -> QuerySet[Service]:
     )
 
 
+def share_plans(services: list[Service]) -> list[Service]:
+    """One Plan (and service type) instance per plan in a batch: what is computed from a plan (its
+    name in each language) is computed once, not once per Service."""
+    plans: dict[int, Any] = {}
+    for service in services:
+        service.plan = plans.setdefault(service.plan_id, service.plan)
+    return services
+
+
 def _still_due(service: Service, day: dt.date) -> bool:
     due = due_date(service)
     return (
@@ -455,7 +464,7 @@ def debit_attempts_run(
             .select_related("plan__service_type", "organization")
             .order_by("pk")
         )
-        services = [s for s in services if _still_due(s, day)]
+        services = share_plans([s for s in services if _still_due(s, day)])
         if forced_by is None:
             done = set(
                 RenewalAttempt.objects.filter(service__in=services, day=day, forced_by__isnull=True).values_list(
@@ -720,10 +729,14 @@ def _reconcile_unknown(
     looked up with the gateway by its key. Succeeded: booked now (the term is paid, no new charge).
     Declined: a normal failure, today's attempt goes on. Still unknown: no new charge today.
     Returns the Services still to attempt and those left in doubt (None: there was nothing to look up)."""
-    wanted = Q()
-    for service in services:
-        wanted |= Q(service_id=service.pk, term=service.term + 1)
-    unknown = list(RenewalAttempt.objects.filter(wanted, outcome=Outcome.UNKNOWN).select_related("invoice"))
+    next_terms = {(s.pk, s.term + 1) for s in services}
+    unknown = [
+        attempt
+        for attempt in RenewalAttempt.objects.filter(
+            service_id__in=[s.pk for s in services], outcome=Outcome.UNKNOWN
+        ).select_related("invoice")
+        if (attempt.service_id, attempt.term) in next_terms
+    ]
     if not unknown:
         return services, None
     gateway = get_gateway()
