@@ -67,13 +67,27 @@ def run_day(day: dt.date, *, now: dt.datetime | None = None) -> list[tuple[Daily
     backdated when a missed day is caught up. A day after today is refused, except where
     LIFECYCLE_ALLOW_FUTURE_DATES is on (development and tests), and then its start is used.
     """
+    from core.models import DailyRun
+
     instant = now or _instant_for(day)
     results = []
     for job in jobs():
         count = job.function(day=day, now=instant)
         logger.info("daily job %s as of %s: %s", job.name, day.isoformat(), count)
         results.append((job, count))
+    DailyRun.objects.update_or_create(day=day, defaults={"finished_at": instant})
     return results
+
+
+def days_to_run(today: dt.date) -> list[dt.date]:
+    """The days the daily task runs: those after the last finished run, through `today`, at most
+    LIFECYCLE_CATCH_UP_DAYS back; today again if it finished already (a rerun does nothing twice)."""
+    from core.models import DailyRun
+
+    last = DailyRun.objects.filter(day__lte=today).order_by("-day").values_list("day", flat=True).first()
+    earliest = today - dt.timedelta(days=settings.LIFECYCLE_CATCH_UP_DAYS)
+    start = today if last is None or last >= today else max(last + dt.timedelta(days=1), earliest)
+    return list(days(start, today))
 
 
 class FutureDateRefused(ValueError):

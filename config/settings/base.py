@@ -175,9 +175,14 @@ LIFECYCLE_BATCH_SIZE = env.int("LIFECYCLE_BATCH_SIZE", default=500)  # Services 
 # Celery: Redis when REDIS_URL is set, else a broker on the filesystem that needs no server.
 REDIS_URL = env("REDIS_URL", default="")
 CELERY_BROKER_DIR = VAR_DIR / "celery"
+# docs/celery.md: why these settings make the daily run exactly once with the Redis broker.
+# A task that is not acknowledged within the visibility timeout is delivered again: it must be
+# longer than the longest task (the daily run) and than any countdown or ETA (none are used).
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=12 * 3600)
+LIFECYCLE_CATCH_UP_DAYS = 7  # TIME-2: the daily task runs at most this many missed days
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -190,8 +195,9 @@ else:
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ACKS_LATE = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_LATE = True  # acknowledged when done: a worker killed mid-task leaves it to be redelivered
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # ... also when its child process was killed (SIGKILL, OOM)
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a worker holds one unacknowledged task at a time
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -77,7 +77,43 @@ def test_time2_the_beat_task_runs_the_same_jobs_as_of_the_zurich_date(monkeypatc
         result = run_daily_lifecycle.delay().get()
 
     assert seen == [dt.date(2027, 1, 1)]
-    assert result == {"spy": 3}
+    assert result == {"2027-01-01": {"spy": 3}}
+
+
+@pytest.mark.django_db
+def test_time2_the_beat_task_catches_up_missed_days_and_reruns_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.models import DailyRun
+
+    seen: list[dt.date] = []
+    monkeypatch.setattr(
+        lifecycle,
+        "_registry",
+        {"spy": lifecycle.DailyJob("spy", 1, "TIME-2", lambda *, day, now: seen.append(day) or 0)},
+    )
+    DailyRun.objects.create(day=dt.date(2027, 3, 7), finished_at=dt.datetime(2027, 3, 7, 1, 0, tzinfo=dt.UTC))
+
+    # beat missed 8 and 9 March: the task of 10 March runs them first, in order
+    with time_machine.travel(dt.datetime(2027, 3, 10, 1, 0, tzinfo=dt.UTC), tick=False):
+        run_daily_lifecycle.delay().get()
+        run_daily_lifecycle.delay().get()  # redelivered: today again, nothing before it
+
+    assert seen == [dt.date(2027, 3, 8), dt.date(2027, 3, 9), dt.date(2027, 3, 10), dt.date(2027, 3, 10)]
+    assert list(DailyRun.objects.order_by("day").values_list("day", flat=True)) == [
+        dt.date(2027, 3, 7),
+        dt.date(2027, 3, 8),
+        dt.date(2027, 3, 9),
+        dt.date(2027, 3, 10),
+    ]
+
+
+@pytest.mark.django_db
+def test_time2_catch_up_goes_back_at_most_a_week() -> None:
+    from core.models import DailyRun
+
+    DailyRun.objects.create(day=dt.date(2027, 1, 1), finished_at=dt.datetime(2027, 1, 1, 1, 0, tzinfo=dt.UTC))
+
+    assert lifecycle.days_to_run(dt.date(2027, 3, 10))[0] == dt.date(2027, 3, 3)
+    assert lifecycle.days_to_run(dt.date(2027, 3, 10))[-1] == dt.date(2027, 3, 10)
 
 
 @pytest.mark.parametrize(
