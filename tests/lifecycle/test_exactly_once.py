@@ -1,0 +1,278 @@
+"""REN-8: the daily run is exactly once whatever happens — two workers (threads) or two processes on
+the same day, a process killed in the middle and started again, a charge whose outcome is unknown —
+and a batch costs the same queries for 5 Services as for 50. On PostgreSQL, never on mocks of it."""
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
+
+from audit.services import audit_verify
+from billing.benchmark import build_population
+from billing.gateway import ChargeResult, SandboxGateway
+from billing.models import GatewayCharge, Invoice, Payment, RenewalAttempt, Service
+from billing.services import lifecycle as service_lifecycle
+from billing.services.renewals import debit_attempts_run
+from core import clock, lifecycle
+from notifications.models import Notification
+from tests.billing.factories import service_type
+from tests.lifecycle.helpers import CARD_UNKNOWN, customer, live, service
+
+pytestmark = pytest.mark.postgres
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _population(count: int, day: dt.date, prefix: str = "x") -> list[int]:
+    service_type()  # the seeded catalog (a transactional test empties it when it ends)
+    return build_population(services=count, due=count, day=day, prefix=prefix)
+
+
+def _state(ids: list[int]) -> dict[str, object]:
+    """What a daily run leaves for these Services, in numbers that must not depend on how it ran."""
+    services = Service.objects.filter(pk__in=ids)
+    invoices = Invoice.objects.filter(service__in=ids, kind=Invoice.Kind.RENEWAL)
+    numbers = sorted(Invoice.objects.values_list("number", flat=True))
+    checked, broken = audit_verify()
+    return {
+        "services renewed": services.filter(term__gte=2, status="active").count(),
+        "attempts per service": set(
+            RenewalAttempt.objects.filter(service__in=ids)
+            .values("service")
+            .annotate(n=Count("id"))
+            .values_list("n", flat=True)
+        ),
+        "attempt outcomes": set(RenewalAttempt.objects.filter(service__in=ids).values_list("outcome", flat=True)),
+        "renewal invoices": (invoices.count(), invoices.filter(status="paid").count()),
+        "gateway charges": GatewayCharge.objects.filter(idempotency_key__startswith="renewal:").count(),
+        "payments": Payment.objects.filter(invoice__in=invoices).count(),
+        "amount paid": sum(invoices.values_list("amount_paid", flat=True), Decimal("0.00")),
+        "notices": sorted(
+            Notification.objects.filter(related_type="billing.service", related_id__in=[str(i) for i in ids])
+            .values("template", "channel")
+            .annotate(n=Count("id"))
+            .values_list("template", "channel", "n")
+        ),
+        "invoice numbers gapless": numbers == list(range(1, len(numbers) + 1)),
+        "audit chain intact": broken is None and checked > 0,
+    }
+
+
+def _expected(count: int) -> dict[str, object]:
+    return {
+        "services renewed": count,
+        "attempts per service": {1},
+        "attempt outcomes": {"succeeded"},
+        "renewal invoices": (count, count),
+        "gateway charges": count,
+        "payments": count,
+        "amount paid": Decimal("21.62") * count,  # 20.00 + 8.1 % VAT
+        "notices": [("renewal_paid", "email", count), ("renewal_paid", "inbox", count)],
+        "invoice numbers gapless": True,
+        "audit chain intact": True,
+    }
+
+
+def _subprocess_env(batch_size: int) -> dict[str, str]:
+    """A separate process on the test database, with the test settings (eager tasks, locmem mail)."""
+    database = connection.settings_dict
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/"
+        f"{database['NAME']}",
+        "LIFECYCLE_BATCH_SIZE": str(batch_size),
+    }
+
+
+def _run_lifecycle(day: dt.date, batch_size: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "run_lifecycle", "--date", day.isoformat()],
+        cwd=ROOT,
+        env=_subprocess_env(batch_size),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ren8_two_workers_racing_on_the_same_day_attempt_charge_and_notify_once(settings) -> None:  # noqa: ANN001
+    settings.LIFECYCLE_BATCH_SIZE = 10
+    day = clock.today()
+    ids = _population(40, day)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            lifecycle.run_day(day)
+        except BaseException as error:  # noqa: BLE001  (reported by the assertion below)
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    assert _state(ids) == _expected(40)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ren8_two_processes_running_the_same_day_at_once_change_things_once() -> None:
+    day = clock.today()
+    ids = _population(60, day)
+
+    runs = [_run_lifecycle(day, batch_size=10) for _ in range(2)]
+    outputs = [run.communicate(timeout=180) for run in runs]
+
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert _state(ids) == _expected(60)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ren8_a_run_killed_in_the_middle_and_started_again_ends_as_an_uninterrupted_run() -> None:
+    day = clock.today()
+    ids = _population(600, day)
+
+    killed = _run_lifecycle(day, batch_size=10)
+    deadline = time.monotonic() + 120
+    attempted = 0
+    while time.monotonic() < deadline and killed.poll() is None:
+        attempted = RenewalAttempt.objects.count()
+        if attempted >= 20:
+            killed.send_signal(signal.SIGKILL)  # no cleanup, no rollback by the process itself
+            break
+        time.sleep(0.01)
+    killed.wait(timeout=30)
+    partial = RenewalAttempt.objects.count()
+
+    # the kill landed in the middle of the run (else this test proves nothing)
+    assert killed.returncode == -signal.SIGKILL
+    assert 20 <= partial < 600
+
+    rerun = _run_lifecycle(day, batch_size=10)
+    output = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, output
+    assert _state(ids) == _expected(600)
+
+
+@pytest.mark.django_db
+def test_ren8_an_unknown_outcome_is_looked_up_before_any_new_attempt_and_charged_once() -> None:
+    legal = customer(card=CARD_UNKNOWN)
+    svc = service(legal)  # E = 28 Feb 2026
+
+    live(dt.date(2026, 2, 14))  # E - 14: the gateway times out
+
+    first = RenewalAttempt.objects.get(service=svc)
+    invoice = Invoice.objects.get(service=svc, kind="renewal")
+    assert (first.outcome, first.day, first.card_amount) == ("unknown", dt.date(2026, 2, 14), Decimal("108.10"))
+    assert (invoice.status, invoice.amount_paid) == ("open", Decimal("0.00"))
+    assert Payment.objects.filter(invoice=invoice).count() == 0
+    assert not Notification.objects.filter(template="renewal_attempt_failed").exists()
+
+    live(dt.date(2026, 2, 15))  # looked up: it had succeeded; booked, and no second charge
+
+    first.refresh_from_db()
+    invoice.refresh_from_db()
+    svc.refresh_from_db()
+    assert (first.outcome, first.settled_at is not None) == ("reconciled", True)
+    assert RenewalAttempt.objects.filter(service=svc).count() == 1
+    assert GatewayCharge.objects.filter(idempotency_key__startswith=f"renewal:{svc.pk}:").count() == 1
+    assert (invoice.status, invoice.amount_paid) == ("paid", Decimal("108.10"))
+    assert list(Payment.objects.filter(invoice=invoice).values_list("kind", "status", "amount")) == [
+        ("card", "succeeded", Decimal("108.10"))
+    ]
+    assert (svc.term, svc.expires_on, svc.status) == (2, dt.date(2026, 3, 31), "active")
+
+
+@pytest.mark.django_db
+def test_ren8_an_outcome_still_unknown_blocks_new_charges_is_flagged_after_a_day_and_does_not_suspend(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(SandboxGateway, "lookup", lambda self, key: ChargeResult(status="unknown"))
+    legal = customer(card=CARD_UNKNOWN)
+    svc = service(legal)
+
+    live(dt.date(2026, 2, 14), dt.date(2026, 3, 1))
+
+    attempts = list(RenewalAttempt.objects.filter(service=svc).order_by("day").values_list("day", "outcome"))
+    assert attempts[0] == (dt.date(2026, 2, 14), "unknown")
+    assert {outcome for _day, outcome in attempts[1:]} == {"awaiting_lookup"}
+    assert len(attempts) == 15  # 14 Feb .. 28 Feb, one a day
+    assert GatewayCharge.objects.count() == 1  # never charged a second time
+    first = RenewalAttempt.objects.get(service=svc, outcome="unknown")
+    assert first.flagged_at == clock.start_of_day(dt.date(2026, 2, 15)) + dt.timedelta(hours=2)
+    svc.refresh_from_db()
+    assert svc.status == "active"  # in doubt: staff check it before anything is suspended
+
+
+def _capture(run, ids: list[int], day: dt.date) -> int:  # noqa: ANN001
+    """The queries of one batch; the batch must have changed every Service given."""
+    with CaptureQueriesContext(connection) as queries:
+        changed = run(ids, day=day, now=clock.start_of_day(day) + dt.timedelta(hours=2))
+    assert changed >= len(ids)
+    return len(queries)
+
+
+@pytest.mark.django_db
+def test_perf_a_debit_batch_costs_the_same_queries_for_5_and_for_50_services() -> None:
+    day = clock.today()
+    _capture(debit_attempts_run, _population(1, day, prefix="warm"), day)  # creates the counters' rows
+    small = _population(5, day, prefix="small")
+    large = _population(50, day, prefix="large")
+
+    assert _capture(debit_attempts_run, small, day) == _capture(debit_attempts_run, large, day)
+    assert RenewalAttempt.objects.filter(outcome="succeeded").count() == 56
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("state", "run"),
+    [
+        ({"expires_on_offset": 0}, service_lifecycle.suspend_run),
+        ({"status": "suspended", "terminates_on_offset": 0}, service_lifecycle.terminate_run),
+        ({"auto_renew": False, "expires_on_offset": 14}, service_lifecycle.reminders_run),
+    ],
+)
+def test_perf_lifecycle_batches_cost_the_same_queries_for_5_and_for_50_services(state, run) -> None:  # noqa: ANN001
+    day = clock.today()
+    counts = []
+    for size, prefix in ((1, "warm"), (5, "small"), (50, "large")):
+        ids = _population(size, day, prefix=prefix)
+        changes: dict[str, object] = {}
+        if "expires_on_offset" in state:
+            changes["expires_on"] = day + dt.timedelta(days=state["expires_on_offset"])
+        if "terminates_on_offset" in state:
+            changes["terminates_on"] = day + dt.timedelta(days=state["terminates_on_offset"])
+            changes["suspension_reason"] = "unpaid"
+        changes |= {k: v for k, v in state.items() if not k.endswith("_offset")}
+        Service.objects.filter(pk__in=ids).update(**changes)
+        counts.append(_capture(run, ids, day))
+    assert counts[1] == counts[2]
+
+
+def test_celery_settings_make_the_daily_run_safe_to_redeliver() -> None:
+    """docs/celery.md: late acknowledgement, requeued when the worker dies, one task prefetched,
+    and a Redis visibility timeout longer than the daily run (no countdowns or ETAs are used)."""
+    from config.celery import app
+
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.worker_prefetch_multiplier == 1
+    assert settings.CELERY_VISIBILITY_TIMEOUT >= 6 * 3600
