@@ -303,7 +303,11 @@ def trial_convert(*, service: Service, user: User, client_address: str | None = 
         locked = Service.objects.select_for_update().get(pk=service.pk, organization=locked_org)
         if locked.status != Service.Status.TRIAL:
             raise RuleViolation(_("Only a Service in trial can be switched to paid."), rule="REN-7")
-        waiting = locked.invoices.filter(kind=Invoice.Kind.ORDER, status=Invoice.Status.OPEN).first()
+        # An order invoice, or the renewal invoice of the first paid term issued by the trial's
+        # debit attempts (REN-6): paying that one switches the trial to paid as well.
+        waiting = locked.invoices.filter(
+            kind__in=(Invoice.Kind.ORDER, Invoice.Kind.RENEWAL), status=Invoice.Status.OPEN
+        ).first()
         if waiting is not None:
             raise RuleViolation(
                 _("Invoice %(number)s already waits for payment.") % {"number": waiting.display_number}, rule="REN-7"
