@@ -249,6 +249,8 @@ def apply_paid_renewal(
         number, start, end = next_term(service)
         if service.anchor_date is None:
             service.anchor_date = start
+            # MB-2: the time it became a paid Service, also for a lapsed trial paid while suspended
+            service.activated_at = service.activated_at or now
         service.term = number
         service.expires_on = end
         changed = True
@@ -482,6 +484,13 @@ def debit_attempts_run(
         open_invoices = next_term_invoices(services, found)
         missing = [s for s in services if s.pk not in open_invoices]
         open_invoices.update(renewal_invoices_issue(missing, day=day, actor=actor, rule="REN-5", now=now))
+        for service in services:
+            # RW-3, RW-4: a term the provider renewed under the Renewal Warranty and still unpaid is
+            # collected first (the next term's invoice is issued all the same); otherwise a card that
+            # works again would pay later terms while the Service is suspended for the unpaid one.
+            warranty = found.get((service.pk, service.term))
+            if warranty is not None and warranty.pk == service.warranty_invoice_id:
+                open_invoices[service.pk] = warranty
         means = _Means.load(s.organization_id for s in services)
         balances = {org_id: account.balance for org_id, account in accounts.items()}
 

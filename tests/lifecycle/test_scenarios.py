@@ -619,3 +619,54 @@ def test_ren8_running_any_day_twice_changes_nothing_the_second_time() -> None:
         "active", "terminated"]
     assert RenewalAttempt.objects.filter(service=declined).count() == 15
     assert len(snapshot()["audit"]) == AuditEvent.objects.count()
+
+
+def test_rw3_ren2_a_card_working_again_during_the_warranty_pays_the_warranty_invoice_first() -> None:
+    # given: renewed under the warranty on 26 February (invoice 1, term 2, unpaid)
+    legal, svc = _protected("monthly", "100.00", D(2026, 1, 31), D(2026, 2, 28))
+    live(D(2026, 2, 13), D(2026, 3, 9))
+    warranty = Invoice.objects.get(service=svc, term=2)
+
+    # when: the customer only replaces the card (10 March) and lets the daily run collect
+    _replace_card(legal, at(D(2026, 3, 10), hour=11))
+    live(D(2026, 3, 10), D(2026, 5, 1))
+
+    # then: 17 March collects the warranty's invoice (term 3's is issued all the same, RW-4);
+    # 18 March term 3; 16 April term 4 — never suspended, the option still on
+    assert attempts(svc)[-3:] == [
+        (3, D(2026, 3, 17), OK, ZERO, CHF("113.51")),
+        (3, D(2026, 3, 18), OK, ZERO, CHF("113.51")),
+        (4, D(2026, 4, 16), OK, ZERO, CHF("113.51")),
+    ]
+    assert RenewalAttempt.objects.get(day=D(2026, 3, 17)).invoice == warranty
+    assert invoices(svc) == [
+        (1, "renewal", 2, "paid", CHF("113.51"), CHF("113.51"), D(2026, 2, 14)),
+        (2, "renewal", 3, "paid", CHF("113.51"), CHF("113.51"), D(2026, 3, 17)),
+        (3, "renewal", 4, "paid", CHF("113.51"), CHF("113.51"), D(2026, 4, 16)),
+    ]
+    assert state(svc) == ("active", 4, D(2026, 5, 31), "", None, None)
+    assert svc.renewal_warranty is True
+    assert "service_suspended" not in {name for name, _channel in notices(svc)}
+
+
+def test_ren6_ren3_a_lapsed_trial_paid_by_hand_while_suspended_becomes_a_paid_service_from_t() -> None:
+    # given: a trial ending on T = 31 March whose card is declined from T - 14 to T, then suspended
+    legal = customer(card=CARD_DECLINED)
+    svc = service(legal, anchor=None, expires=None, term=0, status="trial", trial_ends_on=D(2026, 3, 31),
+                  activated_at=None)
+    live(D(2026, 3, 16), D(2026, 4, 2))
+    assert state(svc) == ("suspended", 0, None, "trial_lapsed", D(2026, 4, 14), None)
+    assert attempts(svc) == [(1, day, DECLINED, ZERO, CHF("108.10")) for day in _days(D(2026, 3, 17), D(2026, 3, 31))]
+
+    # when: on 3 April the customer pays the term-1 invoice with a new card
+    when = at(D(2026, 4, 3), hour=10)
+    _replace_card(legal, when)
+    service_renew_now(service=svc, user=legal.user, prepaid_amount=ZERO,
+                      means=legal.organization.means.get(is_default=True, revoked_at__isnull=True), now=when)
+
+    # then: active at once, the first paid term from T; its activation time is the payment's (MB-2)
+    svc.refresh_from_db()
+    assert (svc.status, svc.anchor_date, svc.term, svc.expires_on, svc.activated_at) == (
+        "active", D(2026, 3, 31), 1, D(2026, 4, 30), when)
+    assert invoices(svc) == [(1, "renewal", 1, "paid", CHF("108.10"), CHF("108.10"), D(2026, 3, 17))]
+    assert notices(svc)[("service_reactivated", "email")] == 1
