@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from audit.services import Actor, AuditSpec, audit_record_many
@@ -59,7 +59,9 @@ def debit_attempts(*, day: dt.date, now: dt.datetime) -> int:
 @register_job(name="billing.unknown_payments", order=110, rule="REN-8")
 def flag_unknown_payments(*, day: dt.date, now: dt.datetime) -> int:
     """REN-8: an attempt whose outcome is still unknown a day later is flagged to staff (shown in the
-    admin's attempts list, filter "flagged")."""
+    admin's attempts list, filter "flagged"). First, the unknown charges of Services past their due
+    date are looked up: no debit run selects those again, so nothing else would."""
+    looked_up = in_batches(_past_due_unknown(day), _look_up_past_due, day=day, now=now)
     cutoff = now - settings.UNKNOWN_PAYMENT_FLAG_AFTER
     with transaction.atomic():
         attempts = list(
@@ -86,7 +88,40 @@ def flag_unknown_payments(*, day: dt.date, now: dt.datetime) -> int:
             ],
             at=now,
         )
-    return len(attempts)
+    return looked_up + len(attempts)
+
+
+def _past_due_unknown(day: dt.date) -> QuerySet[Service]:
+    """Services whose next term's charge is still unknown after their due date (E, or T for a trial)."""
+    unknown = RenewalAttempt.objects.filter(
+        service=OuterRef("pk"), term=OuterRef("term") + 1, outcome=RenewalAttempt.Outcome.UNKNOWN
+    )
+    return (
+        Service.objects.filter(
+            Q(status=Service.Status.ACTIVE, expires_on__lt=day) | Q(status=Service.Status.TRIAL, trial_ends_on__lt=day)
+        )
+        .filter(Exists(unknown))
+        .order_by("pk")
+    )
+
+
+def _look_up_past_due(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
+    """REN-8: look the charges up by their keys: succeeded -> booked and the term renewed; declined ->
+    an ordinary failure (the suspension job then suspends the Service); still unknown -> left to staff.
+    Locks the open renewal invoices, then the Services (the billing lock order)."""
+    actor = Actor.system("billing.unknown_payments")
+    with transaction.atomic():
+        renewals.open_renewal_invoices(ids, lock=True)
+        services = list(
+            Service.objects.select_for_update(of=("self",))
+            .filter(pk__in=ids)
+            .select_related("plan__service_type", "organization")
+            .order_by("pk")
+        )
+        effects = Effects()
+        remaining, _in_doubt = renewals._reconcile_unknown(services, day=day, now=now, actor=actor, effects=effects)
+        effects.flush(now)
+    return len(services) - len(remaining)
 
 
 @register_job(name=lifecycle.JOB_WARRANTY, order=200, rule="RW-3")

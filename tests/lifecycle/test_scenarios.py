@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from audit.models import AuditEvent
+from billing.gateway import ChargeResult, SandboxGateway
 from billing.models import (
     CreditNote,
     GatewayCharge,
@@ -25,6 +26,7 @@ from tests.factories import UserFactory
 from tests.lifecycle.helpers import (
     CARD_DECLINED,
     CARD_OK,
+    CARD_UNKNOWN,
     at,
     attempts,
     customer,
@@ -670,3 +672,44 @@ def test_ren6_ren3_a_lapsed_trial_paid_by_hand_while_suspended_becomes_a_paid_se
         "active", D(2026, 3, 31), 1, D(2026, 4, 30), when)
     assert invoices(svc) == [(1, "renewal", 1, "paid", CHF("108.10"), CHF("108.10"), D(2026, 3, 17))]
     assert notices(svc)[("service_reactivated", "email")] == 1
+
+
+# --- unknown outcomes (REN-8) ------------------------------------------------------------------
+
+
+def test_ren8_an_unknown_outcome_on_day_e_is_looked_up_the_next_day_and_booked_without_a_new_charge() -> None:
+    # given: declined until E - 1; on the evening of E - 1 the customer's new card times out at the
+    # gateway (the sandbox settles it as paid on lookup)
+    legal = customer(card=CARD_DECLINED)
+    svc = service(legal)
+    live(D(2026, 2, 13), D(2026, 2, 27))
+    _replace_card(legal, at(D(2026, 2, 27), hour=15), number=CARD_UNKNOWN)
+
+    # when: E = 28 February: the attempt's outcome is unknown, so the Service is not suspended
+    live(D(2026, 2, 28))
+    on_e = state(svc)
+    live(D(2026, 3, 1), D(2026, 3, 16))
+
+    # then: 1 March looks the charge up by its key and books it; no second charge, never suspended
+    assert on_e == ("active", 1, D(2026, 2, 28), "", None, None)
+    assert attempts(svc)[-1] == (2, D(2026, 2, 28), "reconciled", ZERO, CHF("108.10"))
+    assert RenewalAttempt.objects.get(day=D(2026, 2, 28)).settled_at == at(D(2026, 3, 1))
+    assert state(svc) == ("active", 2, D(2026, 3, 31), "", None, None)
+    assert invoices(svc) == [(1, "renewal", 2, "paid", CHF("108.10"), CHF("108.10"), D(2026, 2, 14))]
+    assert GatewayCharge.objects.filter(outcome="succeeded").count() == 1
+    assert list(Payment.objects.filter(invoice__service=svc).values_list("amount", "status", "idempotency_key")) == [
+        (CHF("108.10"), "succeeded", f"renewal:{svc.pk}:term:2:day:2026-02-28")]
+    assert "service_suspended" not in {name for name, _channel in notices(svc)}
+
+
+def test_ren8_ren3_an_unknown_outcome_on_day_e_found_declined_is_suspended_the_next_day(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(SandboxGateway, "lookup", lambda self, key: ChargeResult("declined", "card_declined"))
+    legal = customer(card=CARD_UNKNOWN)
+    svc = service(legal)  # E = 28 February
+    live(D(2026, 2, 28))  # the only attempt lived, on E itself, ends unknown
+    assert state(svc)[0] == "active"
+
+    live(D(2026, 3, 1))
+
+    assert attempts(svc) == [(2, D(2026, 2, 28), DECLINED, ZERO, CHF("108.10"))]
+    assert state(svc) == ("suspended", 1, D(2026, 2, 28), "unpaid", D(2026, 3, 14), None)
