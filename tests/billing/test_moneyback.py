@@ -293,6 +293,32 @@ def test_mb2_ren6_a_trial_converted_by_the_automatic_debit_refunds_its_term_1_in
     _assert_terminated(service, LATER)
 
 
+def test_mb2_a_service_suspended_unpaid_within_the_30_days_is_refunded_and_its_open_renewal_credited() -> None:
+    # given: ordered on 31 January (paid by bank transfer, no card), so E = 28 February; the renewal
+    # invoice issued on E - 14 stays open and the Service is suspended on E
+    legal = customer(card=None)
+    staff = UserFactory(is_staff=True)
+    ordered = dt.datetime(2026, 1, 31, 9, 0, tzinfo=dt.UTC)
+    service, invoice = service_order(organization=legal.organization, user=legal.user, plan=_plan(), now=ordered)
+    bank_transfer_record(invoice=invoice, amount=Decimal("108.10"), reference="B-1", staff_user=staff, now=ordered)
+    live(dt.date(2026, 2, 14), dt.date(2026, 3, 1))
+    service.refresh_from_db()
+    renewal = Invoice.objects.get(service=service, kind="renewal")
+    assert (service.status, renewal.status, renewal.term) == ("suspended", "open", 2)
+
+    # when: day 30 (2 March)
+    when = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    refund = service_money_back(service=service, user=legal.user, now=when)
+
+    # then: the purchase credited, the never-provided term's invoice cancelled by a credit note
+    assert (refund.invoice, refund.amount, refund.destination) == (invoice, Decimal("108.10"), "prepaid")
+    assert _ledger(legal) == [("money_back", Decimal("108.10"), Decimal("108.10"))]
+    renewal.refresh_from_db()
+    assert (renewal.status, renewal.amount_credited) == ("cancelled", Decimal("108.10"))
+    assert list(CreditNote.objects.values_list("invoice", "amount")) == [(renewal.pk, Decimal("108.10"))]
+    _assert_terminated(service, when)
+
+
 # --- the 30 days (MB-2) -----------------------------------------------------------------------
 
 # Activated at 00:30 in Zurich on 11 March (23:30 UTC on the 10th): day 0 is 11 March, day 30 is 10 April.
