@@ -21,7 +21,8 @@ from billing.models import (
 from billing.services.lifecycle import service_decline_renewal, service_renew_now
 from billing.services.means import means_add_card
 from billing.services.orders import trial_convert
-from billing.services.payments import bank_transfer_record, invoice_pay
+from billing.services.payments import bank_transfer_record
+from core.errors import RuleViolation
 from notifications.models import Notification
 from tests.factories import UserFactory
 from tests.lifecycle.helpers import (
@@ -716,23 +717,28 @@ def test_ren8_ren3_an_unknown_outcome_on_day_e_found_declined_is_suspended_the_n
     assert state(svc) == ("suspended", 1, D(2026, 2, 28), "unpaid", D(2026, 3, 14), None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: converting a trial by its order invoice (trial_convert, billing/services/orders.py) leaves the "
-    "term-1 renewal invoice the T - 14 debit issued open for ever; the fix belongs to the order flow",
-)
-def test_ren6_ren7_a_trial_converted_by_order_while_its_term_1_renewal_invoice_is_open_leaves_none_open() -> None:
+def test_ren6_ren7_a_trial_whose_term_1_renewal_invoice_is_open_converts_by_paying_it_not_by_a_new_order() -> None:
+    # given: a trial ending on T = 31 March; two declined attempts leave invoice 1 (term 1) open
     legal = customer(card=CARD_DECLINED)
     svc = service(legal, anchor=None, expires=None, term=0, status="trial", trial_ends_on=D(2026, 3, 31),
                   activated_at=None)
-    live(D(2026, 3, 16), D(2026, 3, 18))  # two declined attempts: invoice 1 (term 1) open
+    live(D(2026, 3, 16), D(2026, 3, 18))
     when = at(D(2026, 3, 19), hour=10)
     _replace_card(legal, when)
-    order = trial_convert(service=svc, user=legal.user, now=when)
-    invoice_pay(invoice=order, user=legal.user, prepaid_amount=ZERO,
-                means=legal.organization.means.get(is_default=True, revoked_at__isnull=True), now=when)
+    before = snapshot()
 
-    live(D(2026, 3, 19), D(2026, 4, 20))
+    # when: switching to paid with a new order is refused (it would leave invoice 1 open for ever)
+    with pytest.raises(RuleViolation, match="Invoice 00000001 already waits for payment") as refused:
+        trial_convert(service=svc, user=legal.user, now=when)
+    assert refused.value.rule == "REN-7"
+    assert snapshot() == before
 
-    assert state(svc) == ("active", 2, D(2026, 5, 19), "", None, None)
-    assert Invoice.objects.filter(service=svc, status="open").count() == 0
+    # and paying invoice 1 converts the trial: the first paid term starts on T
+    service_renew_now(service=svc, user=legal.user, prepaid_amount=ZERO,
+                      means=legal.organization.means.get(is_default=True, revoked_at__isnull=True), now=when)
+    live(D(2026, 3, 19), D(2026, 4, 16))
+    assert state(svc) == ("active", 2, D(2026, 5, 31), "", None, None)
+    assert invoices(svc) == [
+        (1, "renewal", 1, "paid", CHF("108.10"), CHF("108.10"), D(2026, 3, 17)),
+        (2, "renewal", 2, "paid", CHF("108.10"), CHF("108.10"), D(2026, 4, 16)),
+    ]
