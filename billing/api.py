@@ -14,7 +14,7 @@ from accounts import selectors as account_selectors
 from accounts.models import DocumentVersion, Membership
 from accounts.serializers import ErrorSerializer
 from billing import selectors
-from billing.models import Plan
+from billing.models import Plan, Service
 from billing.serializers import (
     CashOutRequestSerializer,
     CatalogEntrySerializer,
@@ -23,19 +23,34 @@ from billing.serializers import (
     LedgerPageSerializer,
     MeansAddSerializer,
     MeansSerializer,
+    MoneyBackRefundSerializer,
     OrderSerializer,
     PaymentSerializer,
     PaySerializer,
     PrepaidAccountSerializer,
+    RenewalAttemptSerializer,
     ServiceSerializer,
+    ServiceTerminateSerializer,
+    SwitchSerializer,
+    TimelineEventSerializer,
     TopUpResultSerializer,
     TopUpSerializer,
+)
+from billing.services import moneyback
+from billing.services.lifecycle import (
+    service_decline_renewal,
+    service_renew_now,
+    service_resume_renewal,
+    service_set_auto_renew,
+    service_set_warranty,
+    service_terminate_now,
 )
 from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
 from billing.services.orders import service_order, trial_convert, trial_start
 from billing.services.payments import invoice_pay
 from billing.services.prepaid import prepaid_account_for, prepaid_cash_out_request
 from billing.services.topup import prepaid_top_up_by_card, prepaid_top_up_by_transfer
+from billing.timeline import service_timeline
 from billing.views import pdf_response
 from core import clock
 from core.http import AuthenticatedRequest, client_address
@@ -334,3 +349,147 @@ class PrepaidCashOutView(APIView):
             now=clock.now(),
         )
         return Response(CashOutRequestSerializer(cash_out).data, status=status.HTTP_201_CREATED)
+
+
+# --- the renewal lifecycle of a Service (REN-*, RW-*, MB-*, BIL-13) ---------------------------
+
+
+def _service(request: AuthenticatedRequest, org_id: int, service_id: int) -> Service:
+    return selectors.service_for_member(membership=_membership(request, org_id), service_id=service_id)
+
+
+class ServiceTimelineView(APIView):
+    @extend_schema(responses={200: TimelineEventSerializer(many=True), 404: ErrorSerializer})
+    def get(self, request: AuthenticatedRequest, org_id: int, service_id: int) -> Response:
+        """What happened to the Service and what the daily run will do to it if nothing is paid
+        before (debit attempts, Renewal Warranty, reminders, suspension, termination), by date."""
+        service = _service(request, org_id, service_id)
+        return Response(TimelineEventSerializer(service_timeline(service, today=clock.today()), many=True).data)
+
+
+class ServiceAttemptsView(APIView):
+    @extend_schema(responses={200: RenewalAttemptSerializer(many=True), 404: ErrorSerializer})
+    def get(self, request: AuthenticatedRequest, org_id: int, service_id: int) -> Response:
+        """The Service's debit attempts, newest first (REN-1, REN-2, PRE-5)."""
+        service = _service(request, org_id, service_id)
+        attempts = service.renewal_attempts.select_related("invoice").order_by("-day", "-pk")
+        return Response(RenewalAttemptSerializer(attempts, many=True).data)
+
+
+class ServiceAutoRenewView(APIView):
+    @extend_schema(request=SwitchSerializer, responses={200: ServiceSerializer, **REFUSALS})
+    def post(self, request: AuthenticatedRequest, org_id: int, service_id: int) -> Response:
+        """Automatic renewal on (needs a default card that can be debited, BIL-12) or off."""
+        service = _service(request, org_id, service_id)
+        body = SwitchSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        changed = service_set_auto_renew(
+            service=service,
+            user=request.user,
+            enabled=body.validated_data["enabled"],
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(ServiceSerializer(changed).data)
+
+
+class ServiceWarrantyView(APIView):
+    @extend_schema(request=SwitchSerializer, responses={200: ServiceSerializer, **REFUSALS})
+    def post(self, request: AuthenticatedRequest, org_id: int, service_id: int) -> Response:
+        """The Renewal Warranty on (eligible service types only, RW-1; 5% surcharge from the next
+        renewal, RW-2) or off (RW-6)."""
+        service = _service(request, org_id, service_id)
+        body = SwitchSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        changed = service_set_warranty(
+            service=service,
+            user=request.user,
+            enabled=body.validated_data["enabled"],
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(ServiceSerializer(changed).data)
+
+
+class ServiceRenewView(APIView):
+    @extend_schema(request=PaySerializer, responses={200: InvoiceDetailSerializer, 402: ErrorSerializer, **REFUSALS})
+    def post(self, request: AuthenticatedRequest, org_id: int, service_id: int) -> Response:
+        """Pay the next term now — or the open renewal invoice, which reactivates a Service suspended
+        for it (REN-3); the Renewal Warranty's invoice first (RW-4). `prepaid_amount` from the
+        Prepaid Account, the rest with the card `means_id`, both or neither (PRE-5). Answers the
+        invoice; still `open` when the card's outcome is not known yet."""
+        membership = _membership(request, org_id)
+        service = selectors.service_for_member(membership=membership, service_id=service_id)
+        body = PaySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        means_id = body.validated_data.get("means_id")
+        means = selectors.means_for(organization=membership.organization, means_id=means_id) if means_id else None
+        invoice = service_renew_now(
+            service=service,
+            user=request.user,
+            prepaid_amount=body.validated_data["prepaid_amount"],
+            means=means,
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(InvoiceDetailSerializer(invoice).data)
+
+
+class ServiceDeclineRenewalView(APIView):
+    @extend_schema(request=None, responses={200: ServiceSerializer, **REFUSALS})
+    def post(self, request: AuthenticatedRequest, org_id: int, service_id: int) -> Response:
+        """ "Do not renew": the Service ends at its expiry date and its data is deleted then (REN-5,
+        SC 8.3); an open renewal invoice of the next term is cancelled by a credit note."""
+        service = service_decline_renewal(
+            service=_service(request, org_id, service_id),
+            user=request.user,
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(ServiceSerializer(service).data)
+
+
+class ServiceResumeRenewalView(APIView):
+    @extend_schema(request=None, responses={200: ServiceSerializer, **REFUSALS})
+    def post(self, request: AuthenticatedRequest, org_id: int, service_id: int) -> Response:
+        """Undo "do not renew" before the expiry date (automatic renewal stays off, BIL-12)."""
+        service = service_resume_renewal(
+            service=_service(request, org_id, service_id),
+            user=request.user,
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(ServiceSerializer(service).data)
+
+
+class ServiceTerminateView(APIView):
+    @extend_schema(request=ServiceTerminateSerializer, responses={200: ServiceSerializer, **REFUSALS})
+    def post(self, request: AuthenticatedRequest, org_id: int, service_id: int) -> Response:
+        """Terminate now: the data is deleted at once and for good (SC 8.3) and nothing is refunded pro
+        rata (BIL-13). Refused (400) unless `confirm` is true."""
+        service = _service(request, org_id, service_id)
+        body = ServiceTerminateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        terminated = service_terminate_now(
+            service=service,
+            user=request.user,
+            confirmed=body.validated_data["confirm"],
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(ServiceSerializer(terminated).data)
+
+
+class ServiceMoneyBackView(APIView):
+    @extend_schema(request=None, responses={201: MoneyBackRefundSerializer, **REFUSALS})
+    def post(self, request: AuthenticatedRequest, org_id: int, service_id: int) -> Response:
+        """Cancel the Service under the money-back guarantee and refund its first order (MB-1…MB-3): to
+        the card it was paid with, otherwise to the Prepaid Account. The Service is terminated and
+        its data deleted (SC 8.3)."""
+        refund = moneyback.service_money_back(
+            service=_service(request, org_id, service_id),
+            user=request.user,
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(MoneyBackRefundSerializer(refund).data, status=status.HTTP_201_CREATED)

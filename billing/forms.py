@@ -68,3 +68,31 @@ class TopUpForm(forms.Form):
             *[(f"card:{card.pk}", str(card)) for card in cards],
             (self.BANK_TRANSFER, _("Bank transfer (credited when received, up to 10 working days)")),
         ]
+
+
+# --- the renewal lifecycle of a Service (REN-*, RW-*, MB-*, BIL-13) ---------------------------
+
+
+class SwitchForm(forms.Form):
+    """An on/off button: `enabled` is "true" or "false"."""
+
+    enabled = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class TerminateForm(forms.Form):
+    """Left unticked, the service refuses with its reason (SC 8.3, BIL-13)."""
+
+    confirm = forms.BooleanField(
+        required=False,
+        label=_(
+            "I understand that the Service's data will be deleted at once and for good, and that nothing is "
+            "refunded for the rest of the term."
+        ),
+    )
+
+
+class MoneyBackForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("I cancel this Service: its data will be deleted at once and for good."),
+        error_messages={"required": _("Please confirm that the Service is cancelled and its data deleted.")},
+    )

@@ -49,6 +49,20 @@ urlpatterns = [
         billing_api.TrialConvertView.as_view(),
         name="api-service-convert",
     ),
+    *[
+        path(f"organizations/<int:org_id>/services/<int:service_id>/{suffix}/", view.as_view(), name=name)
+        for suffix, view, name in [
+            ("timeline", billing_api.ServiceTimelineView, "api-service-timeline"),
+            ("attempts", billing_api.ServiceAttemptsView, "api-service-attempts"),
+            ("auto-renew", billing_api.ServiceAutoRenewView, "api-service-auto-renew"),
+            ("renewal-warranty", billing_api.ServiceWarrantyView, "api-service-renewal-warranty"),
+            ("renew", billing_api.ServiceRenewView, "api-service-renew"),
+            ("decline-renewal", billing_api.ServiceDeclineRenewalView, "api-service-decline-renewal"),
+            ("resume-renewal", billing_api.ServiceResumeRenewalView, "api-service-resume-renewal"),
+            ("terminate", billing_api.ServiceTerminateView, "api-service-terminate"),
+            ("money-back", billing_api.ServiceMoneyBackView, "api-service-money-back"),
+        ]
+    ],
     path("organizations/<int:org_id>/trials/", billing_api.TrialView.as_view(), name="api-trials"),
     path("organizations/<int:org_id>/payment-methods/", billing_api.MeansListView.as_view(), name="api-means"),
     path(
