@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from audit.models import AuditEvent
 from billing.models import RenewalAttempt, Service
@@ -72,7 +73,7 @@ def _audit_label(action: str, after: dict[str, Any]) -> str:
         "service.ordered": _("Ordered"),
         "service.trial_started": _("Trial started"),
         "service.trial_conversion_ordered": _("Switch to the paid version ordered"),
-        "service.activated": _("Activated"),
+        "service.activated": pgettext("service event", "Activated"),
         "service.renewed": _("Renewed"),
         "service.reactivated": _("Reactivated"),
         "service.warranty_renewed": _("Renewed under the Renewal Warranty"),
