@@ -24,6 +24,7 @@ from billing.models import CreditNote, Invoice, RenewalAttempt, Service, Service
 from billing.services.invoices import _next_numbers
 from billing.services.means import card_is_valid_on
 from billing.services.payments import invoice_pay
+from billing.services.prepaid import prepaid_account_lock
 from billing.services.renewals import (
     Effects,
     due_date,
@@ -242,7 +243,11 @@ def reminders_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime)
                 NoticeSpec(
                     organization=service.organization,
                     template="renewal_reminder",
-                    context={"service": service, "invoice": invoices.get(service.pk)},
+                    context={
+                        "service": service,
+                        "invoice": invoices.get(service.pk),
+                        "invoice_days": settings.RENEWAL_INVOICE_DAYS,
+                    },
                     related=service,
                     dedupe_key=key,
                 )
@@ -482,9 +487,9 @@ def _require_live(service: Service) -> None:
 def service_set_auto_renew(
     *, service: Service, user: User, enabled: bool, client_address: str | None = None, now: dt.datetime
 ) -> Service:
-    """BIL-12: switch automatic renewal on or off. On needs a default means that can be debited
-    automatically today (or a Prepaid balance... is not enough: the balance is a means only on the
-    day it covers a renewal, PRE-5)."""
+    """BIL-12: switch automatic renewal on or off. On needs a default card that can be debited
+    automatically today; a Prepaid balance alone is not enough (it counts as a means only on a day
+    it covers the whole renewal, PRE-5)."""
     actor = Actor.for_user(user, client_address=client_address)
     today = clock.business_date(now)
     with transaction.atomic():
@@ -567,7 +572,11 @@ def service_renew_now(
     """Pay the next term now (or the open renewal invoice of a suspended Service, which reactivates
     it at once, REN-3): from the Prepaid Account and/or a card, both or neither (PRE-5)."""
     actor = Actor.for_user(user, client_address=client_address)
+    # One transaction: a refused payment leaves no renewal invoice behind (BIL-1, BIL-6). Lock
+    # order as everywhere: the Prepaid Account, the invoices, the Service.
     with transaction.atomic():
+        prepaid_account_lock(service.organization)
+        _lock_open_invoices([service.pk])
         locked = _lock_for_member(service, user)
         _require_live(locked)
         if locked.status == Status.SUSPENDED and locked.suspension_reason == Reason.STAFF:
@@ -579,9 +588,14 @@ def service_renew_now(
             invoice = warranty_invoice  # RW-4: the warranty's invoice first
         else:
             invoice = renewal_invoice_for(locked, actor=actor, now=now)
-    invoice_pay(
-        invoice=invoice, user=user, prepaid_amount=prepaid_amount, means=means, client_address=client_address, now=now
-    )
+        invoice_pay(
+            invoice=invoice,
+            user=user,
+            prepaid_amount=prepaid_amount,
+            means=means,
+            client_address=client_address,
+            now=now,
+        )
     invoice.refresh_from_db()
     return invoice
 
