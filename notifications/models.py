@@ -39,6 +39,8 @@ class Notification(models.Model):
     template = models.CharField(max_length=64)
     subject = models.CharField(max_length=200)
     body = models.TextField()
+    # The sender of an e-mail; empty: DEFAULT_FROM_EMAIL. Support replies come from SUPPORT_EMAIL (SUP-7).
+    from_email = models.CharField(max_length=254, blank=True, default="")
     related_type = models.CharField(max_length=64, blank=True)
     related_id = models.CharField(max_length=64, blank=True)
     # Set by jobs that must notify exactly once (SPEC REN-8): one row per key, channel and address.

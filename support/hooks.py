@@ -1,0 +1,30 @@
+"""The seam through which the SLA app takes part in filing an SLA claim (SPEC SLA-5) without support
+importing it.
+
+A handler is called as `handler(ticket=..., user=..., now=...)` inside the transaction that
+creates the ticket, after the ticket and its first message exist. It may raise
+`core.errors.RuleViolation` to refuse the claim (e.g. filed later than two months after the
+incident, SLA-5): then no ticket is created. It may also create what it needs (a claim row).
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+SlaClaimHandler = Callable[..., Any]
+_sla_claim_handlers: list[SlaClaimHandler] = []
+
+
+def register_sla_claim_handler(handler: SlaClaimHandler) -> SlaClaimHandler:
+    if handler not in _sla_claim_handlers:
+        _sla_claim_handlers.append(handler)
+    return handler
+
+
+def unregister_sla_claim_handler(handler: SlaClaimHandler) -> None:
+    _sla_claim_handlers.remove(handler)
+
+
+def sla_claim_filed(*, ticket: Any, user: Any, now: dt.datetime) -> None:
+    for handler in list(_sla_claim_handlers):
+        handler(ticket=ticket, user=user, now=now)
