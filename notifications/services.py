@@ -70,6 +70,8 @@ def notify(
     email_to: str | None = None,
     all_contacts: bool = False,
     dedupe_key: str | None = None,
+    language: str | None = None,
+    from_email: str | None = None,
     now: dt.datetime,
 ) -> list[Notification]:
     """Render `template` in the Organization's language and record one Notification per channel
@@ -77,7 +79,9 @@ def notify(
 
     `email_to` sends the e-mail to one address instead of the contact address (a member's own
     e-mail). `all_contacts` reaches every address on file (RW-5 escalation). With a `dedupe_key`,
-    a second call with the same key records and sends nothing (SPEC REN-8).
+    a second call with the same key records and sends nothing (SPEC REN-8). `language` renders
+    in another language than the Organization's (a support ticket's, SUP-1); `from_email` sends
+    the e-mail from another address than DEFAULT_FROM_EMAIL (the support address, SUP-7).
     """
     created = []
     for notification in _build(
@@ -90,6 +94,8 @@ def notify(
         email_to=email_to,
         all_contacts=all_contacts,
         dedupe_key=dedupe_key,
+        language=language,
+        from_email=from_email,
         now=now,
     ):
         try:
@@ -116,10 +122,13 @@ def _build(
     email_to: str | None,
     all_contacts: bool,
     dedupe_key: str | None,
+    language: str | None = None,
+    from_email: str | None = None,
     now: dt.datetime,
 ) -> list[Notification]:
-    """The rows of one notice: one per channel and address, rendered in the Organization's language."""
-    language = organization.language
+    """The rows of one notice: one per channel and address, rendered in `language` (by default the
+    Organization's)."""
+    language = language or organization.language
     full_context = {"organization": organization, "portal_url": settings.PORTAL_URL, **(context or {})}
     subject, body = _render(template, full_context, language)
     built = []
@@ -139,6 +148,7 @@ def _build(
                 template=template,
                 subject=subject,
                 body=body,
+                from_email=from_email or "",
                 related_type=related._meta.label_lower if related is not None else "",
                 related_id=str(related.pk) if related is not None else "",
                 dedupe_key=dedupe_key,
@@ -248,7 +258,7 @@ def _send(notification: Notification) -> None:
         EmailMessage(
             subject=notification.subject,
             body=notification.body,
-            from_email=settings.DEFAULT_FROM_EMAIL,
+            from_email=notification.from_email or settings.DEFAULT_FROM_EMAIL,
             to=[notification.address],
         ).send()
     elif notification.channel == Channel.SMS:

@@ -135,7 +135,7 @@ class Ticket(NoDeleteModel):
             models.Index(fields=["language", "created_at"], name="ticket_queue_language"),
             models.Index(
                 fields=["waiting_since"],
-                condition=Q(status="waiting_provider", escalated_at__isnull=True),
+                condition=Q(waiting_since__isnull=False),
                 name="ticket_escalation_due",
             ),
         ]
