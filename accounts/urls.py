@@ -6,7 +6,7 @@ from accounts.forms import LoginForm
 
 app_name = "accounts"
 
-SECTIONS = "support|sla"
+SECTIONS = "sla"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -67,7 +67,7 @@ urlpatterns = [
     path("orgs/<int:org_id>/terminate/", views.organization_terminate, name="organization_terminate"),
 ]
 
-# Sections that later issues fill (Support, SLA).
+# Sections that later issues fill (SLA).
 for section in SECTIONS.split("|"):
     urlpatterns.append(
         path(

@@ -177,7 +177,7 @@ PAGES = [
     "inbox",
     "organization_terminate",
     "billing:prepaid",
-    "section_support",
+    "support:tickets",
     "section_sla",
 ]
 

@@ -1,0 +1,165 @@
+"""Forms of the support doors: they collect input; the rules are the services' (support.services)."""
+
+from typing import Any, cast
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Language, Organization
+from billing.models import Invoice, Service
+from support.models import Ticket
+from support.services import CUSTOMER_KINDS, STAFF_ONLY_KINDS
+
+Kind = Ticket.Kind
+
+# Which kinds name a Service, and whether they must (SUP-5): an SLA claim and a money-back request
+# are about one Service; an invoice dispute takes the invoice's; a termination ends the contract.
+SERVICE_REQUIRED = (Kind.SLA_CLAIM, Kind.MONEY_BACK)
+SERVICE_OPTIONAL = (Kind.TECHNICAL, Kind.BILLING)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input; their size and type are checked by the service (SUP-3)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
+def attachments_field() -> MultipleFileField:
+    return MultipleFileField(
+        label=_("Attachments"),
+        help_text=_("PDF, PNG, JPEG, GIF, plain text or ZIP."),
+    )
+
+
+def active_language() -> str:
+    """The language the page is shown in, if support speaks it (SUP-1), else English."""
+    language = (translation.get_language() or "en")[:2]
+    return language if language in Language.values else Language.EN
+
+
+class ServiceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"#{obj.pk} · {obj.plan}"
+
+
+class StaffServiceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"#{obj.pk} · {obj.organization} · {obj.plan}"
+
+
+class InvoiceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.display_number} · {obj.issue_date.isoformat()} · {obj.currency} {obj.total_incl_vat}"
+
+
+def customer_kinds() -> list[tuple[str, Any]]:
+    """The kinds a customer may open (SUP-5: the staff-only kinds are not offered)."""
+    return [(kind.value, kind.label) for kind in CUSTOMER_KINDS]
+
+
+class TicketForm(forms.Form):
+    """A new ticket of one kind, chosen before (?kind=): the fields follow the kind."""
+
+    kind = forms.ChoiceField(choices=customer_kinds, widget=forms.HiddenInput)
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 6}))
+    language = forms.ChoiceField(label=_("Language of the exchange"), choices=Language.choices, initial=active_language)
+    invoice = InvoiceChoiceField(label=_("Invoice disputed"), queryset=Invoice.objects.none())
+    service = ServiceChoiceField(label=_("Service"), queryset=Service.objects.none())
+    claim_start = forms.DateTimeField(
+        label=_("Unavailable from"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("Time in Zurich."),
+    )
+    claim_end = forms.DateTimeField(
+        label=_("Unavailable until"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("Time in Zurich."),
+    )
+    attachments = attachments_field()
+
+    def __init__(
+        self,
+        *args: Any,
+        kind: str,
+        services: QuerySet[Service],
+        invoices: QuerySet[Invoice],
+        **kwargs: Any,
+    ) -> None:
+        kwargs["initial"] = {"kind": kind, **kwargs.get("initial", {})}
+        super().__init__(*args, **kwargs)
+        self.ticket_kind = kind
+        if kind == Kind.INVOICE_DISPUTE:
+            cast(forms.ModelChoiceField, self.fields["invoice"]).queryset = invoices
+        else:
+            del self.fields["invoice"]
+        if kind in SERVICE_REQUIRED or kind in SERVICE_OPTIONAL:
+            service = cast(forms.ModelChoiceField, self.fields["service"])
+            service.queryset = services
+            service.required = kind in SERVICE_REQUIRED
+        else:
+            del self.fields["service"]
+        if kind != Kind.SLA_CLAIM:
+            del self.fields["claim_start"], self.fields["claim_end"]
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 5}))
+    attachments = attachments_field()
+
+
+class PriorityForm(forms.Form):
+    priority = forms.ChoiceField(label=_("Priority"), choices=Ticket.Priority.choices)
+
+
+# --- staff (admin) ---------------------------------------------------------------------------
+
+
+class StaffMessageForm(forms.Form):
+    """A staff reply (e-mailed to the contact persons, SUP-7) or an internal note (never shown to the
+    customer), with attachments."""
+
+    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 5, "cols": 80}))
+    attachments = attachments_field()
+
+
+class StaffOpenForm(forms.Form):
+    """Staff open a third-party complaint (TCU 18) or an acceptable-use case (SC 5.7)."""
+
+    organization = forms.ModelChoiceField(label=_("Organization"), queryset=Organization.objects.order_by("name"))
+    kind = forms.ChoiceField(label=_("Kind"), choices=[(kind.value, kind.label) for kind in STAFF_ONLY_KINDS])
+    service = StaffServiceChoiceField(
+        label=_("Service"),
+        queryset=Service.objects.select_related("organization", "plan").order_by("organization__name", "pk"),
+        required=False,
+        help_text=_("Required for an acceptable-use case; it must belong to the organization."),
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    body = forms.CharField(label=_("Message to the customer"), widget=forms.Textarea(attrs={"rows": 6, "cols": 80}))
+    language = forms.ChoiceField(label=_("Language"), choices=Language.choices, initial=Language.EN)
+    documents_due_on = forms.DateField(
+        label=_("Supporting documents due on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Third-party complaint: the day by which the customer must send supporting documents."),
+    )
+    aup_category = forms.ChoiceField(
+        label=_("Acceptable-use category"),
+        choices=[("", "—"), *Ticket.AupCategory.choices],
+        required=False,
+    )
