@@ -2,6 +2,7 @@ from django.urls import path
 
 from accounts import api as accounts_api
 from billing import api as billing_api
+from support import api as support_api
 
 urlpatterns = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
@@ -106,5 +107,26 @@ urlpatterns = [
         "organizations/<int:org_id>/prepaid/cash-out/",
         billing_api.PrepaidCashOutView.as_view(),
         name="api-prepaid-cash-out",
+    ),
+    path("organizations/<int:org_id>/tickets/", support_api.TicketListView.as_view(), name="api-tickets"),
+    path(
+        "organizations/<int:org_id>/tickets/<int:ticket_id>/",
+        support_api.TicketDetailView.as_view(),
+        name="api-ticket",
+    ),
+    path(
+        "organizations/<int:org_id>/tickets/<int:ticket_id>/messages/",
+        support_api.TicketMessagesView.as_view(),
+        name="api-ticket-messages",
+    ),
+    path(
+        "organizations/<int:org_id>/tickets/<int:ticket_id>/priority/",
+        support_api.TicketPriorityView.as_view(),
+        name="api-ticket-priority",
+    ),
+    path(
+        "organizations/<int:org_id>/tickets/<int:ticket_id>/attachments/<int:attachment_id>/",
+        support_api.AttachmentView.as_view(),
+        name="api-ticket-attachment",
     ),
 ]
