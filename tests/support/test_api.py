@@ -166,7 +166,10 @@ def test_sla5_a_claim_with_its_date_times_and_a_refusal() -> None:
         format="json",
     )
     assert ok.status_code == 201
-    assert (ok.json()["claim_start"], ok.json()["claim_end"]) == ("2026-03-01T09:00:00+01:00", "2026-03-01T10:30:00+01:00")
+    assert (ok.json()["claim_start"], ok.json()["claim_end"]) == (
+        "2026-03-01T09:00:00+01:00",
+        "2026-03-01T10:30:00+01:00",
+    )
 
     before = snapshot()
     future = client.post(

@@ -539,7 +539,9 @@ def test_sup4_a_contact_person_sets_the_priority() -> None:
     technical = member(Role.TECHNICAL, organization=legal.organization)
     ticket = opened(legal, service=service)
 
-    response = browser(technical).post(url("ticket_priority", technical, ticket.pk), {"priority": "urgent"}, follow=True)
+    response = browser(technical).post(
+        url("ticket_priority", technical, ticket.pk), {"priority": "urgent"}, follow=True
+    )
 
     ticket.refresh_from_db()
     assert ticket.priority == "urgent"
