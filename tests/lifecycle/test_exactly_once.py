@@ -2,6 +2,7 @@
 the same day, a process killed in the middle and started again, a charge whose outcome is unknown —
 and a batch costs the same queries for 5 Services as for 50. On PostgreSQL, never on mocks of it."""
 
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -170,6 +171,107 @@ def test_ren8_a_run_killed_in_the_middle_and_started_again_ends_as_an_uninterrup
     output = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, output
     assert _state(ids) == _expected(600)
+
+
+def _worker(queue: str, pool: str = "solo") -> subprocess.Popen[bytes]:
+    """A real Celery worker process on the Redis broker, consuming only `queue`; tasks it is given
+    are not acknowledged before they end (acks late) and come back after the visibility timeout."""
+    env = _subprocess_env(batch_size=10) | {"CELERY_VISIBILITY_TIMEOUT": "2"}
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", pool, "-c", "1", "-Q", queue]
+    command += ["-l", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")
+def test_ren8_a_celery_worker_killed_mid_run_leaves_the_task_to_the_next_worker_which_finishes_it_once() -> None:
+    from config.celery import app as celery_app
+
+    day = clock.today()
+    ids = _population(600, day)
+    queue = f"lifecycle-test-{os.getpid()}-{time.monotonic_ns()}"
+    first = _worker(queue)
+    second = None
+    try:
+        celery_app.send_task("core.tasks.run_daily_lifecycle", queue=queue)  # as beat sends it
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and RenewalAttempt.objects.count() < 20:
+            time.sleep(0.01)
+        first.send_signal(signal.SIGKILL)  # the worker dies under the task: nothing acknowledged it
+        first.wait(timeout=30)
+        partial = RenewalAttempt.objects.count()
+        assert 20 <= partial < 600  # killed in the middle of the run
+
+        time.sleep(3)  # past the (test's) visibility timeout: the task is delivered again
+        second = _worker(queue)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not (RenewalAttempt.objects.count() == 600 and lifecycle_finished(day)):
+            time.sleep(0.2)
+    finally:
+        for worker in (first, second):
+            if worker is not None and worker.poll() is None:
+                worker.send_signal(signal.SIGKILL)
+                worker.wait(timeout=30)
+
+    assert lifecycle_finished(day)
+    assert _state(ids) == _expected(600)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")
+def test_ren8_a_pool_process_killed_mid_run_gives_the_task_back_and_the_worker_finishes_it_once() -> None:
+    """The worker's pool process dies under the daily task (SIGKILL, as the OOM killer does): with
+    late acknowledgement and reject-on-worker-lost the task goes back to the queue at once and the
+    worker runs it again in a new process — without them it would be acknowledged as failed."""
+    from config.celery import app as celery_app
+
+    day = clock.today()
+    ids = _population(600, day)
+    queue = f"lifecycle-test-{os.getpid()}-{time.monotonic_ns()}"
+    worker = _worker(queue, pool="prefork")
+    try:
+        celery_app.send_task("core.tasks.run_daily_lifecycle", queue=queue)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and RenewalAttempt.objects.count() < 20:
+            time.sleep(0.01)
+        (child,) = _children(worker.pid)
+        os.kill(child, signal.SIGKILL)
+        partial = RenewalAttempt.objects.count()
+        assert 20 <= partial < 600  # killed in the middle of the run
+
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not lifecycle_finished(day):
+            time.sleep(0.2)
+    finally:
+        orphans = _children(worker.pid)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+        for orphan in orphans:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(orphan, signal.SIGKILL)
+
+    assert lifecycle_finished(day)
+    assert _state(ids) == _expected(600)
+
+
+def lifecycle_finished(day: dt.date) -> bool:
+    from core.models import DailyRun
+
+    return DailyRun.objects.filter(day=day).exists()
 
 
 @pytest.mark.django_db
