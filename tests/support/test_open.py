@@ -275,7 +275,7 @@ def test_mb2_a_money_back_request_refunds_and_creates_the_ticket_resolved() -> N
     assert (ticket.status, ticket.waiting_since, ticket.service) == ("resolved", None, service)
     messages = list(Message.objects.filter(ticket=ticket).order_by("id"))
     assert [(m.author, m.from_staff, m.internal) for m in messages] == [(legal.user, False, False), (None, True, False)]
-    assert "108.10 CHF" in messages[1].body and "terminated" in messages[1].body
+    assert "108.10 CHF" in messages[1].body and "résilié" in messages[1].body  # in the ticket's language (fr)
     assert ("ticket.resolved", "MB-2") in list(AuditEvent.objects.values_list("action", "rule"))
 
 
