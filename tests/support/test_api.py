@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from accounts.models import Membership
@@ -24,8 +25,8 @@ Role = Membership.Role
 
 @pytest.fixture(autouse=True)
 def frozen():  # noqa: ANN201
-    with time_machine.travel(NOW, tick=False):
-        yield
+    with time_machine.travel(NOW, tick=False), translation.override("en"):
+        yield  # the language a request activated is not left to the next test
 
 
 def api(membership: Membership) -> APIClient:

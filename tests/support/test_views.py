@@ -28,8 +28,8 @@ Role = Membership.Role
 
 @pytest.fixture(autouse=True)
 def frozen():  # noqa: ANN201
-    with time_machine.travel(NOW, tick=False):
-        yield
+    with time_machine.travel(NOW, tick=False), translation.override("en"):
+        yield  # the language a request activated is not left to the next test
 
 
 def browser(membership: Membership) -> Client:
