@@ -4,6 +4,7 @@ Refusals answer with the rule that refused (core.api). Nothing is ever deleted (
 
 from django.http import Http404, HttpResponse
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -48,7 +49,7 @@ def _service(membership: Membership, service_id: int | None) -> Service | None:
         return None
     service = billing_selectors.services_for_member(membership).filter(pk=service_id).first()
     if service is None:
-        raise RuleViolation("No such service.", rule="ORG-6", status=404, field="service_id")
+        raise RuleViolation(_("No such service."), rule="ORG-6", status=404, field="service_id")
     return service
 
 
@@ -57,7 +58,7 @@ def _invoice(membership: Membership, invoice_id: int | None) -> Invoice | None:
         return None
     invoice = billing_selectors.invoices_for_member(membership).filter(pk=invoice_id).first()
     if invoice is None:
-        raise RuleViolation("No such invoice.", rule="ORG-6", status=404, field="invoice_id")
+        raise RuleViolation(_("No such invoice."), rule="ORG-6", status=404, field="invoice_id")
     return invoice
 
 
