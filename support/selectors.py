@@ -65,11 +65,19 @@ def contact_persons(ticket: Ticket) -> QuerySet[Membership]:
     """SUP-4, SUP-7: the contact persons of the ticket's Service — members with a contact role whose
     ORG-6 scope includes it (a member with no scope manages every Service); for a ticket about no
     Service, the Organization's Legal Responsibles and administrators."""
-    members = Membership.objects.filter(organization_id=ticket.organization_id, user__is_active=True)
     if ticket.service_id is None:
+        members = Membership.objects.filter(organization_id=ticket.organization_id, user__is_active=True)
         return members.filter(role__in=ORGANIZATION_CONTACT_ROLES).select_related("user").order_by("pk")
+    return service_contact_persons(organization_id=ticket.organization_id, service_id=ticket.service_id)
+
+
+def service_contact_persons(*, organization_id: int, service_id: int) -> QuerySet[Membership]:
+    """ORG-6: the contact persons of one Service — active members with a contact role whose scope
+    includes it (a member with no scope manages every Service). Also those the SLA app tells of
+    incidents and maintenance (SLA-7, SLA-8)."""
+    members = Membership.objects.filter(organization_id=organization_id, user__is_active=True)
     limited = MembershipServiceScope.objects.filter(membership=OuterRef("pk"))
-    in_scope = MembershipServiceScope.objects.filter(membership=OuterRef("pk"), service_id=ticket.service_id)
+    in_scope = MembershipServiceScope.objects.filter(membership=OuterRef("pk"), service_id=service_id)
     return (
         members.filter(role__in=CONTACT_ROLES)
         .filter(~Exists(limited) | Exists(in_scope))

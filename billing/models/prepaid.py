@@ -60,6 +60,10 @@ class LedgerEntry(models.Model):
                 condition=~Q(kind="staff_adjustment") | (Q(staff_user__isnull=False) & ~Q(reason="")),
                 name="staff_adjustment_names_staff_and_reason",
             ),
+            # SLA-4: an SLA penalty is credited once per claim, whatever runs the credit.
+            models.UniqueConstraint(
+                fields=["claim_reference"], condition=Q(kind="sla_penalty"), name="sla_penalty_credited_once"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -682,6 +682,20 @@ def service_terminate_now(
     return locked
 
 
+def service_terminate_for(*, service: Service, reason: str, rule: str, actor: Actor, now: dt.datetime) -> Service:
+    """Terminate at once under another app's rule (SLA-9: force majeure), the caller having checked
+    who acts and why: the same ending as every termination (SC 8.3 data deleted, BIL-13 no refund)."""
+    with transaction.atomic():
+        _lock_open_invoices([service.pk])
+        locked = _lock([service.pk])[0]
+        if locked.status == Status.TERMINATED:
+            raise RuleViolation(_("This Service is already terminated."), rule="REN-4")
+        effects = Effects()
+        _terminate([locked], reason=reason, rule=rule, actor=actor, now=now, effects=effects)
+        effects.flush(now)
+    return locked
+
+
 # --- what staff do (TCU 13.1) ----------------------------------------------------------------
 
 

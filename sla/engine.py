@@ -1,0 +1,141 @@
+"""The SLA arithmetic (SPEC SLA-1…SLA-4, SLA-7), as pure functions of plain values: no query here.
+
+Time spans are (start, end) pairs of aware datetimes, end exclusive; seconds are whole seconds.
+Money is Decimal (MONEY-1), rounded once with `billing.money.quantize`.
+
+Decisions where the SPEC is silent:
+- A2 (SC 10.1.3, "each further minute of A"): the *complete* minutes a class-A incident lasted beyond
+  the class-A allowance, each earning the schedule's A2 percentage (5 min 59 s beyond → 5 minutes).
+- Occurrence steps (SLA-3): an occurrence earns the step with the highest rank not above its own
+  rank — A: 1st 10 %, 2nd 20 %, 3rd 30 %, 4th and every later one 50 %; B–E: the 1st nothing, the
+  2nd and 3rd 5 %, the 4th and 5th 10 %, the 6th and 7th 20 %, the 8th and every later one 30 %.
+  One rule for both groups, read from the table's "from the Nth occurrence".
+- Minutes in a month (SLA-1) are the minutes that really elapse between the first instants of two
+  Zurich months: March and October have an hour less / more by the change of time (TIME-1).
+"""
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+
+from billing.money import percent_of
+from core.clock import ZURICH
+
+Span = tuple[dt.datetime, dt.datetime]
+
+HUNDRED = Decimal(100)
+
+
+# --- spans -----------------------------------------------------------------------------------
+
+
+def merge(spans: Iterable[Span]) -> list[Span]:
+    """The union of the spans, as disjoint spans in time order."""
+    merged: list[Span] = []
+    for start, end in sorted(s for s in spans if s[1] > s[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def subtract(spans: Iterable[Span], holes: Iterable[Span]) -> list[Span]:
+    """What of `spans` lies outside every one of `holes`."""
+    result = merge(spans)
+    for hole_start, hole_end in merge(holes):
+        kept: list[Span] = []
+        for start, end in result:
+            if hole_end <= start or hole_start >= end:
+                kept.append((start, end))
+                continue
+            if start < hole_start:
+                kept.append((start, hole_start))
+            if hole_end < end:
+                kept.append((hole_end, end))
+        result = kept
+    return result
+
+
+def clip(spans: Iterable[Span], window: Span) -> list[Span]:
+    low, high = window
+    return [(max(s, low), min(e, high)) for s, e in spans if e > low and s < high]
+
+
+def seconds(spans: Iterable[Span]) -> int:
+    return int(sum(((e - s).total_seconds() for s, e in merge(spans)), 0.0))
+
+
+def counted_seconds(incident: Span, maintenance: Sequence[Span]) -> int:
+    """SLA-7: an incident's unavailability that counts — its span less any maintenance window."""
+    return seconds(subtract([incident], maintenance))
+
+
+# --- occurrences and penalties (SLA-2, SLA-3, SLA-4) -----------------------------------------
+
+
+def is_occurrence(counted: int, allowance_minutes: int) -> bool:
+    """SLA-2: an incident is an occurrence when it lasts longer than its class allows (5 min is
+    within the class-A allowance, 5 min 1 s is not)."""
+    return counted > allowance_minutes * 60
+
+
+def a2_minutes(counted: int, allowance_minutes: int) -> int:
+    """The complete minutes of a class-A incident beyond the class-A allowance."""
+    return max(0, (counted - allowance_minutes * 60) // 60)
+
+
+def step_percent(steps: Sequence[tuple[int, Decimal]], occurrence: int) -> Decimal:
+    """The percentage of the highest step whose rank is not above `occurrence` (0 below the first)."""
+    earned = Decimal(0)
+    for from_occurrence, percent in sorted(steps):
+        if from_occurrence <= occurrence:
+            earned = percent
+    return earned
+
+
+def capped(amount: Decimal, *, base: Decimal, cap_percent: Decimal, already: Decimal) -> Decimal:
+    """SLA-4: what may still be credited on one invoice, whose penalties never exceed `cap_percent`
+    of it, given what earlier penalties on it already took."""
+    room = percent_of(base, cap_percent) - already
+    return max(Decimal(0), min(amount, room))
+
+
+# --- availability (SLA-1) --------------------------------------------------------------------
+
+
+def month_span(year: int, month: int) -> Span:
+    """The Zurich month as UTC instants (start inclusive, end exclusive)."""
+    start = dt.datetime(year, month, 1, tzinfo=ZURICH)
+    return start.astimezone(dt.UTC), (start + relativedelta(months=1)).astimezone(dt.UTC)
+
+
+def availability_percent(total_seconds: int, unavailable_seconds: int) -> Decimal:
+    """SLA-1: (time in the month − counted unavailability) / time in the month, in percent, to three
+    decimals (99.9 % is the commitment: 43 s short of it shows)."""
+    if total_seconds <= 0:
+        return HUNDRED
+    value = Decimal(total_seconds - unavailable_seconds) * HUNDRED / Decimal(total_seconds)
+    return value.quantize(Decimal("0.001"))
+
+
+# --- maintenance notice (SLA-7) --------------------------------------------------------------
+
+
+def business_seconds_between(start: dt.datetime, end: dt.datetime) -> int:
+    """The seconds from `start` to `end` that fall on a Monday to Friday in Zurich (SLA-7: weekends
+    are skipped; every hour of a weekday counts)."""
+    if end <= start:
+        return 0
+    total = 0
+    cursor = start.astimezone(ZURICH)
+    stop = end.astimezone(ZURICH)
+    while cursor < stop:
+        midnight = dt.datetime.combine(cursor.date() + dt.timedelta(days=1), dt.time.min, tzinfo=ZURICH)
+        piece_end = min(midnight, stop)
+        if cursor.weekday() < 5:
+            total += int((piece_end.astimezone(dt.UTC) - cursor.astimezone(dt.UTC)).total_seconds())
+        cursor = piece_end
+    return total

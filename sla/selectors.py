@@ -1,0 +1,342 @@
+"""Reads of the SLA app: the schedule in force, what a member sees (tenancy, ORG-6), the monthly
+availability reports (SLA-1), the occurrences of a Service's year (SLA-3) and the claimable incidents.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from billing.models import Invoice, Service
+from core import clock
+from sla import engine
+from sla.models import (
+    PENALTY_CAUSES,
+    Cause,
+    Claim,
+    Incident,
+    IncidentClass,
+    Maintenance,
+    PenaltySchedule,
+    PenaltyStep,
+)
+
+Span = engine.Span
+REPORT_MONTHS = 12  # the portal's chart and table: the last twelve months
+
+
+def schedule_in_force(day: dt.date) -> PenaltySchedule:
+    """The version of the SLA figures in force on `day` (SC 10 is one dated revision)."""
+    schedule = (
+        PenaltySchedule.objects.filter(valid_from__lte=day)
+        .prefetch_related("allowances", "steps")
+        .order_by("-valid_from")
+        .first()
+    )
+    if schedule is None:
+        raise LookupError(f"no SLA penalty schedule is in force on {day.isoformat()}")
+    return schedule
+
+
+def allowance_minutes(schedule: PenaltySchedule, incident_class: str) -> int:
+    for allowance in schedule.allowances.all():
+        if allowance.incident_class == incident_class:
+            return allowance.minutes
+    raise LookupError(f"the schedule {schedule} has no allowance for class {incident_class}")
+
+
+def steps_of(schedule: PenaltySchedule, group: str) -> list[tuple[int, Decimal]]:
+    return [(s.from_occurrence, s.percent) for s in schedule.steps.all() if s.group == group]
+
+
+def group_of(incident_class: str) -> str:
+    """SLA-3: class A alone, B to E counted together."""
+    return PenaltyStep.Group.A if incident_class == IncidentClass.A else PenaltyStep.Group.B_TO_E
+
+
+def claim_last_day(schedule: PenaltySchedule, start: dt.datetime) -> dt.date:
+    """SLA-5: the last Zurich day to file a claim for an unavailability that started at `start` —
+    its start date plus the schedule's calendar months (31 December → 28/29 February)."""
+    return clock.business_date(start) + relativedelta(months=schedule.claim_deadline_months)
+
+
+# --- contact persons (SLA-7, SLA-8) ----------------------------------------------------------
+
+
+def service_contact_persons(service: Any) -> QuerySet[Any]:
+    """ORG-6: the Service's contact persons, the same as for its support tickets (SUP-4, SUP-7)."""
+    from support.selectors import service_contact_persons as contacts
+
+    return contacts(organization_id=service.organization_id, service_id=service.pk)
+
+
+# --- spans of a Service ----------------------------------------------------------------------
+
+
+def incident_span(incident: Incident, now: dt.datetime) -> Span:
+    """An open incident lasts until now (SLA-2: open until the provider marks it resolved)."""
+    return incident.started_at, incident.resolved_at or max(now, incident.started_at)
+
+
+def maintenance_spans(service: Any, window: Span) -> list[Span]:
+    low, high = window
+    return list(
+        Maintenance.objects.filter(links__service=service, starts_at__lt=high, ends_at__gt=low).values_list(
+            "starts_at", "ends_at"
+        )
+    )
+
+
+def counted_seconds(incident: Incident, service: Any, now: dt.datetime) -> int:
+    """SLA-7: the incident's unavailability for this Service, less its maintenance windows."""
+    span = incident_span(incident, now)
+    return engine.counted_seconds(span, maintenance_spans(service, span))
+
+
+# --- occurrences (SLA-2, SLA-3) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    incident: Incident
+    counted_seconds: int
+    rank: int  # 1 for the first occurrence of its group in the calendar year
+
+
+def occurrences_in_year(
+    service: Any, *, year: int, group: str, schedule: PenaltySchedule, now: dt.datetime
+) -> list[Occurrence]:
+    """The Service's occurrences of one group (A, or B–E together) in a Zurich calendar year: its
+    incidents of a penalty cause (SLA-6) that lasted longer than their class allows once the
+    maintenance windows are taken out (SLA-7), ranked by start."""
+    year_start, _ = engine.month_span(year, 1)
+    year_end, _ = engine.month_span(year + 1, 1)
+    classes = [IncidentClass.A] if group == PenaltyStep.Group.A else [c for c in IncidentClass.values if c != "A"]
+    incidents = (
+        Incident.objects.filter(
+            links__service=service,
+            incident_class__in=classes,
+            cause__in=PENALTY_CAUSES,
+            started_at__gte=year_start,
+            started_at__lt=year_end,
+        )
+        .order_by("started_at", "pk")
+        .distinct()
+    )
+    found: list[Occurrence] = []
+    for incident in incidents:
+        counted = counted_seconds(incident, service, now)
+        if engine.is_occurrence(counted, allowance_minutes(schedule, incident.incident_class)):
+            found.append(Occurrence(incident=incident, counted_seconds=counted, rank=len(found) + 1))
+    return found
+
+
+def occurrence_of(
+    incident: Incident, service: Any, *, schedule: PenaltySchedule, now: dt.datetime
+) -> Occurrence | None:
+    year = clock.business_date(incident.started_at).year
+    for occurrence in occurrences_in_year(
+        service, year=year, group=group_of(incident.incident_class), schedule=schedule, now=now
+    ):
+        if occurrence.incident.pk == incident.pk:
+            return occurrence
+    return None
+
+
+def invoice_covering(service: Any, instant: dt.datetime) -> Invoice | None:
+    """SLA-3: the invoice of the period in which the unavailability occurred — the Service's order or
+    renewal invoice (not cancelled) with a line covering the Zurich day of `instant`."""
+    day = clock.business_date(instant)
+    return (
+        Invoice.objects.filter(
+            service=service,
+            kind__in=(Invoice.Kind.ORDER, Invoice.Kind.RENEWAL),
+            lines__period_start__lte=day,
+            lines__period_end__gt=day,
+        )
+        .exclude(status=Invoice.Status.CANCELLED)
+        .order_by("-number")
+        .first()
+    )
+
+
+# --- what a member sees ----------------------------------------------------------------------
+
+
+def incidents_for_service(service: Service) -> QuerySet[Incident]:
+    return Incident.objects.filter(links__service=service).order_by("-started_at", "-pk")
+
+
+def incidents_for_member(membership: Any) -> QuerySet[Incident]:
+    """The incidents affecting the Services the member sees (ORG-6), each once."""
+    from billing.selectors import services_for_member
+
+    services = services_for_member(membership).values("pk")
+    return Incident.objects.filter(links__service__in=services).distinct().order_by("-started_at", "-pk")
+
+
+def incident_for_member(*, membership: Any, incident_id: int) -> Incident:
+    incident = incidents_for_member(membership).filter(pk=incident_id).first()
+    if incident is None:
+        raise Http404("No such incident.")
+    return incident
+
+
+def maintenance_for_service(service: Service) -> QuerySet[Maintenance]:
+    return Maintenance.objects.filter(links__service=service).order_by("-starts_at", "-pk")
+
+
+def maintenance_for_member(membership: Any) -> QuerySet[Maintenance]:
+    from billing.selectors import services_for_member
+
+    services = services_for_member(membership).values("pk")
+    return Maintenance.objects.filter(links__service__in=services).distinct().order_by("-starts_at", "-pk")
+
+
+def claims_for_service(service: Service) -> QuerySet[Claim]:
+    return (
+        Claim.objects.filter(service=service)
+        .select_related("ticket", "incident", "penalty")
+        .order_by("-filed_at", "-pk")
+    )
+
+
+def claims_for_member(membership: Any) -> QuerySet[Claim]:
+    from billing.selectors import services_for_member
+
+    services = services_for_member(membership).values("pk")
+    return (
+        Claim.objects.filter(organization_id=membership.organization_id, service__in=services)
+        .select_related("ticket", "incident", "penalty", "service__plan")
+        .order_by("-filed_at", "-pk")
+    )
+
+
+def claim_for_member(*, membership: Any, claim_id: int) -> Claim:
+    claim = claims_for_member(membership).filter(pk=claim_id).first()
+    if claim is None:
+        raise Http404("No such claim.")
+    return claim
+
+
+@dataclass(frozen=True)
+class Claimable:
+    """A resolved incident the customer may still claim for this Service, with what the claim form
+    is pre-filled with (SLA-5)."""
+
+    incident: Incident
+    last_day: dt.date
+
+
+def claimable_incidents(service: Service, *, now: dt.datetime) -> list[Claimable]:
+    """Resolved incidents of a penalty cause affecting the Service whose claim deadline has not passed
+    and that the Organization has not claimed yet (a refused claim may not be filed again here: it
+    is discussed on its ticket)."""
+    today = clock.business_date(now)
+    claimed = Claim.objects.filter(service=service).filter(Q(incident__isnull=False) | Q(status=Claim.Status.PENDING))
+    claimed_incidents = {c.incident_id for c in claimed if c.incident_id}
+    pending_spans = [(c.claimed_start, c.claimed_end) for c in claimed if c.incident_id is None]
+    result = []
+    for incident in incidents_for_service(service).filter(resolved_at__isnull=False, cause__in=PENALTY_CAUSES):
+        if incident.pk in claimed_incidents:
+            continue
+        assert incident.resolved_at is not None
+        if any(start < incident.resolved_at and end > incident.started_at for start, end in pending_spans):
+            continue  # a pending claim already covers it
+        last_day = claim_last_day(schedule_in_force(clock.business_date(incident.started_at)), incident.started_at)
+        if today <= last_day:
+            result.append(Claimable(incident=incident, last_day=last_day))
+    return result
+
+
+def force_majeure_incidents(service: Service, *, now: dt.datetime) -> QuerySet[Incident]:
+    """SLA-9: the force-majeure incidents affecting the Service that are still going on."""
+    return incidents_for_service(service).filter(cause=Cause.FORCE_MAJEURE, resolved_at__isnull=True)
+
+
+# --- monthly availability (SLA-1) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    year: int
+    month: int
+    total_seconds: int
+    unavailable_seconds: int  # class A, penalty causes only, less maintenance (SLA-1, SLA-6, SLA-7)
+    availability: Decimal  # percent, three decimals
+    commitment: Decimal  # percent (99.9)
+    limit_minutes: int  # 5
+
+    @property
+    def first_day(self) -> dt.date:
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def total_minutes(self) -> int:
+        return self.total_seconds // 60
+
+    @property
+    def unavailable_minutes(self) -> Decimal:
+        return (Decimal(self.unavailable_seconds) / 60).quantize(Decimal("0.01"))
+
+    @property
+    def meets_commitment(self) -> bool:
+        return self.availability >= self.commitment
+
+    @property
+    def limit_exceeded(self) -> bool:
+        """SLA-1 (10.1.2): more than the monthly limit of unavailability."""
+        return self.unavailable_seconds > self.limit_minutes * 60
+
+
+def _months_back(today: dt.date, count: int) -> list[tuple[int, int]]:
+    first = today.replace(day=1)
+    return [((first - relativedelta(months=i)).year, (first - relativedelta(months=i)).month) for i in range(count)][
+        ::-1
+    ]
+
+
+def monthly_reports(service: Service, *, now: dt.datetime, months: int = REPORT_MONTHS) -> list[MonthlyReport]:
+    """SLA-1: one report per Zurich month, oldest first, ending with the current month (its
+    unavailability so far). Three queries whatever the number of months: the schedules, the
+    incidents and the maintenance windows."""
+    keys = _months_back(clock.business_date(now), months)
+    window = (engine.month_span(*keys[0])[0], engine.month_span(*keys[-1])[1])
+    incidents = [
+        incident_span(i, now)
+        for i in Incident.objects.filter(
+            links__service=service,
+            incident_class=IncidentClass.A,
+            cause__in=PENALTY_CAUSES,
+            started_at__lt=window[1],
+        ).filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=window[0]))
+    ]
+    holes = maintenance_spans(service, window)
+    counted = engine.subtract(incidents, holes)
+    schedules = list(PenaltySchedule.objects.order_by("-valid_from"))
+    reports = []
+    for year, month in keys:
+        span = engine.month_span(year, month)
+        schedule = next((s for s in schedules if s.valid_from <= dt.date(year, month, 1)), schedules[-1])
+        total = int((span[1] - span[0]).total_seconds())
+        unavailable = engine.seconds(engine.clip(counted, span))
+        reports.append(
+            MonthlyReport(
+                year=year,
+                month=month,
+                total_seconds=total,
+                unavailable_seconds=unavailable,
+                availability=engine.availability_percent(total, unavailable),
+                commitment=schedule.commitment_percent,
+                limit_minutes=schedule.monthly_limit_minutes,
+            )
+        )
+    return reports
+
+
+def incidents_with_services(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+    return queryset.prefetch_related(Prefetch("services", queryset=Service.objects.select_related("plan")))
