@@ -211,9 +211,17 @@ def sla_handler() -> Any:
         if ticket.claim_start < now - dt.timedelta(days=60):  # a stand-in for the SLA app's SLA-5 deadline
             raise RuleViolation("Filed more than two months after the incident.", rule="SLA-5")
 
-    hooks.register_sla_claim_handler(handler)
+    # The seam alone: the SLA app's own handler (sla.services.claim_file) stands aside meanwhile.
+    saved = list(hooks._sla_claim_handlers)
+    hooks._sla_claim_handlers[:] = [handler]
     yield calls
-    hooks.unregister_sla_claim_handler(handler)
+    hooks._sla_claim_handlers[:] = saved
+
+
+def test_sla5_the_sla_app_registers_its_claim_handler() -> None:
+    from sla.services import claim_file
+
+    assert hooks._sla_claim_handlers == [claim_file]
 
 
 def test_sla5_seam_the_registered_handler_sees_the_new_claim(sla_handler: list[Any]) -> None:
