@@ -8,6 +8,7 @@ Changes of state go through `sla.services`, which lock what they change and writ
 """
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -131,7 +132,7 @@ class Incident(models.Model):
     description = models.TextField(_("public description"), blank=True)
     started_at = models.DateTimeField(_("started at"))
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
-    services = models.ManyToManyField(
+    services: "models.ManyToManyField[Any, Any]" = models.ManyToManyField(
         "billing.Service", through="IncidentService", related_name="incidents", verbose_name=_("services")
     )
     recorded_by = models.ForeignKey(
@@ -179,7 +180,7 @@ class Maintenance(models.Model):
     urgent = models.BooleanField(_("urgent"), default=False)
     urgent_reason = models.TextField(_("reason of the urgency"), blank=True)
     announced_at = models.DateTimeField(_("announced at"))
-    services = models.ManyToManyField(
+    services: "models.ManyToManyField[Any, Any]" = models.ManyToManyField(
         "billing.Service", through="MaintenanceService", related_name="maintenances", verbose_name=_("services")
     )
     recorded_by = models.ForeignKey(

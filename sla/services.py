@@ -71,10 +71,10 @@ def _require_monitoring(user: User) -> None:
         raise RuleViolation(_("Only our staff and our monitoring record incidents."), rule="SLA-8", status=403)
 
 
-def _queue(task_name: str, *args: object) -> None:
+def _queue(task_name: str, object_id: int) -> None:
     from sla import tasks
 
-    transaction.on_commit(partial(tasks.queue, task_name, *args))
+    transaction.on_commit(partial(tasks.queue, task_name, object_id))
 
 
 # --- incidents (SLA-2, SLA-8) ----------------------------------------------------------------
