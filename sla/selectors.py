@@ -233,22 +233,33 @@ class Claimable:
 
 
 def claimable_incidents(service: Service, *, now: dt.datetime) -> list[Claimable]:
-    """Resolved incidents of a penalty cause affecting the Service whose claim deadline has not passed
-    and that the Organization has not claimed yet (a refused claim may not be filed again here: it
-    is discussed on its ticket)."""
+    """Resolved incidents the customer may still claim for this Service (SLA-5): of a penalty cause
+    (SLA-6), longer than their class allows once maintenance is taken out (an occurrence, SLA-2),
+    within the claim deadline, and not claimed yet (a pending or refused claim whose claimed time
+    overlaps it counts: a refusal is discussed on its ticket, not filed again from here)."""
     today = clock.business_date(now)
-    claimed = Claim.objects.filter(service=service).filter(Q(incident__isnull=False) | Q(status=Claim.Status.PENDING))
-    claimed_incidents = {c.incident_id for c in claimed if c.incident_id}
-    pending_spans = [(c.claimed_start, c.claimed_end) for c in claimed if c.incident_id is None]
+    claims = list(Claim.objects.filter(service=service))
+    claimed_incidents = {c.incident_id for c in claims if c.incident_id}
+    # A pending or refused claim names no incident: its claimed time covers the incidents it overlaps.
+    covered_spans = [(c.claimed_start, c.claimed_end) for c in claims if c.incident_id is None]
+    schedules = list(PenaltySchedule.objects.prefetch_related("allowances").order_by("-valid_from"))
     result = []
     for incident in incidents_for_service(service).filter(resolved_at__isnull=False, cause__in=PENALTY_CAUSES):
+        assert incident.resolved_at is not None
         if incident.pk in claimed_incidents:
             continue
-        assert incident.resolved_at is not None
-        if any(start < incident.resolved_at and end > incident.started_at for start, end in pending_spans):
-            continue  # a pending claim already covers it
-        last_day = claim_last_day(schedule_in_force(clock.business_date(incident.started_at)), incident.started_at)
-        if today <= last_day:
+        if any(start < incident.resolved_at and end > incident.started_at for start, end in covered_spans):
+            continue
+        start_day = clock.business_date(incident.started_at)
+        schedule = next((s for s in schedules if s.valid_from <= start_day), None)
+        if schedule is None:
+            continue
+        last_day = claim_last_day(schedule, incident.started_at)
+        if today > last_day:
+            continue
+        if engine.is_occurrence(
+            counted_seconds(incident, service, now), allowance_minutes(schedule, incident.incident_class)
+        ):
             result.append(Claimable(incident=incident, last_day=last_day))
     return result
 

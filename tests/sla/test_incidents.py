@@ -341,3 +341,30 @@ def test_sla9_the_provider_may_terminate_after_30_days_of_force_majeure() -> Non
     )
     service.refresh_from_db()
     assert (service.status, service.termination_reason) == ("terminated", "Data centre flooded")
+
+
+# --- SLA-5: what the portal offers to claim ------------------------------------------------------
+
+
+def test_sla5_claimable_incidents_are_resolved_occurrences_within_the_deadline_not_yet_claimed() -> None:
+    from tests.sla.helpers import claim_ticket
+
+    service, _ = paid_service()
+    claimable = incident(service, start=at(2026, 3, 10, 8), minutes=12)
+    incident(service, start=at(2026, 3, 11, 8), minutes=4)  # within the class-A allowance
+    incident(service, start=at(2026, 3, 12, 8))  # still open
+    incident(service, start=at(2026, 3, 13, 8), minutes=30, cause="tcu_block")  # excluded (SLA-6)
+    incident(service, start=at(2026, 1, 5, 8), minutes=30)  # its deadline (5 March) has passed
+    masked = incident(service, start=at(2026, 3, 14, 8), minutes=20)
+    maintenance(service, start=at(2026, 3, 14, 8), minutes=18)  # 2 minutes left: no occurrence
+    other, _ = paid_service()
+    incident(other, start=at(2026, 3, 10, 8), minutes=30)  # another Service's
+    now = at(2026, 3, 20, 8)
+
+    found = selectors.claimable_incidents(service, now=now)
+
+    assert [(c.incident, c.last_day) for c in found] == [(claimable, dt.date(2026, 5, 10))]
+    assert masked not in [c.incident for c in found]
+    # once a claim covers its time it is no longer offered
+    claim_ticket(service, start=at(2026, 3, 10, 8), end=at(2026, 3, 10, 8, 12), filed=now)
+    assert selectors.claimable_incidents(service, now=now) == []
