@@ -210,8 +210,8 @@ def prepaid_credit(
     (SC 10.1.4, `claim_reference`). `rule` is the caller's rule id for the evidence. `currency`,
     when given, must be the account's; so must the payment's and the invoice's (MONEY-1).
 
-    A top-up payment is credited once (checked under the account lock); one credit per SLA claim
-    is the SLA app's business (SLA-4)."""
+    A top-up payment is credited once (checked under the account lock), and so is the penalty of an
+    SLA claim, named by its reference (SLA-4; a partial unique index backs it across accounts)."""
     value = _positive(amount, rule="PRE-2")
     if kind not in CREDIT_KINDS:
         raise RuleViolation(
@@ -242,6 +242,9 @@ def prepaid_credit(
             raise RuleViolation(_("A reimbursement names the invoice it reimburses."), rule="PRE-1", status=400)
         if kind == Kind.SLA_PENALTY and not claim_reference:
             raise RuleViolation(_("An SLA penalty names its claim."), rule="PRE-1", status=400)
+        if kind == Kind.SLA_PENALTY and LedgerEntry.objects.filter(kind=kind, claim_reference=claim_reference).exists():
+            # SLA-4: once per claim (a unique constraint backs this check).
+            raise RuleViolation(_("The penalty of this claim has already been credited."), rule="SLA-4")
         return _post(
             account=account,
             kind=kind,

@@ -1,6 +1,7 @@
 """SPEC PRE-1 … PRE-4, MONEY-1, MONEY-2: the Prepaid Account — its ledger, its refusals, its locks."""
 
 import datetime as dt
+import itertools
 import threading
 from decimal import Decimal
 from typing import Any
@@ -41,8 +42,13 @@ def _staff() -> User:
     return UserFactory(is_staff=True, email="staff@example.com")
 
 
-def _fund(organization: Organization, amount: str, reference: str = "claim-1") -> LedgerEntry:
-    """Credit the account through the public door (an SLA penalty needs no payment row)."""
+_claims = itertools.count(1)
+
+
+def _fund(organization: Organization, amount: str, reference: str | None = None) -> LedgerEntry:
+    """Credit the account through the public door (an SLA penalty needs no payment row), each time
+    for another claim (SLA-4: a claim's penalty is credited once)."""
+    reference = reference or f"claim-{next(_claims)}"
     return prepaid_credit(
         organization=organization,
         kind=Kind.SLA_PENALTY,
@@ -249,6 +255,7 @@ def test_pre2_reimbursements_money_back_and_sla_penalties_add_up_with_rounding()
         ("top-up without payment", "PRE-1", "once its payment has been received"),
         ("top-up with a pending payment", "PRE-1", "once its payment has been received"),
         ("top-up credited twice", "PRE-1", "already been credited"),
+        ("penalty credited twice", "SLA-4", "penalty of this claim has already been credited"),
         ("another currency", "MONEY-1", "kept in CHF"),
         ("an invoice in another currency", "MONEY-1", "kept in CHF"),
         ("another organization's invoice", "PRE-1", "another organization"),
@@ -267,6 +274,7 @@ def test_pre2_credit_refusals_change_nothing(case: str, rule: str, message: str)
         rule="PRE-2",
         payment=credited,
     )
+    _fund(OrganizationFactory(), "1.00", reference="claim-credited")  # a claim's penalty, credited elsewhere
     arguments: dict[str, Any] = {
         "organization": organization,
         "kind": Kind.SLA_PENALTY,
@@ -290,6 +298,7 @@ def test_pre2_credit_refusals_change_nothing(case: str, rule: str, message: str)
             "payment": _card_payment(organization, "10.00", status=Payment.Status.PENDING),
         },
         "top-up credited twice": {"kind": Kind.TOP_UP, "payment": credited},
+        "penalty credited twice": {"claim_reference": "claim-credited"},
         "another currency": {"currency": "EUR"},
         "an invoice in another currency": {"invoice": _invoice(organization, currency="EUR")},
         "another organization's invoice": {"kind": Kind.MONEY_BACK, "invoice": _invoice(OrganizationFactory())},
@@ -855,7 +864,7 @@ def _perform(
             now=NOW,
             actor=JOB,
             rule="SLA-4" if flag else "MB-3",
-            claim_reference=f"claim-{step}" if flag else "",
+            claim_reference=f"claim-{next(_claims)}" if flag else "",
             invoice=None if flag else _invoice(organization, status="paid", amount_paid=Decimal("108.10")),
         )
     elif operation == "adjust":

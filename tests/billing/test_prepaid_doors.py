@@ -95,7 +95,7 @@ def _fund(organization: Organization, count: int, amount: str = "1.00") -> list[
             now=NOW,
             actor=JOB,
             rule="SLA-4",
-            claim_reference=f"claim-{n}",
+            claim_reference=f"claim-{organization.pk}-{n}",
         )
         for n in range(count)
     ]
