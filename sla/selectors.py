@@ -243,8 +243,15 @@ def claimable_incidents(service: Service, *, now: dt.datetime) -> list[Claimable
     # A pending or refused claim names no incident: its claimed time covers the incidents it overlaps.
     covered_spans = [(c.claimed_start, c.claimed_end) for c in claims if c.incident_id is None]
     schedules = list(PenaltySchedule.objects.prefetch_related("allowances").order_by("-valid_from"))
+    candidates = list(incidents_for_service(service).filter(resolved_at__isnull=False, cause__in=PENALTY_CAUSES))
+    if not candidates:
+        return []
+    # The Service's maintenance windows over all the candidates at once (SLA-7), one query.
+    holes = maintenance_spans(
+        service, (min(i.started_at for i in candidates), max(i.resolved_at or now for i in candidates))
+    )
     result = []
-    for incident in incidents_for_service(service).filter(resolved_at__isnull=False, cause__in=PENALTY_CAUSES):
+    for incident in candidates:
         assert incident.resolved_at is not None
         if incident.pk in claimed_incidents:
             continue
@@ -257,9 +264,8 @@ def claimable_incidents(service: Service, *, now: dt.datetime) -> list[Claimable
         last_day = claim_last_day(schedule, incident.started_at)
         if today > last_day:
             continue
-        if engine.is_occurrence(
-            counted_seconds(incident, service, now), allowance_minutes(schedule, incident.incident_class)
-        ):
+        counted = engine.counted_seconds(incident_span(incident, now), holes)
+        if engine.is_occurrence(counted, allowance_minutes(schedule, incident.incident_class)):
             result.append(Claimable(incident=incident, last_day=last_day))
     return result
 
@@ -312,9 +318,9 @@ def _months_back(today: dt.date, count: int) -> list[tuple[int, int]]:
 
 
 def monthly_reports(service: Service, *, now: dt.datetime, months: int = REPORT_MONTHS) -> list[MonthlyReport]:
-    """SLA-1: one report per Zurich month, oldest first, ending with the current month (its
-    unavailability so far). Three queries whatever the number of months: the schedules, the
-    incidents and the maintenance windows."""
+    """SLA-1: one report per Zurich month, oldest first, ending with the month in progress (measured
+    from its start up to now, not flattered by the time still to come). Three queries whatever the
+    number of months: the schedules, the incidents and the maintenance windows."""
     keys = _months_back(clock.business_date(now), months)
     window = (engine.month_span(*keys[0])[0], engine.month_span(*keys[-1])[1])
     incidents = [
@@ -332,6 +338,7 @@ def monthly_reports(service: Service, *, now: dt.datetime, months: int = REPORT_
     reports = []
     for year, month in keys:
         span = engine.month_span(year, month)
+        span = (span[0], min(span[1], max(now, span[0])))  # the month in progress: up to now
         schedule = next((s for s in schedules if s.valid_from <= dt.date(year, month, 1)), schedules[-1])
         total = int((span[1] - span[0]).total_seconds())
         unavailable = engine.seconds(engine.clip(counted, span))

@@ -80,7 +80,7 @@ def _queue(task_name: str, object_id: int) -> None:
 # --- incidents (SLA-2, SLA-8) ----------------------------------------------------------------
 
 
-def _live_services(service_ids: Sequence[int]) -> list[Service]:
+def _existing_services(service_ids: Sequence[int]) -> list[Service]:
     ids = sorted(set(service_ids))
     if not ids:
         raise RuleViolation(_("Name the Services the incident affects."), rule="SLA-8", status=400, field="services")
@@ -127,7 +127,7 @@ def incident_record(
             status=400,
             field="resolved_at",
         )
-    services = _live_services(service_ids)
+    services = _existing_services(service_ids)
     actor = Actor.for_user(user)
     try:
         with transaction.atomic():
@@ -288,7 +288,7 @@ def maintenance_schedule(
                 status=400,
                 field="starts_at",
             )
-    services = _live_services(service_ids)
+    services = _existing_services(service_ids)
     with transaction.atomic():
         maintenance = Maintenance.objects.create(
             title=title.strip(),
@@ -451,6 +451,7 @@ def claim_accept(*, claim: Claim, incident: Incident, staff_user: User, now: dt.
     _require_staff(staff_user, "SLA-5")
     with transaction.atomic():
         locked = _lock_pending(claim)
+        incident = _lock_incident(incident)  # decided on the incident as it is now, not a stale copy
         if not IncidentService.objects.filter(incident=incident, service_id=locked.service_id).exists():
             raise RuleViolation(_("This incident did not affect the claim's Service."), rule="SLA-8", field="incident")
         if incident.resolved_at is None:
@@ -676,6 +677,8 @@ def staff_terminate_force_majeure(
 ) -> Service:
     """SLA-9: after the schedule's days of force majeure (30), the provider may terminate too."""
     _require_staff(staff_user, "SLA-9")
+    if not reason.strip():
+        raise RuleViolation(_("A reason is required."), rule="SLA-9", status=400, field="reason")
     _force_majeure_incident(service, incident)
     schedule = selectors.schedule_in_force(clock.business_date(incident.started_at))
     if now - incident.started_at < dt.timedelta(days=schedule.force_majeure_days):
@@ -684,8 +687,6 @@ def staff_terminate_force_majeure(
             % {"days": schedule.force_majeure_days},
             rule="SLA-9",
         )
-    if not reason.strip():
-        raise RuleViolation(_("A reason is required."), rule="SLA-9", status=400, field="reason")
     return service_terminate_for(
         service=service, reason=reason.strip(), rule="SLA-9", actor=Actor.for_user(staff_user), now=now
     )
