@@ -13,5 +13,6 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("", include("billing.urls")),
     path("", include("support.urls")),
+    path("", include("sla.urls")),
     path("", include("accounts.urls")),
 ]

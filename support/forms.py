@@ -1,5 +1,6 @@
 """Forms of the support doors: they collect input; the rules are the services' (support.services)."""
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 from django import forms
@@ -99,6 +100,7 @@ class TicketForm(forms.Form):
         kind: str,
         services: QuerySet[Service],
         invoices: QuerySet[Invoice],
+        prefill: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs["initial"] = {"kind": kind, **kwargs.get("initial", {})}
@@ -116,6 +118,30 @@ class TicketForm(forms.Form):
             del self.fields["service"]
         if kind != Kind.SLA_CLAIM:
             del self.fields["claim_start"], self.fields["claim_end"]
+        if prefill is not None and not self.is_bound:
+            self.initial.update(self._prefilled(prefill))
+
+    def _prefilled(self, prefill: Mapping[str, str]) -> dict[str, Any]:
+        """Initial values from a link (the SLA page's "Claim" button, SLA-5): the subject, the Service
+        — only one the member sees (ORG-6), else none is chosen — and the claimed start and end in
+        Zurich time, in the inputs' format. A value that does not parse is left out; nothing here is
+        trusted: the submitted form is validated as any other."""
+        initial: dict[str, Any] = {}
+        subject = (prefill.get("subject") or "").strip()
+        if subject:
+            initial["subject"] = subject[: cast(forms.CharField, self.fields["subject"]).max_length]
+        raw_service = prefill.get("service") or ""
+        if "service" in self.fields and raw_service.isdecimal() and len(raw_service) <= 18:  # a bigint
+            visible = cast(forms.ModelChoiceField, self.fields["service"]).queryset
+            if visible is not None and visible.filter(pk=int(raw_service)).exists():
+                initial["service"] = int(raw_service)
+        for name in ("claim_start", "claim_end"):
+            if name in self.fields and prefill.get(name):
+                try:
+                    initial[name] = self.fields[name].to_python(prefill[name])
+                except forms.ValidationError:
+                    continue
+        return initial
 
 
 class ReplyForm(forms.Form):

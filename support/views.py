@@ -48,7 +48,8 @@ def tickets(request: AuthenticatedHttpRequest, membership: Membership) -> HttpRe
 def ticket_new(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
     """Choose the kind first (?kind=), then the form for that kind (SUP-5): an invoice picker for a
     dispute (BIL-11), the start and end of the unavailability for an SLA claim (SLA-5), a Service
-    where the kind is about one. Staff-only kinds are not offered."""
+    where the kind is about one. Staff-only kinds are not offered. A GET may pre-fill the form
+    (subject, Service, claimed start and end: the SLA page's "Claim" button); a POST ignores them."""
     kind = request.POST.get("kind") if request.method == "POST" else request.GET.get("kind")
     if kind not in CUSTOMER_KINDS:
         if request.method == "POST":
@@ -60,6 +61,7 @@ def ticket_new(request: AuthenticatedHttpRequest, membership: Membership) -> Htt
         kind=kind,
         services=billing_selectors.services_for_member(membership).select_related("plan"),
         invoices=billing_selectors.invoices_for_member(membership),
+        prefill=request.GET if request.method == "GET" else None,
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
