@@ -2,6 +2,7 @@ from django.urls import path
 
 from accounts import api as accounts_api
 from billing import api as billing_api
+from sla import api as sla_api
 from support import api as support_api
 
 urlpatterns = [
@@ -62,6 +63,13 @@ urlpatterns = [
             ("resume-renewal", billing_api.ServiceResumeRenewalView, "api-service-resume-renewal"),
             ("terminate", billing_api.ServiceTerminateView, "api-service-terminate"),
             ("money-back", billing_api.ServiceMoneyBackView, "api-service-money-back"),
+            ("sla/reports", sla_api.ServiceReportsView, "api-service-sla-reports"),
+            ("sla/claimable", sla_api.ServiceClaimableView, "api-service-sla-claimable"),
+            (
+                "sla/force-majeure-terminate",
+                sla_api.ServiceForceMajeureTerminateView,
+                "api-service-sla-force-majeure-terminate",
+            ),
         ]
     ],
     path("organizations/<int:org_id>/trials/", billing_api.TrialView.as_view(), name="api-trials"),
@@ -129,4 +137,29 @@ urlpatterns = [
         support_api.AttachmentView.as_view(),
         name="api-ticket-attachment",
     ),
+    path("organizations/<int:org_id>/sla/incidents/", sla_api.IncidentListView.as_view(), name="api-sla-incidents"),
+    path(
+        "organizations/<int:org_id>/sla/incidents/<int:incident_id>/",
+        sla_api.IncidentDetailView.as_view(),
+        name="api-sla-incident",
+    ),
+    path(
+        "organizations/<int:org_id>/sla/maintenance/",
+        sla_api.MaintenanceListView.as_view(),
+        name="api-sla-maintenance",
+    ),
+    path("organizations/<int:org_id>/sla/claims/", sla_api.ClaimListView.as_view(), name="api-sla-claims"),
+    path(
+        "organizations/<int:org_id>/sla/claims/<int:claim_id>/",
+        sla_api.ClaimDetailView.as_view(),
+        name="api-sla-claim",
+    ),
+    # Staff and the monitoring system (SLA-8): no Organization in the path.
+    path("sla/incidents/", sla_api.StaffIncidentListView.as_view(), name="api-staff-sla-incidents"),
+    path(
+        "sla/incidents/<int:incident_id>/resolve/",
+        sla_api.StaffIncidentResolveView.as_view(),
+        name="api-staff-sla-incident-resolve",
+    ),
+    path("sla/maintenance/", sla_api.StaffMaintenanceView.as_view(), name="api-staff-sla-maintenance"),
 ]
