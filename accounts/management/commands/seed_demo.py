@@ -3,6 +3,7 @@
 import datetime as dt
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -10,10 +11,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
 from accounts.models import ContractDocument, DocumentText, DocumentVersion, User
-from billing.models import AddOn, AddOnPrice, Plan, Price, ServiceType
+from billing.models import AddOn, AddOnPrice, Plan, Price, Service, ServiceType
 from billing.services.orders import service_order
 from billing.services.payments import bank_transfer_record
 from core import clock
+from sla.models import Cause, IncidentClass, Maintenance
+from sla.services import incident_record, maintenance_schedule
 
 DEMO_CUSTOMER = ("demo@example.com", "demo-portal-2026")
 DEMO_STAFF = ("staff@example.com", "staff-portal-2026")
@@ -74,6 +77,7 @@ class Command(BaseCommand):
             self._catalog()
             staff = self._staff()
             self._customer(now, staff)
+            self._sla_history(now, staff)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  customer : {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[1]}")
         self.stdout.write(
@@ -183,3 +187,87 @@ class Command(BaseCommand):
             invoice=paid, amount=paid.total_incl_vat, reference="DEMO-TRANSFER-1", staff_user=staff, now=now
         )
         service_order(organization=organization, user=user, plan=plans["Demo Cloud M"], now=now)
+
+    def _sla_history(self, now: dt.datetime, staff: User) -> None:
+        """Incidents and a maintenance window over the past months, relative to today, so that the SLA
+        page shows a real chart and one claimable incident. Recorded through `sla.services`, as staff
+        would (the evidence trail holds them): incidents are idempotent by their monitoring id; the
+        maintenance window, being in the past, is announced as urgent with a reason (SLA-7 refuses a
+        planned one that starts in the past) and is looked up by its title before."""
+        service = (
+            Service.objects.filter(
+                organization__memberships__user__email=DEMO_CUSTOMER[0],
+                plan__service_type__slug="jelastic-cloud",
+                status=Service.Status.ACTIVE,
+            )
+            .order_by("pk")
+            .first()
+        )
+        if service is None:
+            return
+        today = clock.business_date(now)
+
+        def zurich(day: dt.date, hour: int, minute: int) -> dt.datetime:
+            return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=clock.ZURICH)
+
+        # The claim deadline is the start + 2 calendar months (SLA-5), at most 62 days: the 12-minute
+        # failure on the 12th of last month is always still claimable, the provider failures 63 days
+        # back and more never are — one claimable incident whatever today is.
+        last_month = (today.replace(day=1) - relativedelta(months=1)).replace(day=12)
+        history = [
+            # monitoring id, start, minutes, class, cause, title
+            ("demo-sla-a-12min", zurich(last_month, 9, 20), 12, IncidentClass.A, Cause.PROVIDER, "Cluster unreachable"),
+            # within the 5-minute allowance of class A: unavailability, but no occurrence (SLA-2)
+            (
+                "demo-sla-a-3min",
+                zurich(today - dt.timedelta(days=63), 14, 5),
+                3,
+                IncidentClass.A,
+                Cause.PROVIDER,
+                "Load balancer restart",
+            ),
+            # class B: an occurrence (60 minutes allowed), not unavailability in the monthly report
+            (
+                "demo-sla-b-slow",
+                zurich(today - dt.timedelta(days=80), 10, 0),
+                75,
+                IncidentClass.B,
+                Cause.PROVIDER,
+                "Network slowdown",
+            ),
+            # SLA-6/SLA-7: planned maintenance, inside the window below, earns nothing
+            (
+                "demo-sla-planned",
+                zurich(today - dt.timedelta(days=95), 22, 10),
+                35,
+                IncidentClass.A,
+                Cause.PLANNED_MAINTENANCE,
+                "Storage upgrade",
+            ),
+        ]
+        for external_id, started_at, minutes, incident_class, cause, title in history:
+            incident_record(
+                user=staff,
+                incident_class=incident_class,
+                cause=cause,
+                title=title,
+                description="Demo incident.",
+                started_at=started_at,
+                resolved_at=started_at + dt.timedelta(minutes=minutes),
+                service_ids=[service.pk],
+                external_id=external_id,
+                now=now,
+            )
+        if not Maintenance.objects.filter(links__service=service, title="Storage upgrade").exists():
+            starts_at = zurich(today - dt.timedelta(days=95), 22, 0)
+            maintenance_schedule(
+                user=staff,
+                title="Storage upgrade",
+                description="Demo maintenance window: new storage nodes.",
+                starts_at=starts_at,
+                ends_at=starts_at + dt.timedelta(minutes=90),
+                service_ids=[service.pk],
+                urgent=True,
+                urgent_reason="Demo data recorded after the fact.",
+                now=now,
+            )
