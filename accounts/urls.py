@@ -6,7 +6,6 @@ from accounts.forms import LoginForm
 
 app_name = "accounts"
 
-SECTIONS = "sla"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -66,11 +65,3 @@ urlpatterns = [
     path("orgs/<int:org_id>/inbox/<int:message_id>/", views.inbox_message, name="inbox_message"),
     path("orgs/<int:org_id>/terminate/", views.organization_terminate, name="organization_terminate"),
 ]
-
-# Sections that later issues fill (SLA).
-for section in SECTIONS.split("|"):
-    urlpatterns.append(
-        path(
-            f"orgs/<int:org_id>/{section}/", views.section_unavailable, {"section": section}, name=f"section_{section}"
-        )
-    )

@@ -440,16 +440,6 @@ def organization_terminate(request: AuthenticatedHttpRequest, membership: Member
     )
 
 
-@login_required
-def section_unavailable(request: AuthenticatedHttpRequest, org_id: int, section: str) -> HttpResponse:
-    membership = selectors.membership_for(user=request.user, organization_id=org_id)
-    return render(
-        request,
-        "accounts/section_unavailable.html",
-        {"organization": membership.organization, "membership": membership, "section": section},
-    )
-
-
 # --- language and staff second factor --------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from billing.models import Invoice, Service
@@ -20,7 +20,9 @@ from sla.models import (
     Claim,
     Incident,
     IncidentClass,
+    IncidentService,
     Maintenance,
+    MaintenanceService,
     PenaltySchedule,
     PenaltyStep,
 )
@@ -211,7 +213,7 @@ def claims_for_member(membership: Any) -> QuerySet[Claim]:
     services = services_for_member(membership).values("pk")
     return (
         Claim.objects.filter(organization_id=membership.organization_id, service__in=services)
-        .select_related("ticket", "incident", "penalty", "service__plan")
+        .select_related("ticket", "incident", "penalty", "service__plan__service_type")
         .order_by("-filed_at", "-pk")
     )
 
@@ -317,44 +319,86 @@ def _months_back(today: dt.date, count: int) -> list[tuple[int, int]]:
     ]
 
 
+def _counted_spans(service_ids: list[int], window: Span, now: dt.datetime) -> dict[int, list[Span]]:
+    """SLA-1, SLA-6, SLA-7: per Service, the spans of counted unavailability overlapping `window` —
+    class-A incidents of a penalty cause, their union, less the Service's maintenance windows. Two
+    queries whatever the number of Services and incidents."""
+    low, high = window
+    incidents: dict[int, list[Span]] = {pk: [] for pk in service_ids}
+    rows = (
+        IncidentService.objects.filter(
+            service_id__in=service_ids,
+            incident__incident_class=IncidentClass.A,
+            incident__cause__in=PENALTY_CAUSES,
+            incident__started_at__lt=high,
+        )
+        .filter(Q(incident__resolved_at__isnull=True) | Q(incident__resolved_at__gt=low))
+        .values_list("service_id", "incident__started_at", "incident__resolved_at")
+    )
+    for service_id, started_at, resolved_at in rows:
+        incidents[service_id].append((started_at, resolved_at or max(now, started_at)))
+    holes: dict[int, list[Span]] = {pk: [] for pk in service_ids}
+    for service_id, starts_at, ends_at in MaintenanceService.objects.filter(
+        service_id__in=service_ids, maintenance__starts_at__lt=high, maintenance__ends_at__gt=low
+    ).values_list("service_id", "maintenance__starts_at", "maintenance__ends_at"):
+        holes[service_id].append((starts_at, ends_at))
+    return {pk: engine.subtract(incidents[pk], holes[pk]) for pk in service_ids}
+
+
+def _report(
+    year: int, month: int, counted: list[Span], schedules: list[PenaltySchedule], now: dt.datetime
+) -> MonthlyReport:
+    span = engine.month_span(year, month)
+    span = (span[0], min(span[1], max(now, span[0])))  # the month in progress: up to now
+    schedule = next((s for s in schedules if s.valid_from <= dt.date(year, month, 1)), schedules[-1])
+    total = int((span[1] - span[0]).total_seconds())
+    unavailable = engine.seconds(engine.clip(counted, span))
+    return MonthlyReport(
+        year=year,
+        month=month,
+        total_seconds=total,
+        unavailable_seconds=unavailable,
+        availability=engine.availability_percent(total, unavailable),
+        commitment=schedule.commitment_percent,
+        limit_minutes=schedule.monthly_limit_minutes,
+    )
+
+
 def monthly_reports(service: Service, *, now: dt.datetime, months: int = REPORT_MONTHS) -> list[MonthlyReport]:
     """SLA-1: one report per Zurich month, oldest first, ending with the month in progress (measured
     from its start up to now, not flattered by the time still to come). Three queries whatever the
     number of months: the schedules, the incidents and the maintenance windows."""
     keys = _months_back(clock.business_date(now), months)
     window = (engine.month_span(*keys[0])[0], engine.month_span(*keys[-1])[1])
-    incidents = [
-        incident_span(i, now)
-        for i in Incident.objects.filter(
-            links__service=service,
-            incident_class=IncidentClass.A,
-            cause__in=PENALTY_CAUSES,
-            started_at__lt=window[1],
-        ).filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=window[0]))
-    ]
-    holes = maintenance_spans(service, window)
-    counted = engine.subtract(incidents, holes)
+    counted = _counted_spans([service.pk], window, now)[service.pk]
     schedules = list(PenaltySchedule.objects.order_by("-valid_from"))
-    reports = []
-    for year, month in keys:
-        span = engine.month_span(year, month)
-        span = (span[0], min(span[1], max(now, span[0])))  # the month in progress: up to now
-        schedule = next((s for s in schedules if s.valid_from <= dt.date(year, month, 1)), schedules[-1])
-        total = int((span[1] - span[0]).total_seconds())
-        unavailable = engine.seconds(engine.clip(counted, span))
-        reports.append(
-            MonthlyReport(
-                year=year,
-                month=month,
-                total_seconds=total,
-                unavailable_seconds=unavailable,
-                availability=engine.availability_percent(total, unavailable),
-                commitment=schedule.commitment_percent,
-                limit_minutes=schedule.monthly_limit_minutes,
-            )
-        )
-    return reports
+    return [_report(year, month, counted, schedules, now) for year, month in keys]
 
 
-def incidents_with_services(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
-    return queryset.prefetch_related(Prefetch("services", queryset=Service.objects.select_related("plan")))
+def current_month_reports(services: list[Service], *, now: dt.datetime) -> dict[int, MonthlyReport]:
+    """SLA-1: the month in progress of each Service, by id, in three queries for them all."""
+    if not services:
+        return {}
+    today = clock.business_date(now)
+    window = engine.month_span(today.year, today.month)
+    counted = _counted_spans([s.pk for s in services], window, now)
+    schedules = list(PenaltySchedule.objects.order_by("-valid_from"))
+    return {pk: _report(today.year, today.month, spans, schedules, now) for pk, spans in counted.items()}
+
+
+def recent_incidents_for_member(membership: Any, *, limit: int = 20) -> list[tuple[Incident, list[Service]]]:
+    """The latest incidents affecting the member's Services, each with those of its Services the
+    member sees — never another Organization's (tenancy) — in two queries."""
+    from billing.selectors import services_for_member
+
+    visible = services_for_member(membership).values("pk")
+    incidents = list(incidents_for_member(membership)[:limit])
+    links = (
+        IncidentService.objects.filter(incident__in=[i.pk for i in incidents], service__in=visible)
+        .select_related("service__plan__service_type")
+        .order_by("service_id")
+    )
+    services: dict[int, list[Service]] = {i.pk: [] for i in incidents}
+    for link in links:
+        services[link.incident_id].append(link.service)
+    return [(incident, services[incident.pk]) for incident in incidents]

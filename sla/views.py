@@ -193,3 +193,33 @@ def force_majeure_terminate(
         "sla/force_majeure_terminate.html",
         _page(membership, found, incident=incident, form=form, ongoing=ongoing),
     )
+
+
+@member_required
+def overview(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
+    """The SLA section: each Service the member sees with its availability this month (SLA-1) and a
+    link to its SLA page, the latest incidents (SLA-8), the coming maintenance (SLA-7) and the claims
+    (SLA-5). A fixed number of queries, whatever the number of Services."""
+    now = clock.now()
+    services = list(
+        billing_selectors.services_for_member(membership)
+        .exclude(status__in=(Service.Status.TERMINATED, Service.Status.AWAITING_PAYMENT))
+        .select_related("plan__service_type")
+        .order_by("pk")
+    )
+    this_month = selectors.current_month_reports(services, now=now)
+    return render(
+        request,
+        "sla/overview.html",
+        {
+            "organization": membership.organization,
+            "membership": membership,
+            "section": "sla",
+            "rows": [(service, this_month[service.pk]) for service in services],
+            "incidents": selectors.recent_incidents_for_member(membership),
+            "maintenances": list(
+                selectors.maintenance_for_member(membership).filter(ends_at__gte=now).order_by("starts_at", "pk")[:20]
+            ),
+            "claims": list(selectors.claims_for_member(membership)[:20]),
+        },
+    )

@@ -178,7 +178,7 @@ PAGES = [
     "organization_terminate",
     "billing:prepaid",
     "support:tickets",
-    "section_sla",
+    "sla:overview",
 ]
 
 

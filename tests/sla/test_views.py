@@ -723,3 +723,77 @@ def test_org6_a_member_limited_to_other_services_gets_404() -> None:
     assert [answer.status_code for answer in answers] == [404, 404, 404]
     assert snapshot() == before
     assert client.get(sla_url(limited, other)).status_code == 200
+
+
+# --- the SLA section: every Service of the member ----------------------------------------------
+
+
+def overview_url(membership: Membership) -> str:
+    return reverse("sla:overview", args=[membership.organization_id])
+
+
+def service_rows(html: str) -> dict[str, list[str]]:
+    rows = re.findall(r'<tr data-service="(\d+)">(.*?)</tr>', html, re.S)
+    return {
+        pk: [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)]
+        for pk, body in rows
+    }
+
+
+def test_sla1_the_sla_section_gives_each_service_its_availability_this_month() -> None:
+    # given two Services of mine, one with 12 minutes down this April, and another Organization's
+    legal = member()
+    down, _ = paid_service(legal)
+    fine, _ = paid_service(legal)
+    other_legal = member()
+    theirs, _ = paid_service(other_legal)
+    shared = incident(down, theirs, start=at(2026, 4, 2, 8, 0), minutes=12, title="Region outage")
+    maintenance(fine, start=at(2026, 4, 20, 8, 0), minutes=60)
+
+    # when
+    html = browser(legal).get(overview_url(legal)).content.decode()
+
+    # then: 12 minutes of the 13,560 elapsed this month (10 April, 10:00): 99.912 %
+    assert service_rows(html) == {
+        str(down.pk): [f"{down.plan} active", "99.912 %", "12.00", "yes"],
+        str(fine.pk): [f"{fine.plan} active", "100.000 %", "0.00", "yes"],
+    }
+    incident_row = re.search(rf'<tr id="incident-{shared.pk}">(.*?)</tr>', html, re.S)
+    assert incident_row is not None
+    assert str(down.plan) in incident_row[1]
+    assert str(theirs.plan) not in incident_row[1]  # another Organization's Service is never named
+    assert 'id="maintenance-' in html
+
+
+def test_tenancy_the_sla_section_of_another_organization_is_404_and_org6_limits_it() -> None:
+    legal = member()
+    mine, _ = paid_service(legal)
+    hidden, _ = paid_service(legal)
+    incident(hidden, start=at(2026, 4, 2, 8, 0), minutes=12, title="Hidden outage")
+    limited = scoped(legal, Role.TECHNICAL, mine)
+
+    assert browser(member()).get(overview_url(legal)).status_code == 404
+    html = browser(limited).get(overview_url(legal)).content.decode()
+    assert list(service_rows(html)) == [str(mine.pk)]
+    assert "Hidden outage" not in html
+
+
+def test_the_sla_section_costs_the_same_queries_for_1_and_5_services_with_incidents_maintenance_and_claims() -> None:
+    def count(legal: Membership) -> int:
+        client = browser(legal)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(overview_url(legal)).status_code == 200
+        return len(queries)
+
+    def populate(legal: Membership, count: int) -> None:
+        for _ in range(count):
+            service, _ = paid_service(legal)
+            incident(service, start=at(2026, 4, 2, 8, 0), minutes=12)
+            maintenance(service, start=at(2026, 4, 20, 8, 0), minutes=60)
+            claim_ticket(service, start=at(2026, 4, 2, 8, 0), end=at(2026, 4, 2, 8, 12), filed=at(2026, 4, 3, 8, 0))
+
+    one, five = member(), member()
+    populate(one, 1)
+    populate(five, 5)
+
+    assert count(one) == count(five)
