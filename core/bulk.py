@@ -1,4 +1,4 @@
-"""`bulk_update`: one UPDATE … FROM (VALUES …) for many rows.
+"""`bulk_update`: one UPDATE … FROM unnest(arrays) for many rows; `bulk_insert`: COPY.
 
 Django's `QuerySet.bulk_update` builds a CASE WHEN expression per field and row, which costs
 milliseconds of Python per row; the daily run updates hundreds of rows per batch, so it writes
@@ -13,7 +13,11 @@ from django.db import connections, models, router
 
 
 def bulk_update(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
-    """Write `fields` of `objs` (rows of one model, already saved) in one statement."""
+    """Write `fields` of `objs` (rows of one model, already saved) in one statement.
+
+    The values travel as one array per column (`UPDATE … FROM unnest(%s::type[], …)`): the
+    statement's text, and so its parameters, are the same whatever the number of rows, so the
+    driver does not parse a statement of thousands of placeholders for every batch."""
     if not objs:
         return 0
     model = type(objs[0])
@@ -29,19 +33,17 @@ def bulk_update(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
     quote = connection.ops.quote_name
     names = [quote(pk.column)] + [quote(field.column) for field in columns]
     types = [pk.db_type(connection)] + [field.db_type(connection) for field in columns]
-    row = "(" + ", ".join(f"%s::{db_type}" for db_type in types) + ")"
-    params: list[Any] = []
-    for obj in objs:
-        params.append(pk.get_db_prep_save(obj.pk, connection))
-        for field in columns:
-            params.append(field.get_db_prep_save(getattr(obj, field.attname), connection))
+    arrays: list[list[Any]] = [[pk.get_db_prep_save(obj.pk, connection) for obj in objs]]
+    for field in columns:
+        arrays.append([field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs])
     assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
+    unnest = ", ".join(f"%s::{db_type}[]" for db_type in types)
     sql = (
-        f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([row] * len(objs))}) "
+        f"UPDATE {table} SET {assignments} FROM unnest({unnest}) "
         f"AS v({', '.join(names)}) WHERE {table}.{names[0]} = v.{names[0]}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, arrays)
         return cursor.rowcount
 
 
