@@ -5,14 +5,15 @@ id answers 404) and every Service, incident, maintenance window and claim throug
 sees (ORG-6); an incident that affected other Organizations too shows only the member's Service ids.
 Claims are filed through the support API (a ticket of kind `sla_claim`), not here.
 
-Staff and the monitoring system (a user holding `sla.add_incident`, with a token from
-POST /api/v1/auth/token/) record and resolve incidents; anyone else is refused (403, rule SLA-8)
-before the body is read. Refusals answer with the rule that refused (core.api).
+Staff (from a session opened with their second factor: a token alone carries no staff powers) and
+the monitoring system (a user holding `sla.add_incident`, with a token from POST /api/v1/auth/token/)
+record and resolve incidents; anyone else is refused (403, rule SLA-8) before the body is read.
+Refusals answer with the rule that refused (core.api).
 """
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -33,7 +34,7 @@ from core import clock
 from core.errors import RuleViolation
 from core.http import AuthenticatedRequest, client_address
 from sla import selectors
-from sla.models import Incident, IncidentService, MaintenanceService
+from sla.models import Incident, MaintenanceService
 from sla.serializers import (
     SlaClaimableSerializer,
     SlaClaimSerializer,
@@ -67,29 +68,8 @@ def _service(membership: Membership, service_id: int) -> Service:
     return billing_selectors.service_for_member(membership=membership, service_id=service_id)
 
 
-# --- what the caller sees of the affected Services -------------------------------------------
-# The views prefetch the links into `visible_links`, which the serializers read (and fail without).
-
-
-def _member_services(membership: Membership) -> QuerySet[Service]:
-    return billing_selectors.services_for_member(membership).values("pk")  # type: ignore[return-value]
-
-
-def _incident_links(membership: Membership | None) -> Prefetch:
-    """ORG-6 and tenancy: a member sees the links to their own Services only; staff see all."""
-    links = IncidentService.objects.order_by("service_id")
-    if membership is not None:
-        links = links.filter(service__in=_member_services(membership))
-    return Prefetch("links", queryset=links, to_attr="visible_links")
-
-
-def _maintenance_links(membership: Membership) -> Prefetch:
-    links = MaintenanceService.objects.filter(service__in=_member_services(membership)).order_by("service_id")
-    return Prefetch("links", queryset=links, to_attr="visible_links")
-
-
 def _staff_incident(incident_id: int) -> Incident:
-    return get_object_or_404(Incident.objects.prefetch_related(_incident_links(None)), pk=incident_id)
+    return get_object_or_404(Incident.objects.prefetch_related(selectors.incident_links_seen_by(None)), pk=incident_id)
 
 
 # --- customers -------------------------------------------------------------------------------
@@ -101,7 +81,9 @@ class IncidentListView(APIView):
         """The incidents affecting the Services the member sees (ORG-6), newest first, each with the
         ids of the member's affected Services only (SLA-8)."""
         membership = _membership(request, org_id)
-        incidents = selectors.incidents_for_member(membership).prefetch_related(_incident_links(membership))
+        incidents = selectors.incidents_for_member(membership).prefetch_related(
+            selectors.incident_links_seen_by(membership)
+        )
         return Response(SlaIncidentSerializer(incidents, many=True).data)
 
 
@@ -110,7 +92,7 @@ class IncidentDetailView(APIView):
     def get(self, request: AuthenticatedRequest, org_id: int, incident_id: int) -> Response:
         membership = _membership(request, org_id)
         incident = selectors.incident_for_member(membership=membership, incident_id=incident_id)
-        prefetch_related_objects([incident], _incident_links(membership))
+        prefetch_related_objects([incident], selectors.incident_links_seen_by(membership))
         return Response(SlaIncidentSerializer(incident).data)
 
 
@@ -120,7 +102,9 @@ class MaintenanceListView(APIView):
         """The maintenance windows of the Services the member sees, newest first: unavailability
         during them earns no penalty (SLA-7)."""
         membership = _membership(request, org_id)
-        windows = selectors.maintenance_for_member(membership).prefetch_related(_maintenance_links(membership))
+        windows = selectors.maintenance_for_member(membership).prefetch_related(
+            selectors.maintenance_links_seen_by(membership)
+        )
         return Response(SlaMaintenanceSerializer(windows, many=True).data)
 
 
@@ -240,7 +224,9 @@ class StaffIncidentListView(APIView):
     )
     def get(self, request: AuthenticatedRequest) -> Response:
         """Staff and monitoring: every incident, newest first, with every affected Service."""
-        incidents = Incident.objects.order_by("-started_at", "-pk").prefetch_related(_incident_links(None))
+        incidents = Incident.objects.order_by("-started_at", "-pk").prefetch_related(
+            selectors.incident_links_seen_by(None)
+        )
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(incidents, request, view=self)
         return paginator.get_paginated_response(SlaStaffIncidentSerializer(page, many=True).data)

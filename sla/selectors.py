@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from billing.models import Invoice, Service
@@ -402,3 +402,26 @@ def recent_incidents_for_member(membership: Any, *, limit: int = 20) -> list[tup
     for link in links:
         services[link.incident_id].append(link.service)
     return [(incident, services[incident.pk]) for incident in incidents]
+
+
+# --- what the API shows of an incident's or a window's Services --------------------------------
+# Prefetched into `visible_links`, which the API's serializers read (and fail without).
+
+
+def incident_links_seen_by(membership: Any | None) -> Prefetch:
+    """Tenancy and ORG-6: a member sees the links to their own Services only; staff (None) all."""
+    from billing.selectors import services_for_member
+
+    links = IncidentService.objects.order_by("service_id")
+    if membership is not None:
+        links = links.filter(service__in=services_for_member(membership).values("pk"))
+    return Prefetch("links", queryset=links, to_attr="visible_links")
+
+
+def maintenance_links_seen_by(membership: Any) -> Prefetch:
+    from billing.selectors import services_for_member
+
+    links = MaintenanceService.objects.filter(service__in=services_for_member(membership).values("pk")).order_by(
+        "service_id"
+    )
+    return Prefetch("links", queryset=links, to_attr="visible_links")
