@@ -7,10 +7,14 @@ ledger refuses a second entry for one claim; a rerun of the same day finds nothi
 """
 
 import datetime as dt
+import logging
 
+from core.errors import RuleViolation
 from core.lifecycle import register_job
 from sla.models import Penalty
 from sla.services import JOB_CREDIT, penalty_credit
+
+logger = logging.getLogger(__name__)
 
 # Penalties read per round trip: accepted claims are few (staff decide each one).
 CREDIT_BATCH = 200
@@ -29,6 +33,11 @@ def credit_penalties(*, day: dt.date, now: dt.datetime) -> int:
         if not ids:
             return credited
         for penalty_id in ids:
-            if penalty_credit(penalty_id=penalty_id, now=now) is not None:
-                credited += 1
+            try:
+                if penalty_credit(penalty_id=penalty_id, now=now) is not None:
+                    credited += 1
+            except RuleViolation:
+                # The Prepaid Account refused it (e.g. the Organization's currency changed since the
+                # invoice): left uncredited for staff, and the rest of the daily run goes on.
+                logger.exception("SLA penalty %s could not be credited", penalty_id)
         last_id = ids[-1]

@@ -153,3 +153,50 @@ def test_sla4_two_daily_runs_of_the_same_day_at_once_credit_each_penalty_once(mo
     errors = _race(lambda: lifecycle.run_day(dt.date(2026, 3, 22), now=NOW))
     assert errors == []
     assert _state() == _expected(penalties)
+
+
+@pytest.mark.django_db
+def test_sla4_a_penalty_the_prepaid_account_refuses_is_left_for_staff_and_the_run_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given two accepted claims, the first of an Organization whose account is now in euros
+    first, second = _accepted(2, monkeypatch)
+    account = prepaid_account_for(first.claim.organization)
+    assert PrepaidAccount.objects.filter(pk=account.pk).update(currency="EUR") == 1
+    # when the daily job runs
+    assert credit_penalties(day=dt.date(2026, 3, 22), now=NOW) == 1
+    # then the refused one is left uncredited, the other credited
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.credited_at, second.credited_at) == (None, NOW)
+    assert LedgerEntry.objects.filter(kind="sla_penalty").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_sla4_two_claims_accepted_at_once_on_one_invoice_stay_within_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given one invoice of CHF 108.10 and two claims of 20-minute class-A failures (25 % and 35 %)
+    schedule()
+    monkeypatch.setattr(tasks, "queue", lambda *args: None)
+    service, invoice = paid_service(member())
+    claims = []
+    for day in (2, 3):
+        found = incident(service, start=at(2026, 3, day, 8), minutes=20)
+        claims.append((claim_ticket(service, start=found.started_at, end=found.resolved_at, filed=NOW), found))
+    staff = staff_user()
+    accepted = iter(claims)
+    lock = threading.Lock()
+
+    def accept() -> None:
+        with lock:
+            claim, found = next(accepted)
+        services.claim_accept(claim=claim, incident=found, staff_user=staff, now=NOW)
+
+    # when staff accept both at the same instant
+    errors = _race(accept)
+    # then they were serialized (the claim locks its Service's row, the cap the invoice's): together they
+    # take exactly half of the invoice
+    assert errors == []
+    amounts = sorted(Penalty.objects.filter(invoice=invoice).values_list("amount", flat=True))
+    assert sum(amounts) == D("54.05")
+    assert Penalty.objects.filter(invoice=invoice, capped=True).count() == 1
