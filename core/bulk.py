@@ -6,6 +6,7 @@ them with one statement whose cost is the database's. Values go through each fie
 `get_db_prep_save`, so they are stored exactly as `save()` would store them.
 """
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +33,9 @@ def bulk_update(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
     table = connection.ops.quote_name(meta.db_table)
     quote = connection.ops.quote_name
     names = [quote(pk.column)] + [quote(field.column) for field in columns]
-    types = [pk.db_type(connection)] + [field.db_type(connection) for field in columns]
+    # Cast to the base type (varchar, numeric), not varchar(20): a cast would cut a too-long text
+    # silently, where the assignment to the column refuses it as save() does.
+    types = [re.sub(r"\(.*?\)", "", field.db_type(connection)) for field in [pk, *columns]]
     arrays: list[list[Any]] = [[pk.get_db_prep_save(obj.pk, connection) for obj in objs]]
     for field in columns:
         arrays.append([field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs])

@@ -504,8 +504,13 @@ class MaintenanceAdmin(ActionPagesMixin, StaffAccessAuditMixin, admin.ModelAdmin
 
 
 def schedule_used(schedule: Model | None) -> bool:
-    """A version a penalty was computed with is evidence of that penalty: never changed again."""
-    return schedule is not None and Penalty.objects.filter(schedule_id=schedule.pk).exists()
+    """A version in force, or one a penalty was computed with, is never changed again: past
+    incidents' occurrences and the penalties computed with it depend on it (a change is a new
+    dated version)."""
+    if schedule is None:
+        return False
+    assert isinstance(schedule, PenaltySchedule)
+    return schedule.valid_from <= clock.today() or Penalty.objects.filter(schedule_id=schedule.pk).exists()
 
 
 class AllowanceFormSet(BaseInlineFormSet):

@@ -139,6 +139,9 @@ class Incident(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(_("created at"))
+    # SLA-8: when the contact persons were told of the failure, and of its resolution.
+    detected_notified_at = models.DateTimeField(_("detection told at"), null=True, blank=True)
+    resolved_notified_at = models.DateTimeField(_("resolution told at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("incident")
@@ -186,6 +189,8 @@ class Maintenance(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+
+    notified_at = models.DateTimeField(_("announced to the contact persons at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("maintenance window")
@@ -283,7 +288,8 @@ class Penalty(models.Model):
     occurrence = models.PositiveSmallIntegerField(_("occurrence in the year"), null=True, blank=True)
     step_percent = models.DecimalField(_("percent for the occurrence"), max_digits=5, decimal_places=2)
     a2_minutes = models.PositiveIntegerField(_("A2 minutes"), default=0)
-    percent = models.DecimalField(_("percent of the invoice"), max_digits=6, decimal_places=2)
+    # Before the cap: a long class-A failure earns 1 % per further minute, far beyond 100 %.
+    percent = models.DecimalField(_("percent of the invoice"), max_digits=12, decimal_places=2)
     base_amount = models.DecimalField(_("invoice amount"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
     computed_amount = models.DecimalField(
         _("amount before the cap"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES

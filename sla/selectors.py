@@ -12,6 +12,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from billing.models import Invoice, Service
+from billing.periods import term_end
 from core import clock
 from sla import engine
 from sla.models import (
@@ -32,15 +33,14 @@ REPORT_MONTHS = 12  # the portal's chart and table: the last twelve months
 
 
 def schedule_in_force(day: dt.date) -> PenaltySchedule:
-    """The version of the SLA figures in force on `day` (SC 10 is one dated revision)."""
-    schedule = (
-        PenaltySchedule.objects.filter(valid_from__lte=day)
-        .prefetch_related("allowances", "steps")
-        .order_by("-valid_from")
-        .first()
-    )
+    """The version of the SLA figures in force on `day` (SC 10 is one dated revision); for a day
+    before the first version, the first one (an old incident still gets figures, and its claim the
+    deadline that refuses it)."""
+    schedules = PenaltySchedule.objects.prefetch_related("allowances", "steps")
+    schedule = schedules.filter(valid_from__lte=day).order_by("-valid_from").first()
+    schedule = schedule or schedules.order_by("valid_from").first()
     if schedule is None:
-        raise LookupError(f"no SLA penalty schedule is in force on {day.isoformat()}")
+        raise LookupError("no SLA penalty schedule exists")
     return schedule
 
 
@@ -150,20 +150,23 @@ def occurrence_of(
 
 
 def invoice_covering(service: Any, instant: dt.datetime) -> Invoice | None:
-    """SLA-3: the invoice of the period in which the unavailability occurred — the Service's order or
-    renewal invoice (not cancelled) with a line covering the Zurich day of `instant`."""
+    """SLA-3: the invoice of the period in which the unavailability occurred. The Service's term
+    that holds the Zurich day of `instant` (TIME-3: from the anchor) names it: term 1 is paid by the
+    order invoice, term k by the renewal invoice of term k (not cancelled). A day outside every
+    paid term (a trial, before the anchor) has none."""
     day = clock.business_date(instant)
-    return (
-        Invoice.objects.filter(
-            service=service,
-            kind__in=(Invoice.Kind.ORDER, Invoice.Kind.RENEWAL),
-            lines__period_start__lte=day,
-            lines__period_end__gt=day,
-        )
-        .exclude(status=Invoice.Status.CANCELLED)
-        .order_by("-number")
-        .first()
-    )
+    if service.anchor_date is None or day < service.anchor_date:
+        return None
+    period = service.plan.period
+    term = 1
+    while term_end(service.anchor_date, period, term) <= day:
+        term += 1
+    invoices = Invoice.objects.filter(service=service).exclude(status=Invoice.Status.CANCELLED)
+    if term == 1:
+        invoices = invoices.filter(kind=Invoice.Kind.ORDER)
+    else:
+        invoices = invoices.filter(kind=Invoice.Kind.RENEWAL, term=term)
+    return invoices.order_by("-number").first()
 
 
 # --- what a member sees ----------------------------------------------------------------------

@@ -58,6 +58,9 @@ from sla.models import (
 )
 
 Status = Claim.Status
+# SLA-5: an incident matches a claim when it started before the claim was filed and overlaps the
+# claimed unavailability widened by this much on each side (customers give their own times).
+CLAIM_MATCH_MARGIN = dt.timedelta(days=1)
 
 
 def _require_staff(user: User, rule: str) -> None:
@@ -372,9 +375,19 @@ def claim_file(*, ticket: object, user: User, now: dt.datetime) -> Claim:
 
 
 def _lock_pending(claim: Claim) -> Claim:
-    locked = Claim.objects.select_for_update().select_related("ticket", "service", "organization").get(pk=claim.pk)
+    """The claim and its ticket locked, in this order, before anything else is locked or audited
+    (the evidence's chain head is taken by the first audit record and held to the commit, so every
+    row lock of a decision is taken before it, as message posting takes the ticket before it)."""
+    from support.models import Ticket
+
+    locked = (
+        Claim.objects.select_for_update(of=("self",))
+        .select_related("ticket", "service__plan", "organization")
+        .get(pk=claim.pk)
+    )
     if locked.status != Status.PENDING:
         raise RuleViolation(_("This claim is already decided."), rule="SLA-5")
+    Ticket.objects.select_for_update().filter(pk=locked.ticket_id).first()
     return locked
 
 
@@ -458,6 +471,15 @@ def claim_accept(*, claim: Claim, incident: Incident, staff_user: User, now: dt.
             raise RuleViolation(
                 _("Resolve the incident first: its penalty depends on how long it lasted."),
                 rule="SLA-2",
+                field="incident",
+            )
+        if incident.started_at > locked.filed_at or not (
+            incident.started_at < locked.claimed_end + CLAIM_MATCH_MARGIN
+            and incident.resolved_at > locked.claimed_start - CLAIM_MATCH_MARGIN
+        ):
+            raise RuleViolation(
+                _("This incident does not match the unavailability claimed (its dates are too far apart)."),
+                rule="SLA-5",
                 field="incident",
             )
         schedule = selectors.schedule_in_force(clock.business_date(incident.started_at))
@@ -663,13 +685,15 @@ def service_terminate_force_majeure(
             status=400,
             field="confirm",
         )
-    return service_terminate_for(
-        service=service,
-        reason=_("Terminated by the customer during force majeure"),
-        rule="SLA-9",
-        actor=Actor.for_user(user, client_address=client_address),
-        now=now,
-    )
+    with transaction.atomic():
+        _force_majeure_incident(service, _lock_incident(incident))  # still going on, under its lock
+        return service_terminate_for(
+            service=service,
+            reason=_("Terminated by the customer during force majeure"),
+            rule="SLA-9",
+            actor=Actor.for_user(user, client_address=client_address),
+            now=now,
+        )
 
 
 def staff_terminate_force_majeure(
@@ -687,9 +711,11 @@ def staff_terminate_force_majeure(
             % {"days": schedule.force_majeure_days},
             rule="SLA-9",
         )
-    return service_terminate_for(
-        service=service, reason=reason.strip(), rule="SLA-9", actor=Actor.for_user(staff_user), now=now
-    )
+    with transaction.atomic():
+        _force_majeure_incident(service, _lock_incident(incident))  # still going on, under its lock
+        return service_terminate_for(
+            service=service, reason=reason.strip(), rule="SLA-9", actor=Actor.for_user(staff_user), now=now
+        )
 
 
 # --- notices to the contact persons (SLA-3, SLA-5, SLA-7, SLA-8) ----------------------------
@@ -748,6 +774,8 @@ def incident_notify(*, incident_id: int, event: str, now: dt.datetime) -> int:
         sent += _tell_contacts(
             service, template=INCIDENT_TEMPLATES[event], context=context, key=f"sla:{event}:{incident.pk}", now=now
         )
+    told = "detected_notified_at" if event == "detected" else "resolved_notified_at"
+    Incident.objects.filter(pk=incident.pk, **{f"{told}__isnull": True}).update(**{told: now})
     return sent
 
 
@@ -763,4 +791,22 @@ def maintenance_notify(*, maintenance_id: int, now: dt.datetime) -> int:
             key=f"sla:maintenance:{maintenance.pk}",
             now=now,
         )
+    Maintenance.objects.filter(pk=maintenance.pk, notified_at__isnull=True).update(notified_at=now)
     return sent
+
+
+def notices_untold() -> tuple[list[tuple[int, str]], list[int]]:
+    """The incident events and maintenance windows whose contact persons were not told yet (their
+    task lost with a broker that was down): what the daily job tells, once (dedupe keys)."""
+    events = [
+        (pk, "detected")
+        for pk in Incident.objects.filter(detected_notified_at__isnull=True).values_list("pk", flat=True)
+    ]
+    events += [
+        (pk, "resolved")
+        for pk in Incident.objects.filter(resolved_at__isnull=False, resolved_notified_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    ]
+    windows = list(Maintenance.objects.filter(notified_at__isnull=True).values_list("pk", flat=True))
+    return sorted(events), windows

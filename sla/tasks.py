@@ -26,7 +26,7 @@ def credit_penalty(penalty_id: int) -> bool:
 
 def queue(what: str, object_id: int) -> None:
     """Queue the task for `what` (called after commit by the services). A broker that is down loses
-    nothing: the daily job credits what is left, and the notices are the services' to send again."""
+    nothing: the daily jobs credit the penalties left (600) and tell the notices untold (610)."""
     import logging
 
     try:

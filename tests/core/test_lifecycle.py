@@ -19,6 +19,7 @@ def test_time2_jobs_run_in_their_documented_order() -> None:
         (400, "billing.suspension", "REN-3"),
         (500, "billing.termination", "REN-4"),
         (600, "sla.penalty_credits", "SLA-4"),
+        (610, "sla.notices", "SLA-8"),
         (700, "support.escalation", "SUP-7"),
         (890, "accounts.document_notices", "ORG-8"),
         (900, "accounts.deemed_acceptance", "ORG-8"),

@@ -653,23 +653,30 @@ def test_a_schedule_version_missing_a_class_is_refused(admin_client: Client) -> 
     assert (PenaltySchedule.objects.count(), ClassAllowance.objects.count(), PenaltyStep.objects.count()) == before
 
 
-def test_a_schedule_version_used_by_a_penalty_is_read_only_and_never_deleted(admin_client: Client) -> None:
+def test_a_schedule_version_in_force_or_used_by_a_penalty_is_read_only_and_never_deleted(admin_client: Client) -> None:
+    # given the version in force (used by a penalty once the claim is accepted) and a future one
     claim, found, _invoice = claimed()
     in_force = PenaltySchedule.objects.get()
-    unused_page = admin_client.get(reverse("admin:sla_penaltyschedule_change", args=[in_force.pk]))
+    admin_client.post(reverse("admin:sla_penaltyschedule_add"), schedule_form("2027-01-01"))
+    future = PenaltySchedule.objects.get(valid_from=dt.date(2027, 1, 1))
+    before_penalty = admin_client.get(reverse("admin:sla_penaltyschedule_change", args=[in_force.pk]))
     admin_client.post(reverse("admin:sla_claim_accept", args=[claim.pk]), {"incident": found.pk})
 
+    # when staff open and try to change or delete the version in force
     page = admin_client.get(reverse("admin:sla_penaltyschedule_change", args=[in_force.pk]))
     edit = admin_client.post(
         reverse("admin:sla_penaltyschedule_change", args=[in_force.pk]), schedule_form("2026-01-01")
     )
     delete = admin_client.post(reverse("admin:sla_penaltyschedule_delete", args=[in_force.pk]), {"post": "yes"})
+    future_page = admin_client.get(reverse("admin:sla_penaltyschedule_change", args=[future.pk]))
 
-    assert unused_page.context["has_change_permission"]
+    # then it is read only (a change is a new dated version), before and after a penalty used it
+    assert not before_penalty.context["has_change_permission"]
     assert page.status_code == 200 and not page.context["has_change_permission"]
     assert (edit.status_code, delete.status_code) == (403, 403)
     in_force.refresh_from_db()
-    assert in_force.cap_percent == Decimal("50.00") and PenaltySchedule.objects.count() == 1
+    assert in_force.cap_percent == Decimal("50.00") and PenaltySchedule.objects.count() == 2
+    assert future_page.context["has_change_permission"]
 
 
 def test_only_a_version_not_yet_in_force_and_never_used_may_be_deleted(admin_client: Client) -> None:

@@ -194,8 +194,7 @@ def test_sla4_two_claims_accepted_at_once_on_one_invoice_stay_within_the_cap(mon
 
     # when staff accept both at the same instant
     errors = _race(accept)
-    # then they were serialized (the claim locks its Service's row, the cap the invoice's): together they
-    # take exactly half of the invoice
+    # then the invoice's row lock serialized the cap: together they take exactly half of the invoice
     assert errors == []
     amounts = sorted(Penalty.objects.filter(invoice=invoice).values_list("amount", flat=True))
     assert sum(amounts) == D("54.05")

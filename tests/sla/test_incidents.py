@@ -369,3 +369,35 @@ def test_sla5_claimable_incidents_are_resolved_occurrences_within_the_deadline_n
     # once a claim covers its time it is no longer offered
     claim_ticket(service, start=at(2026, 3, 10, 8), end=at(2026, 3, 10, 8, 12), filed=now)
     assert selectors.claimable_incidents(service, now=now) == []
+
+
+def test_sla8_notices_whose_task_was_lost_are_sent_by_the_daily_run_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sla import tasks
+    from sla.jobs import tell_untold
+
+    # given an incident and a maintenance window recorded while the broker was down
+    monkeypatch.setattr(tasks, "queue", lambda *args: None)
+    service, _ = paid_service(member(email="legal@one.example"))
+    found, _ = record(staff_user(), service, resolved_at=START + dt.timedelta(minutes=12))
+    services.maintenance_schedule(
+        user=staff_user(),
+        title="Storage upgrade",
+        starts_at=NOW + dt.timedelta(hours=1),
+        ends_at=NOW + dt.timedelta(hours=2),
+        service_ids=[service.pk],
+        urgent=True,
+        urgent_reason="Security fix",
+        now=NOW,
+    )
+    assert Notification.objects.count() == 0
+    # when the daily run tells what is untold, twice
+    assert tell_untold(day=dt.date(2026, 3, 11), now=NOW) == 3
+    assert tell_untold(day=dt.date(2026, 3, 11), now=NOW) == 0
+    # then each contact person was told once of each
+    assert sorted(Notification.objects.values_list("template", flat=True)) == [
+        "sla_incident_detected",
+        "sla_incident_resolved",
+        "sla_maintenance_announced",
+    ]
+    found.refresh_from_db()
+    assert (found.detected_notified_at, found.resolved_notified_at) == (NOW, NOW)

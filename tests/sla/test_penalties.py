@@ -9,6 +9,7 @@ import pytest
 from django.core import mail
 
 from audit.models import AuditEvent
+from billing.models import Service
 from core.errors import RuleViolation
 from sla import services
 from sla.models import Claim, Penalty
@@ -93,7 +94,11 @@ def test_sla3_class_a_occurrences_rank_10_20_30_50_and_the_4th_lets_the_customer
     # given four class-A failures of 5 min 1 s in 2026 on one Service, each covered by its own invoice
     legal = member()
     service, _ = paid_service(
-        legal, period_start=dt.date(2026, 1, 1), period_end=dt.date(2027, 1, 1), total=D("1000.00")
+        legal,
+        period_start=dt.date(2026, 1, 1),
+        period_end=dt.date(2027, 1, 1),
+        total=D("1000.00"),
+        plan__period="annual",
     )
     starts = [at(2026, 2, 1, 8), at(2026, 3, 1, 8), at(2026, 4, 1, 8), at(2026, 5, 1, 8)]
     found = [incident(service, start=s, seconds=301) for s in starts]
@@ -136,7 +141,9 @@ def test_sla3_the_year_before_does_not_count() -> None:
 
 def test_sla3_classes_b_to_e_are_counted_together() -> None:
     # given one occurrence each of B, C, D and E in the same year
-    service, _ = paid_service(period_start=dt.date(2026, 1, 1), period_end=dt.date(2027, 1, 1), total=D("1000.00"))
+    service, _ = paid_service(
+        period_start=dt.date(2026, 1, 1), period_end=dt.date(2027, 1, 1), total=D("1000.00"), plan__period="annual"
+    )
     made = [
         incident(service, incident_class="B", start=at(2026, 2, 1, 8), seconds=3601),
         incident(service, incident_class="C", start=at(2026, 3, 1, 8), seconds=3601),
@@ -391,3 +398,48 @@ def test_sla3_acceptance_is_posted_on_the_ticket_in_its_language(django_capture_
     assert Ticket.objects.get(pk=claim.ticket_id).status == "resolved"
     assert claim.ticket.organization.prepaid_account.balance == D("18.38")
     assert {m.from_email for m in mail.outbox if "Ticket #" in m.subject} == {"support@portal.example"}
+
+
+# --- long failures, the term's invoice, the incident a claim is about ------------------------------
+
+
+def test_sla2_sla4_a_week_long_class_a_failure_earns_its_a2_minutes_capped_at_half_the_invoice() -> None:
+    service, invoice = paid_service()
+    found = incident(service, start=at(2026, 3, 2, 8), minutes=7 * 24 * 60)  # 10,080 minutes
+    penalty = accept(service, found, filed=at(2026, 3, 20, 8))
+    assert (penalty.a2_minutes, penalty.percent) == (10075, D("10085.00"))
+    assert (penalty.computed_amount, penalty.amount, penalty.capped) == (D("10901.89"), D("54.05"), True)
+
+
+def test_sla3_the_invoice_is_the_one_of_the_term_holding_the_day_not_of_its_order_lines() -> None:
+    # given a Service ordered on 1 March whose order invoice line says 1 March - 1 April, but paid
+    # (and so anchored) on 12 March: its first term runs to 12 April
+    service, order_invoice = paid_service()
+    Service.objects.filter(pk=service.pk).update(anchor_date=dt.date(2026, 3, 12), expires_on=dt.date(2026, 4, 12))
+    service.refresh_from_db()
+    # when a failure on 5 April is claimed
+    found = incident(service, start=at(2026, 4, 5, 8), minutes=12)
+    penalty = accept(service, found, filed=at(2026, 4, 6, 8), decided=at(2026, 4, 7, 8))
+    # then the first term's invoice bears it
+    assert (penalty.invoice, penalty.amount) == (order_invoice, D("18.38"))
+
+
+@pytest.mark.parametrize(
+    ("incident_start", "why"),
+    [
+        (at(2026, 3, 18, 8), "two weeks after the claimed unavailability"),
+        (at(2026, 3, 25, 8), "after the claim was filed"),
+    ],
+)
+def test_sla5_staff_cannot_accept_a_claim_naming_an_incident_it_is_not_about(
+    incident_start: dt.datetime, why: str
+) -> None:
+    service, _ = paid_service()
+    incident(service, start=START, minutes=12)
+    other = incident(service, start=incident_start, minutes=12)
+    claim = claim_ticket(service, start=START, end=START + dt.timedelta(minutes=12), filed=at(2026, 3, 20, 8))
+    before = snapshot()
+    with pytest.raises(RuleViolation) as refused:
+        services.claim_accept(claim=claim, incident=other, staff_user=staff_user(), now=at(2026, 3, 26, 8))
+    assert (refused.value.rule, refused.value.field) == ("SLA-5", "incident"), why
+    assert snapshot() == before
