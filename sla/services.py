@@ -395,7 +395,7 @@ def _post_decision(claim: Claim, staff_user: User, body: str, now: dt.datetime) 
     """The decision on the claim's ticket, e-mailed from the support address (SUP-7); resolved."""
     from support.services import message_post, ticket_set_status
 
-    message_post(ticket=claim.ticket, user=staff_user, body=body, now=now)
+    message_post(ticket=claim.ticket, user=staff_user, body=body, as_staff=True, now=now)
     ticket_set_status(ticket=claim.ticket, staff_user=staff_user, status="resolved", now=now)
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -270,6 +271,7 @@ class TicketAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
                     attachments=form.cleaned_data["attachments"],
                     internal=internal,
                     client_address=client_address(request),
+                    as_staff=True,
                     now=clock.now(),
                 )
             except RuleViolation as violation:
@@ -328,8 +330,11 @@ class TicketAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
         )
 
     def attachment_view(self, request: AuthenticatedHttpRequest, attachment_id: int) -> HttpResponse:
-        """Any attachment, internal notes' included, for staff; the access is recorded (EVD-2)."""
-        attached = selectors.attachment_for(request.user, attachment_id)
+        """Any attachment, internal notes' included, for staff who may view its ticket; the access is
+        recorded (EVD-2)."""
+        attached = selectors.attachment_for(request.user, attachment_id, as_staff=True)
+        if not self.has_view_permission(request, attached.message.ticket):
+            raise PermissionDenied
         self.record_access(request, attached.message.ticket)
         return attachment_response(attached)
 

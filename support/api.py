@@ -127,6 +127,7 @@ class TicketMessagesView(APIView):
             body=body.validated_data["body"],
             attachments=body.validated_data.get("attachments", []),
             client_address=client_address(request),
+            as_staff=False,
             now=clock.now(),
         )
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
@@ -140,7 +141,7 @@ class TicketPriorityView(APIView):
         body = PrioritySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         changed = ticket_set_priority(
-            ticket=ticket, user=request.user, priority=body.validated_data["priority"], now=clock.now()
+            ticket=ticket, user=request.user, priority=body.validated_data["priority"], as_staff=False, now=clock.now()
         )
         return Response(TicketSerializer(changed).data)
 

@@ -114,7 +114,12 @@ class Ticket(NoDeleteModel):
     # SUP-6: abusive conduct flagged by staff.
     abusive_flagged_at = models.DateTimeField(_("flagged abusive at"), null=True, blank=True)
     abusive_flagged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("flagged abusive by"),
     )
     abusive_reason = models.TextField(_("reason of the abuse flag"), blank=True)
     # TCU 13.1: the Service suspended from this acceptable-use case.
@@ -158,7 +163,12 @@ class Message(NoDeleteModel):
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="messages", verbose_name=_("ticket"))
     # None for a message the system wrote (e.g. the money-back refund stated on its ticket).
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("author"),
     )
     from_staff = models.BooleanField(_("from staff"), default=False)
     internal = models.BooleanField(_("internal note"), default=False)  # never shown to the customer
@@ -193,7 +203,7 @@ class Attachment(NoDeleteModel):
     original_name = models.CharField(_("file name"), max_length=255)
     content_type = models.CharField(_("type"), max_length=100)
     size = models.PositiveBigIntegerField(_("size in bytes"))
-    sha256 = models.CharField(max_length=64)
+    sha256 = models.CharField(_("SHA-256 checksum"), max_length=64)
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:

@@ -26,7 +26,11 @@ def tickets_for_member(membership: Any) -> QuerySet[Ticket]:
     those Services and tickets without a Service."""
     tickets = Ticket.objects.filter(organization_id=membership.organization_id)
     if _is_limited(membership):
-        tickets = tickets.filter(Q(service__isnull=True) | Q(service__scopes__membership=membership))
+        from billing.selectors import invoices_for_member
+
+        tickets = tickets.filter(Q(service__isnull=True) | Q(service__scopes__membership=membership)).filter(
+            Q(invoice__isnull=True) | Q(invoice__in=invoices_for_member(membership).values("pk"))
+        )
     return tickets.select_related("service__plan", "invoice").order_by("-created_at", "-id")
 
 
@@ -119,12 +123,12 @@ def staff_queue(
 
 def ticket_documents_overdue(ticket: Ticket, today: dt.date) -> bool:
     """TCU 18: a third-party complaint still waiting for the customer's documents after its deadline
-    (the deadline day itself is still in time)."""
+    (the deadline day itself is still in time; a customer who answered is no longer waited for)."""
     return (
         ticket.kind == Ticket.Kind.THIRD_PARTY_COMPLAINT
         and ticket.documents_due_on is not None
         and ticket.documents_due_on < today
-        and ticket.status not in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED)
+        and ticket.status == Ticket.Status.WAITING_CUSTOMER
     )
 
 
@@ -134,20 +138,21 @@ def overdue_complaints(today: dt.date) -> QuerySet[Ticket]:
         Ticket.objects.filter(
             kind=Ticket.Kind.THIRD_PARTY_COMPLAINT,
             documents_due_on__lt=today,
+            status=Ticket.Status.WAITING_CUSTOMER,
         )
-        .exclude(status__in=(Ticket.Status.RESOLVED, Ticket.Status.CLOSED))
         .select_related("organization", "service__plan")
         .order_by("documents_due_on", "id")
     )
 
 
-def attachment_for(user: Any, attachment_id: int) -> Attachment:
-    """The attachment if `user` may see it — staff, or a member who sees its ticket (tenancy, ORG-6),
-    and never an internal note's attachment — else Http404."""
+def attachment_for(user: Any, attachment_id: int, *, as_staff: bool = False) -> Attachment:
+    """The attachment if `user` may see it — staff through the staff site (`as_staff`, after its
+    permission check), or a member who sees its ticket (tenancy, ORG-6), and then never an internal
+    note's attachment — else Http404."""
     attachment = Attachment.objects.select_related("message__ticket").filter(pk=attachment_id).first()
     if attachment is None:
         raise Http404("No such attachment.")
-    if user.is_staff:
+    if as_staff and user.is_staff:
         return attachment
     if attachment.message.internal or membership_seeing(user, attachment.message.ticket) is None:
         raise Http404("No such attachment.")

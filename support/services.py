@@ -139,7 +139,15 @@ def sniff_content_type(data: bytes) -> str | None:
 def _check_attachments(attachments: Sequence[AttachmentInput]) -> list[_CheckedFile]:
     """Read and check every file before anything is written: one refused file refuses the message."""
     limit = settings.SUPPORT_ATTACHMENT_MAX_BYTES
+    if len(attachments) > settings.SUPPORT_ATTACHMENTS_MAX_COUNT:
+        raise RuleViolation(
+            _("A message carries at most %(count)s files.") % {"count": settings.SUPPORT_ATTACHMENTS_MAX_COUNT},
+            rule="SUP-3",
+            status=400,
+            field="attachments",
+        )
     checked = []
+    total = 0
     for upload in attachments:
         name = os.path.basename(str(upload.name or "")).strip()[:255] or "file"
         handle = upload.file if isinstance(upload, Upload) else upload
@@ -156,6 +164,15 @@ def _check_attachments(attachments: Sequence[AttachmentInput]) -> list[_CheckedF
             )
         if not data:
             raise RuleViolation(_("%(name)s is empty.") % {"name": name}, rule="SUP-3", status=400, field="attachments")
+        total += len(data)
+        if total > settings.SUPPORT_ATTACHMENTS_MAX_TOTAL_BYTES:
+            raise RuleViolation(
+                _("The files of one message may weigh %(size)s MiB together at most.")
+                % {"size": f"{settings.SUPPORT_ATTACHMENTS_MAX_TOTAL_BYTES / (1024 * 1024):g}"},
+                rule="SUP-3",
+                status=400,
+                field="attachments",
+            )
         content_type = sniff_content_type(data)
         extension = os.path.splitext(name)[1].lower()
         if content_type is None or extension not in ALLOWED_EXTENSIONS[content_type]:
@@ -354,8 +371,11 @@ def ticket_open(
     today = clock.business_date(now)
     if kind == Kind.INVOICE_DISPUTE:
         invoice = _check_dispute(membership, invoice, today)
-        if service is None and invoice.service_id is not None:
-            service = invoice.service
+        if service is not None and service.pk != invoice.service_id:
+            raise RuleViolation(
+                _("An invoice dispute is about the invoice's own Service."), rule="BIL-11", status=400, field="service"
+            )
+        service = invoice.service  # ORG-6: only who sees the invoice's Service sees its dispute
     else:
         invoice = None
     if kind == Kind.SLA_CLAIM:
@@ -403,10 +423,10 @@ def ticket_open(
             at=now,
         )
         message = Message.objects.create(ticket=ticket, author=user, body=body, created_at=now)
+        if kind == Kind.SLA_CLAIM:  # before any file is stored: a refusal leaves no file behind
+            hooks.sla_claim_filed(ticket=ticket, user=user, now=now)
         stored = _store_attachments(message, files, now)
         _message_audit(actor, message, stored, "SUP-3", now)
-        if kind == Kind.SLA_CLAIM:
-            hooks.sla_claim_filed(ticket=ticket, user=user, now=now)
         if refund is not None:
             with translation.override(ticket.language):
                 statement = _(
@@ -521,14 +541,20 @@ def message_post(
     attachments: Sequence[AttachmentInput] = (),
     internal: bool = False,
     client_address: str | None = None,
+    as_staff: bool | None = None,
     now: dt.datetime,
 ) -> Message:
     """A customer — a member who sees the ticket (its Service in their ORG-6 scope, or any member for a
     ticket about no Service) — or staff post a message; only staff post internal notes, which the
     customer never sees. A customer message sets `waiting_provider` (a resolved ticket reopens; a
     closed one refuses, SUP-3); a staff reply sets `waiting_customer` and is e-mailed to the contact
-    persons from the support address, in the ticket's language (SUP-7). Others: 404."""
-    staff = bool(user.is_staff)
+    persons from the support address, in the ticket's language (SUP-7). Others: 404.
+
+    `as_staff=False` is what the customer doors pass: there a staff account is a member like any
+    other (staff powers come only through the staff site, behind its second factor)."""
+    staff = bool(user.is_staff) if as_staff is None else as_staff
+    if staff:
+        _require_staff(user)
     if not staff:
         if membership_seeing(user, ticket) is None:
             raise RuleViolation(_("No such ticket."), rule="SUP-2", status=404)
@@ -547,7 +573,7 @@ def message_post(
         )
         stored = _store_attachments(message, files, now)
         _message_audit(actor, message, stored, "SUP-3" if not staff or internal else "SUP-7", now)
-        if not message.internal:
+        if not message.internal and locked.status != Status.CLOSED:  # a closed ticket stays closed (SUP-3)
             if staff:
                 locked.status = Status.WAITING_CUSTOMER
                 locked.waiting_since = None
@@ -567,8 +593,8 @@ def message_post(
                     after={"status": locked.status},
                     at=now,
                 )
-            if staff:
-                _send_to_contacts(locked, message, now)
+        if staff and not message.internal:
+            _send_to_contacts(locked, message, now)
     ticket.status, ticket.waiting_since, ticket.updated_at = locked.status, locked.waiting_since, locked.updated_at
     return message
 
@@ -596,11 +622,15 @@ def _send_to_contacts(ticket: Ticket, message: Message, now: dt.datetime) -> lis
 # --- priority, status, abuse, suspension ---------------------------------------------------------
 
 
-def ticket_set_priority(*, ticket: Ticket, user: User, priority: str, now: dt.datetime) -> Ticket:
+def ticket_set_priority(
+    *, ticket: Ticket, user: User, priority: str, as_staff: bool | None = None, now: dt.datetime
+) -> Ticket:
     """SUP-4: the contact persons of the ticket's Service (for a ticket about no Service, the Legal
     Responsibles and administrators) and staff set the priority; other members who see the ticket
-    403, anyone else 404."""
-    if not user.is_staff:
+    403, anyone else 404. A closed ticket keeps its priority (SUP-3). `as_staff=False`: see
+    `message_post`."""
+    staff = bool(user.is_staff) if as_staff is None else as_staff
+    if not staff:
         membership = membership_seeing(user, ticket)
         if membership is None:
             raise RuleViolation(_("No such ticket."), rule="SUP-2", status=404)
@@ -615,6 +645,8 @@ def ticket_set_priority(*, ticket: Ticket, user: User, priority: str, now: dt.da
         raise RuleViolation(_("Choose a priority."), rule="SUP-4", status=400, field="priority")
     with transaction.atomic():
         locked = _lock(ticket)
+        if locked.status == Status.CLOSED:
+            raise RuleViolation(_("This ticket is closed and kept as it is: please open a new ticket."), rule="SUP-3")
         if locked.priority != priority:
             before = {"priority": locked.priority}
             locked.priority = priority
@@ -646,7 +678,7 @@ def ticket_set_status(*, ticket: Ticket, staff_user: User, status: str, now: dt.
             before = {"status": locked.status}
             locked.status = status
             waits = status in (Status.OPEN, Status.WAITING_PROVIDER)
-            locked.waiting_since = (locked.waiting_since or now) if waits else None
+            locked.waiting_since = now if waits else None  # waiting for the provider: the clock starts anew
             locked.updated_at = now
             locked.save(update_fields=TICKET_FIELDS)
             audit_record(

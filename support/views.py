@@ -142,6 +142,7 @@ def ticket_reply(request: AuthenticatedHttpRequest, membership: Membership, tick
                 body=form.cleaned_data["body"],
                 attachments=form.cleaned_data["attachments"],
                 client_address=client_address(request),
+                as_staff=False,
                 now=clock.now(),
             )
         except RuleViolation as violation:
@@ -164,7 +165,7 @@ def ticket_priority(request: AuthenticatedHttpRequest, membership: Membership, t
     if form.is_valid():
         try:
             changed = ticket_set_priority(
-                ticket=found, user=request.user, priority=form.cleaned_data["priority"], now=clock.now()
+                ticket=found, user=request.user, priority=form.cleaned_data["priority"], as_staff=False, now=clock.now()
             )
         except RuleViolation as violation:
             if violation.status == 404:

@@ -148,6 +148,10 @@ EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Jelastic Cloud portal <no-reply@portal.example>")
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="support@portal.example")
 SUPPORT_ATTACHMENT_MAX_BYTES = env.int("SUPPORT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)  # per file
+SUPPORT_ATTACHMENTS_MAX_COUNT = env.int("SUPPORT_ATTACHMENTS_MAX_COUNT", default=10)  # per message
+SUPPORT_ATTACHMENTS_MAX_TOTAL_BYTES = env.int(
+    "SUPPORT_ATTACHMENTS_MAX_TOTAL_BYTES", default=25 * 1024 * 1024
+)  # all files of one message together
 SUPPORT_ESCALATION_HOURS = env.int("SUPPORT_ESCALATION_HOURS", default=48)  # waiting for the provider longer
 # The provider as it appears on invoices, and the account of its Swiss QR-bills (BIL-5). The default IBAN is
 # a QR-IBAN (institution id 30000-31999) of the SIX test examples, so demo bills carry a QR reference.
