@@ -4,8 +4,7 @@ invoices through what the member may see (ORG-6): anything else answers 404."""
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats
 from django.utils.translation import gettext as _
@@ -46,7 +45,7 @@ from billing.services.topup import prepaid_top_up_by_card, prepaid_top_up_by_tra
 from billing.timeline import service_timeline
 from core import clock
 from core.errors import RuleViolation
-from core.forms import call_service
+from core.forms import call_service, raise_unless_the_forms
 from core.http import AuthenticatedHttpRequest, client_address
 
 
@@ -154,15 +153,6 @@ def _cards(membership: Membership) -> list[PaymentMeans]:
     return [m for m in selectors.means_of(membership.organization) if m.kind == MeansKind.CARD]
 
 
-def _refused(violation: RuleViolation) -> None:
-    """A refusal that is not the page's business: no such Service for this member (404, ORG-6) or
-    a role that may not act on it (403, ORG-5)."""
-    if violation.status == 404:
-        raise Http404(violation.message)
-    if violation.status == 403:
-        raise PermissionDenied(violation.message)
-
-
 @member_required
 def service(request: AuthenticatedHttpRequest, membership: Membership, service_id: int) -> HttpResponse:
     """A Service: its term, timeline (past and coming), debit attempts, open invoices (RW-4: two can
@@ -182,7 +172,7 @@ def service(request: AuthenticatedHttpRequest, membership: Membership, service_i
                 now=clock.now(),
             )
         except RuleViolation as violation:
-            _refused(violation)
+            raise_unless_the_forms(violation)
             renew_form.add_error(violation.field if violation.field in renew_form.fields else None, violation.message)
         else:
             if invoice.status == Invoice.Status.OPEN:
@@ -234,7 +224,7 @@ def _service_action(
     try:
         done = act(found)
     except RuleViolation as violation:
-        _refused(violation)
+        raise_unless_the_forms(violation)
         messages.error(request, violation.message)
     else:
         messages.success(request, done)
@@ -322,7 +312,7 @@ def service_terminate(request: AuthenticatedHttpRequest, membership: Membership,
                 now=clock.now(),
             )
         except RuleViolation as violation:
-            _refused(violation)
+            raise_unless_the_forms(violation)
             form.add_error(violation.field if violation.field in form.fields else None, violation.message)
         else:
             messages.success(request, _("The Service is terminated and its data deleted."))
@@ -352,7 +342,7 @@ def service_money_back(request: AuthenticatedHttpRequest, membership: Membership
                 service=found, user=request.user, client_address=client_address(request), now=clock.now()
             )
         except RuleViolation as violation:
-            _refused(violation)
+            raise_unless_the_forms(violation)
             form.add_error(None, violation.message)
         else:
             if refund.destination == MoneyBackRefund.Destination.CARD:

@@ -29,6 +29,7 @@ from billing.models import Service
 from core import clock
 from core.admin import AuditedChangesMixin, ReadOnlyAdmin, StaffAccessAuditMixin
 from core.errors import RuleViolation
+from core.forms import show_refusal
 from core.http import AuthenticatedHttpRequest
 from sla import selectors
 from sla.models import (
@@ -58,12 +59,6 @@ from sla.services import (
 NEAR_CLAIM = dt.timedelta(days=1)
 
 FORM_TEMPLATE = "admin/sla/action_form.html"
-
-
-def show_refusal(form: forms.Form, violation: RuleViolation) -> None:
-    """The refusal on the field it names when the form shows that field, else above the form."""
-    field = violation.field if violation.field in form.fields else None
-    form.add_error(field, f"{violation.message} ({violation.rule})")
 
 
 def date_time_field(label: Any, *, required: bool = True) -> forms.SplitDateTimeField:
@@ -262,7 +257,7 @@ class IncidentAdmin(ActionPagesMixin, StaffAccessAuditMixin, admin.ModelAdmin):
                     now=clock.now(),
                 )
             except RuleViolation as violation:
-                show_refusal(form, violation)
+                show_refusal(form, violation, with_rule=True)
             else:
                 self.message_user(
                     request, _("Incident recorded; the contact persons of its Services are told."), messages.SUCCESS
@@ -344,7 +339,7 @@ class IncidentAdmin(ActionPagesMixin, StaffAccessAuditMixin, admin.ModelAdmin):
                     incident=incident, user=request.user, resolved_at=form.cleaned_data["resolved_at"], now=clock.now()
                 )
             except RuleViolation as violation:
-                show_refusal(form, violation)
+                show_refusal(form, violation, with_rule=True)
             else:
                 self.message_user(
                     request, _("Incident resolved; the contact persons of its Services are told."), messages.SUCCESS
@@ -377,7 +372,7 @@ class IncidentAdmin(ActionPagesMixin, StaffAccessAuditMixin, admin.ModelAdmin):
                     now=clock.now(),
                 )
             except RuleViolation as violation:
-                show_refusal(form, violation)
+                show_refusal(form, violation, with_rule=True)
             else:
                 self.message_user(
                     request,
@@ -481,7 +476,7 @@ class MaintenanceAdmin(ActionPagesMixin, StaffAccessAuditMixin, admin.ModelAdmin
                     now=clock.now(),
                 )
             except RuleViolation as violation:
-                show_refusal(form, violation)
+                show_refusal(form, violation, with_rule=True)
             else:
                 self.message_user(
                     request, _("Maintenance announced to the contact persons of its Services."), messages.SUCCESS
@@ -771,7 +766,7 @@ class ClaimAdmin(ActionPagesMixin, StaffAccessAuditMixin, ReadOnlyAdmin):
                     claim=claim, incident=form.cleaned_data["incident"], staff_user=request.user, now=clock.now()
                 )
             except RuleViolation as violation:
-                show_refusal(form, violation)
+                show_refusal(form, violation, with_rule=True)
             else:
                 self.message_user(
                     request, _("Claim accepted: %(penalty)s.") % {"penalty": penalty_text(penalty)}, messages.SUCCESS
@@ -803,7 +798,7 @@ class ClaimAdmin(ActionPagesMixin, StaffAccessAuditMixin, ReadOnlyAdmin):
                     now=clock.now(),
                 )
             except RuleViolation as violation:
-                show_refusal(form, violation)
+                show_refusal(form, violation, with_rule=True)
             else:
                 self.message_user(request, _("Claim refused; the reason is posted on the ticket."), messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:sla_claim_change", args=[claim.pk]))

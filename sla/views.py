@@ -25,6 +25,7 @@ from billing.models import Service
 from billing.services.lifecycle import TERMINATING_ROLES
 from core import clock
 from core.errors import RuleViolation
+from core.forms import raise_unless_the_forms, show_refusal
 from core.http import AuthenticatedHttpRequest, client_address
 from sla import selectors
 from sla.charts import availability_svg
@@ -45,15 +46,6 @@ def _page(membership: Membership, service: Service, **context: Any) -> dict[str,
         "service": service,
         **context,
     }
-
-
-def _refused(violation: RuleViolation) -> None:
-    """A refusal that is not the form's business: no such Service for this member (404, ORG-6) or a
-    role that may not act on it (403, ORG-5)."""
-    if violation.status == 404:
-        raise Http404(violation.message)
-    if violation.status == 403:
-        raise PermissionDenied(violation.message)
 
 
 def _minute_floor(instant: dt.datetime) -> dt.datetime:
@@ -180,8 +172,8 @@ def force_majeure_terminate(
                 now=now,
             )
         except RuleViolation as violation:
-            _refused(violation)
-            form.add_error(violation.field if violation.field in form.fields else None, violation.message)
+            raise_unless_the_forms(violation)
+            show_refusal(form, violation)
         else:
             messages.success(request, _("The Service is terminated and its data deleted."))
             return redirect("billing:service", org_id=membership.organization_id, service_id=found.pk)

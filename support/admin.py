@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from core import clock
 from core.admin import ReadOnlyAdmin, StaffAccessAuditMixin, reason_action, run_each
 from core.errors import RuleViolation
+from core.forms import show_refusal
 from core.http import AuthenticatedHttpRequest, client_address
 from support import selectors
 from support.forms import StaffMessageForm, StaffOpenForm
@@ -33,7 +34,7 @@ from support.services import (
     ticket_set_status,
     ticket_suspend_service,
 )
-from support.views import attachment_response, show_refusal
+from support.views import attachment_response
 
 # Age buckets of the queue: (parameter value, label, at least, less than) — by the ticket's opening.
 AGE_BUCKETS = (

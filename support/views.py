@@ -4,7 +4,6 @@ is shown on its form, with its reason, and changes nothing. There is no delete a
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
@@ -18,19 +17,12 @@ from accounts.views import member_required
 from billing import selectors as billing_selectors
 from core import clock
 from core.errors import RuleViolation
+from core.forms import show_refusal
 from core.http import AuthenticatedHttpRequest, client_address
 from support import selectors
 from support.forms import PriorityForm, ReplyForm, TicketForm, customer_kinds
 from support.models import Attachment, Ticket
 from support.services import CUSTOMER_KINDS, message_post, ticket_open, ticket_set_priority
-
-
-def show_refusal(form: forms.Form, violation: RuleViolation) -> None:
-    """The refusal on the field it names when the form shows that field, else above the form."""
-    field = violation.field if violation.field in form.fields else None
-    if field is not None and form.fields[field].widget.is_hidden:
-        field = None
-    form.add_error(field, violation.message)
 
 
 def _page(membership: Membership, **context: Any) -> dict[str, Any]:
