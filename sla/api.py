@@ -13,7 +13,7 @@ Refusals answer with the rule that refused (core.api).
 
 from typing import Any
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -34,7 +34,7 @@ from core import clock
 from core.errors import RuleViolation
 from core.http import AuthenticatedRequest, client_address
 from sla import selectors
-from sla.models import Incident, MaintenanceService
+from sla.models import Incident
 from sla.serializers import (
     SlaClaimableSerializer,
     SlaClaimSerializer,
@@ -304,6 +304,5 @@ class StaffMaintenanceView(APIView):
             urgent_reason=data["urgent_reason"],
             now=clock.now(),
         )
-        links = Prefetch("links", queryset=MaintenanceService.objects.order_by("service_id"), to_attr="visible_links")
-        prefetch_related_objects([maintenance], links)
+        prefetch_related_objects([maintenance], selectors.maintenance_links_seen_by(None))
         return Response(SlaMaintenanceSerializer(maintenance).data, status=status.HTTP_201_CREATED)

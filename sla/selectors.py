@@ -93,12 +93,6 @@ def maintenance_spans(service: Any, window: Span) -> list[Span]:
     )
 
 
-def counted_seconds(incident: Incident, service: Any, now: dt.datetime) -> int:
-    """SLA-7: the incident's unavailability for this Service, less its maintenance windows."""
-    span = incident_span(incident, now)
-    return engine.counted_seconds(span, maintenance_spans(service, span))
-
-
 # --- occurrences (SLA-2, SLA-3) --------------------------------------------------------------
 
 
@@ -118,7 +112,7 @@ def occurrences_in_year(
     year_start, _ = engine.month_span(year, 1)
     year_end, _ = engine.month_span(year + 1, 1)
     classes = [IncidentClass.A] if group == PenaltyStep.Group.A else [c for c in IncidentClass.values if c != "A"]
-    incidents = (
+    incidents = list(
         Incident.objects.filter(
             links__service=service,
             incident_class__in=classes,
@@ -129,9 +123,13 @@ def occurrences_in_year(
         .order_by("started_at", "pk")
         .distinct()
     )
+    if not incidents:
+        return []
+    # The Service's maintenance windows over all these incidents, in one query (SLA-7).
+    holes = maintenance_spans(service, (incidents[0].started_at, max(incident_span(i, now)[1] for i in incidents)))
     found: list[Occurrence] = []
     for incident in incidents:
-        counted = counted_seconds(incident, service, now)
+        counted = engine.counted_seconds(incident_span(incident, now), holes)
         if engine.is_occurrence(counted, allowance_minutes(schedule, incident.incident_class)):
             found.append(Occurrence(incident=incident, counted_seconds=counted, rank=len(found) + 1))
     return found
@@ -275,7 +273,7 @@ def claimable_incidents(service: Service, *, now: dt.datetime) -> list[Claimable
     return result
 
 
-def force_majeure_incidents(service: Service, *, now: dt.datetime) -> QuerySet[Incident]:
+def force_majeure_incidents(service: Service) -> QuerySet[Incident]:
     """SLA-9: the force-majeure incidents affecting the Service that are still going on."""
     return incidents_for_service(service).filter(cause=Cause.FORCE_MAJEURE, resolved_at__isnull=True)
 
@@ -421,10 +419,11 @@ def incident_links_seen_by(membership: Any | None) -> Prefetch:
     return Prefetch("links", queryset=links, to_attr="visible_links")
 
 
-def maintenance_links_seen_by(membership: Any) -> Prefetch:
+def maintenance_links_seen_by(membership: Any | None) -> Prefetch:
+    """The same for a maintenance window."""
     from billing.selectors import services_for_member
 
-    links = MaintenanceService.objects.filter(service__in=services_for_member(membership).values("pk")).order_by(
-        "service_id"
-    )
+    links = MaintenanceService.objects.order_by("service_id")
+    if membership is not None:
+        links = links.filter(service__in=services_for_member(membership).values("pk"))
     return Prefetch("links", queryset=links, to_attr="visible_links")

@@ -35,11 +35,11 @@ from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership, User
+from accounts.models import User
 from audit.services import Actor, audit_record
 from billing.models import Invoice, LedgerEntry, Service
 from billing.money import percent_of
-from billing.services.lifecycle import TERMINATING_ROLES, service_terminate_for
+from billing.services.lifecycle import TERMINATING_ROLES, require_manager, service_terminate_for
 from billing.services.prepaid import prepaid_credit
 from core import clock
 from core.errors import RuleViolation
@@ -93,6 +93,15 @@ def _existing_services(service_ids: Sequence[int]) -> list[Service]:
     return services
 
 
+def _check_incident(*, incident_class: str, cause: str, title: str) -> None:
+    if incident_class not in IncidentClass.values:
+        raise RuleViolation(_("Choose the class of the incident."), rule="SLA-2", status=400, field="incident_class")
+    if cause not in Cause.values:
+        raise RuleViolation(_("Choose the cause of the incident."), rule="SLA-6", status=400, field="cause")
+    if not title.strip():
+        raise RuleViolation(_("Give the incident a title."), rule="SLA-8", status=400, field="title")
+
+
 def incident_record(
     *,
     user: User,
@@ -115,12 +124,7 @@ def incident_record(
         existing = Incident.objects.filter(external_id=external_id).first()
         if existing is not None:
             return existing, False
-    if incident_class not in IncidentClass.values:
-        raise RuleViolation(_("Choose the class of the incident."), rule="SLA-2", status=400, field="incident_class")
-    if cause not in Cause.values:
-        raise RuleViolation(_("Choose the cause of the incident."), rule="SLA-6", status=400, field="cause")
-    if not title.strip():
-        raise RuleViolation(_("Give the incident a title."), rule="SLA-8", status=400, field="title")
+    _check_incident(incident_class=incident_class, cause=cause, title=title)
     if started_at > now:
         raise RuleViolation(_("An incident cannot start in the future."), rule="SLA-2", status=400, field="started_at")
     if resolved_at is not None and not started_at < resolved_at <= now:
@@ -214,12 +218,7 @@ def incident_update(
     """Staff correct what an incident is (class, cause — SLA-6 — title, public description), audited.
     A claim already decided keeps what was decided."""
     _require_staff(user, "SLA-2")
-    if incident_class not in IncidentClass.values:
-        raise RuleViolation(_("Choose the class of the incident."), rule="SLA-2", status=400, field="incident_class")
-    if cause not in Cause.values:
-        raise RuleViolation(_("Choose the cause of the incident."), rule="SLA-6", status=400, field="cause")
-    if not title.strip():
-        raise RuleViolation(_("Give the incident a title."), rule="SLA-8", status=400, field="title")
+    _check_incident(incident_class=incident_class, cause=cause, title=title)
     fields = ("title", "description", "incident_class", "cause")
     with transaction.atomic():
         locked = _lock_incident(incident)
@@ -670,13 +669,7 @@ def service_terminate_force_majeure(
 ) -> Service:
     """SLA-9: during force majeure the customer may terminate at once (data deleted for good, SC 8.3;
     no compensation, BIL-13) — a Legal Responsible or administrator who manages the Service."""
-    from billing import selectors as billing_selectors
-
-    membership = Membership.objects.filter(organization_id=service.organization_id, user=user).first()
-    if membership is None or not billing_selectors.services_for_member(membership).filter(pk=service.pk).exists():
-        raise RuleViolation(_("No such service."), rule="ORG-6", status=404)
-    if membership.role not in TERMINATING_ROLES:
-        raise RuleViolation(_("Your role does not allow this action on the Service."), rule="ORG-5", status=403)
+    require_manager(service, user, TERMINATING_ROLES)
     _force_majeure_incident(service, incident)
     if not confirmed:
         raise RuleViolation(

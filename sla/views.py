@@ -124,9 +124,7 @@ def service_sla(request: AuthenticatedHttpRequest, membership: Membership, servi
         )
         for incident in selectors.incidents_for_service(found)
     ]
-    force_majeure = (
-        [] if found.status == Service.Status.TERMINATED else list(selectors.force_majeure_incidents(found, now=now))
-    )
+    force_majeure = [] if found.status == Service.Status.TERMINATED else list(selectors.force_majeure_incidents(found))
     return render(
         request,
         "sla/service_sla.html",
@@ -178,7 +176,7 @@ def force_majeure_terminate(
             messages.success(request, _("The Service is terminated and its data deleted."))
             return redirect("billing:service", org_id=membership.organization_id, service_id=found.pk)
     ongoing = found.status != Service.Status.TERMINATED and (
-        selectors.force_majeure_incidents(found, now=now).filter(pk=incident.pk).exists()
+        selectors.force_majeure_incidents(found).filter(pk=incident.pk).exists()
     )
     return render(
         request,

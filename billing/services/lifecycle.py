@@ -469,13 +469,19 @@ def terminate_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime)
 MANAGING_ROLES = (Membership.Role.LEGAL_RESPONSIBLE, Membership.Role.ADMINISTRATOR, Membership.Role.BILLING)
 
 
-def _lock_for_member(service: Service, user: User, roles: Sequence[str] = MANAGING_ROLES) -> Service:
-    """The Service locked, if `user` may manage it (ORG-5 roles, ORG-6 scope); else 404 / 403."""
+def require_manager(service: Service, user: User, roles: Sequence[str] = MANAGING_ROLES) -> Membership:
+    """`user`'s membership if it may act on the Service (ORG-5 roles, ORG-6 scope); else 404 / 403."""
     membership = Membership.objects.filter(organization_id=service.organization_id, user=user).first()
     if membership is None or not selectors.services_for_member(membership).filter(pk=service.pk).exists():
         raise RuleViolation(_("No such service."), rule="ORG-6", status=404)
     if membership.role not in roles:
         raise RuleViolation(_("Your role does not allow this action on the Service."), rule="ORG-5", status=403)
+    return membership
+
+
+def _lock_for_member(service: Service, user: User, roles: Sequence[str] = MANAGING_ROLES) -> Service:
+    """The Service locked, if `user` may manage it (`require_manager`)."""
+    require_manager(service, user, roles)
     return _lock([service.pk])[0]
 
 

@@ -7,11 +7,13 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
 from billing.models import Service
 from core.errors import RuleViolation
-from sla import services
+from sla import selectors, services
 from sla.models import Claim, Penalty
 from support.models import Message, Ticket
 from tests.factories import member
@@ -443,3 +445,20 @@ def test_sla5_staff_cannot_accept_a_claim_naming_an_incident_it_is_not_about(
         services.claim_accept(claim=claim, incident=other, staff_user=staff_user(), now=at(2026, 3, 26, 8))
     assert (refused.value.rule, refused.value.field) == ("SLA-5", "incident"), why
     assert snapshot() == before
+
+
+def test_sla3_ranking_a_years_occurrences_costs_the_same_queries_for_2_and_12_incidents() -> None:
+    def count(incidents: int) -> int:
+        service, _ = paid_service()
+        for day in range(1, incidents + 1):
+            incident(service, start=at(2026, 2, day, 8), minutes=6)
+        maintenance(service, start=at(2026, 2, 1, 8), minutes=2)
+        found = incident(service, start=at(2026, 3, 1, 8), minutes=6)
+        with CaptureQueriesContext(connection) as queries:
+            in_force = selectors.schedule_in_force(dt.date(2026, 3, 1))
+            occurrence = selectors.occurrence_of(found, service, schedule=in_force, now=DECIDED)
+        # the first incident lost 2 of its 6 minutes to maintenance: within the allowance
+        assert occurrence is not None and occurrence.rank == incidents
+        return len(queries)
+
+    assert count(2) == count(12)
