@@ -316,18 +316,21 @@ def test_sla5_accepting_names_a_resolved_incident_of_the_claims_service_once() -
     ongoing = incident(service, start=START)
     claim = claim_ticket(service, start=START, end=START + dt.timedelta(minutes=10), filed=FILED)
     staff = staff_user()
+    before = snapshot()
     for wrong, rule in ((elsewhere, "SLA-8"), (ongoing, "SLA-2")):
         with pytest.raises(RuleViolation) as refused:
             services.claim_accept(claim=claim, incident=wrong, staff_user=staff, now=DECIDED)
         assert refused.value.rule == rule
-    assert Claim.objects.get(pk=claim.pk).status == "pending"
+    assert snapshot() == before
     # a second claim for an incident already accepted for this Service is refused (SLA-4: earned once)
     done = incident(service, start=START, minutes=10)
     accept(service, done)
     again = claim_ticket(service, start=START, end=START + dt.timedelta(minutes=10), filed=FILED)
+    before = snapshot()
     with pytest.raises(RuleViolation) as refused:
         services.claim_accept(claim=again, incident=done, staff_user=staff, now=DECIDED)
     assert refused.value.rule == "SLA-4"
+    assert snapshot() == before
     assert Penalty.objects.count() == 1
 
 
@@ -346,9 +349,12 @@ def test_sla5_only_staff_decide_and_a_decided_claim_stays_decided() -> None:
     services.claim_refuse(
         claim=claim, staff_user=staff_user(), reason="Not our failure", cause="customer_misuse", now=DECIDED
     )
+    staff = staff_user()
+    before = snapshot()
     with pytest.raises(RuleViolation) as refused:
-        services.claim_accept(claim=claim, incident=found, staff_user=staff_user(), now=DECIDED)
-    assert refused.value.message == "This claim is already decided."
+        services.claim_accept(claim=claim, incident=found, staff_user=staff, now=DECIDED)
+    assert (refused.value.rule, refused.value.message) == ("SLA-5", "This claim is already decided.")
+    assert snapshot() == before
 
 
 def test_sla5_a_refusal_needs_a_reason_and_is_posted_on_the_ticket() -> None:
