@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminSplitDateTime, AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Model, Q, QuerySet
+from django.db.models import Count, Model, QuerySet
 from django.forms.models import BaseInlineFormSet, model_to_dict
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -56,8 +56,6 @@ from sla.services import (
 
 # The claim page lists the incidents of the claim's Service that overlap the claimed period or lie
 # within this margin of it: customers give the times they saw, the monitoring the times it measured.
-NEAR_CLAIM = dt.timedelta(days=1)
-
 FORM_TEMPLATE = "admin/sla/action_form.html"
 
 
@@ -662,16 +660,6 @@ class ClaimRefuseForm(forms.Form):
     cause = forms.ChoiceField(label=_("Excluding cause (SLA-6)"), choices=refusal_causes, required=False)
 
 
-def incidents_near(claim: Claim) -> QuerySet[Incident]:
-    """The incidents of the claim's Service overlapping the claimed period or within NEAR_CLAIM of it."""
-    low, high = claim.claimed_start - NEAR_CLAIM, claim.claimed_end + NEAR_CLAIM
-    return (
-        selectors.incidents_for_service(claim.service)
-        .filter(started_at__lt=high)
-        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=low))
-    )
-
-
 @admin.register(Claim)
 class ClaimAdmin(ActionPagesMixin, StaffAccessAuditMixin, ReadOnlyAdmin):
     """SLA claims come from support tickets (SLA-5): staff analyse them here and accept one, naming the
@@ -735,7 +723,7 @@ class ClaimAdmin(ActionPagesMixin, StaffAccessAuditMixin, ReadOnlyAdmin):
         if claim is not None:
             extra_context = {
                 **(extra_context or {}),
-                "nearby_incidents": incidents_near(claim),
+                "nearby_incidents": selectors.incidents_matching(claim),
                 "can_decide": claim.status == Claim.Status.PENDING and self.has_act_permission(request),
             }
         return super().change_view(request, object_id, form_url, extra_context)
@@ -758,7 +746,7 @@ class ClaimAdmin(ActionPagesMixin, StaffAccessAuditMixin, ReadOnlyAdmin):
     def accept_view(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         """Accept, naming the incident: the penalty is computed, capped, posted on the ticket (SLA-3/4)."""
         claim = self._claim(request, pk)
-        nearby = incidents_near(claim).filter(resolved_at__isnull=False).first()
+        nearby = selectors.incidents_matching(claim).filter(resolved_at__isnull=False).first()
         form = ClaimAcceptForm(request.POST or None, claim=claim, initial={"incident": nearby})
         if request.method == "POST" and form.is_valid():
             try:
@@ -779,7 +767,7 @@ class ClaimAdmin(ActionPagesMixin, StaffAccessAuditMixin, ReadOnlyAdmin):
             back=reverse("admin:sla_claim_change", args=[claim.pk]),
             subject=claim,
             claim=claim,
-            nearby_incidents=incidents_near(claim),
+            nearby_incidents=selectors.incidents_matching(claim),
             help=_("The penalty is computed from the incident as the provider recorded it, and posted on the ticket."),
             submit_label=_("Accept"),
         )
@@ -809,7 +797,7 @@ class ClaimAdmin(ActionPagesMixin, StaffAccessAuditMixin, ReadOnlyAdmin):
             back=reverse("admin:sla_claim_change", args=[claim.pk]),
             subject=claim,
             claim=claim,
-            nearby_incidents=incidents_near(claim),
+            nearby_incidents=selectors.incidents_matching(claim),
             submit_label=_("Refuse"),
         )
 

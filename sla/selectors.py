@@ -219,6 +219,22 @@ def claims_for_member(membership: Any) -> QuerySet[Claim]:
     )
 
 
+# SLA-5: an incident matches a claim when it started before the claim was filed and overlaps the
+# claimed unavailability widened by this much on each side (customers give their own times).
+CLAIM_MATCH_MARGIN = dt.timedelta(days=1)
+
+
+def incidents_matching(claim: Claim) -> QuerySet[Incident]:
+    """The incidents of the claim's Service that the claim may be about (SLA-5): what staff choose
+    from, and what `claim_accept` allows."""
+    low, high = claim.claimed_start - CLAIM_MATCH_MARGIN, claim.claimed_end + CLAIM_MATCH_MARGIN
+    return (
+        incidents_for_service(claim.service)
+        .filter(started_at__lt=high, started_at__lte=claim.filed_at)
+        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=low))
+    )
+
+
 def claim_for_member(*, membership: Any, claim_id: int) -> Claim:
     claim = claims_for_member(membership).filter(pk=claim_id).first()
     if claim is None:

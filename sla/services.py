@@ -58,9 +58,6 @@ from sla.models import (
 )
 
 Status = Claim.Status
-# SLA-5: an incident matches a claim when it started before the claim was filed and overlaps the
-# claimed unavailability widened by this much on each side (customers give their own times).
-CLAIM_MATCH_MARGIN = dt.timedelta(days=1)
 
 
 def _require_staff(user: User, rule: str) -> None:
@@ -472,10 +469,7 @@ def claim_accept(*, claim: Claim, incident: Incident, staff_user: User, now: dt.
                 rule="SLA-2",
                 field="incident",
             )
-        if incident.started_at > locked.filed_at or not (
-            incident.started_at < locked.claimed_end + CLAIM_MATCH_MARGIN
-            and incident.resolved_at > locked.claimed_start - CLAIM_MATCH_MARGIN
-        ):
+        if not selectors.incidents_matching(locked).filter(pk=incident.pk).exists():
             raise RuleViolation(
                 _("This incident does not match the unavailability claimed (its dates are too far apart)."),
                 rule="SLA-5",
