@@ -190,3 +190,25 @@ def test_evd1_postgresql_refuses_truncate() -> None:
         cursor.execute("TRUNCATE audit_auditevent CASCADE")
 
     assert AuditEvent.objects.count() == 3
+
+
+def test_evd1_many_events_are_chained_with_the_same_hashes_as_one_by_one() -> None:
+    """audit_record_many serializes its events before it locks the chain head and only hashes them
+    under the lock: each stored hash is still the SHA-256 of the event's canonical JSON."""
+    from audit.services import AuditSpec, audit_record_many
+
+    organization = OrganizationFactory()
+    odd = {"quote": 'he said "no"\\', "rule": "not the column", "prev_hash": "x", "z": "ü\u2028"}
+    audit_record_many(
+        [
+            AuditSpec(actor=Actor.system("test"), action="test.many", rule=rule, obj=organization, after=odd)
+            for rule in ("EVD-1", 'R"2', "Ω-3")
+        ],
+        at=AT,
+    )
+
+    events = list(AuditEvent.objects.order_by("id"))
+    assert [event.rule for event in events] == ["EVD-1", 'R"2', "Ω-3"]
+    assert [event.prev_hash for event in events] == [GENESIS_HASH, events[0].hash, events[1].hash]
+    assert all(compute_hash(event) == event.hash for event in events)
+    assert audit_verify() == (3, None)
