@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -21,6 +21,7 @@ from audit.services import Actor, AuditSpec, audit_record_many
 from billing.models import RenewalAttempt, Service
 from billing.services import lifecycle, renewals
 from billing.services.renewals import Effects
+from core import parallel
 from core.bulk import bulk_update
 from core.lifecycle import register_job
 from notifications.services import NoticeSpec
@@ -31,8 +32,14 @@ BatchRun = Callable[..., int]
 
 
 def in_batches(due: QuerySet[Service], run: BatchRun, *, day: dt.date, now: dt.datetime) -> int:
-    """Feed the ids of `due` to `run` in batches (keyset pagination on the primary key)."""
+    """Feed the ids of `due` to `run` in batches: on LIFECYCLE_WORKERS processes when there are
+    several batches (core.parallel; the ids are read first, a few bytes each), else one after the
+    other in this process, read by keyset pagination on the primary key."""
     size = settings.LIFECYCLE_BATCH_SIZE
+    if settings.LIFECYCLE_WORKERS > 1 and parallel.workers_for(2) > 1:
+        ids = list(due.values_list("pk", flat=True))
+        batches = [ids[start : start + size] for start in range(0, len(ids), size)]
+        return sum(parallel.map_batches(_run_batch, batches, run=run, day=day, now=now))
     done, last_id = 0, 0
     while True:
         ids = list(due.filter(pk__gt=last_id).values_list("pk", flat=True)[:size])
@@ -42,18 +49,38 @@ def in_batches(due: QuerySet[Service], run: BatchRun, *, day: dt.date, now: dt.d
         done += run_batch(run, ids, day=day, now=now)
 
 
+def _run_batch(ids: Sequence[int], *, run: BatchRun, day: dt.date, now: dt.datetime) -> int:
+    return run_batch(run, ids, day=day, now=now)
+
+
+# PostgreSQL's deadlock and serialization failures: the transaction was rolled back, run it again.
+_RETRY_SQLSTATES = {"40P01", "40001"}
+
+
 def run_batch(run: BatchRun, ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
     try:
         return run(ids, day=day, now=now)
     except IntegrityError:
         logger.warning("a batch of %s lost a race with another worker; running it again", run.__name__)
         return run(ids, day=day, now=now)
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) not in _RETRY_SQLSTATES:
+            raise
+        logger.warning("a batch of %s was rolled back by the database (%s); running it again", run.__name__, error)
+        return run(ids, day=day, now=now)
 
 
 @register_job(name=renewals.JOB_DEBIT, order=100, rule="REN-1")
 def debit_attempts(*, day: dt.date, now: dt.datetime) -> int:
     """REN-1, REN-2, REN-6, PRE-5: the day's debit attempt of every auto-renewing Service due."""
-    return in_batches(renewals.debit_due(day), renewals.debit_attempts_run, day=day, now=now)
+    return in_batches(renewals.debit_due(day), _debit_batch, day=day, now=now)
+
+
+def _debit_batch(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
+    """The batch's missing renewal invoices first, in a transaction of their own (the one that
+    holds the invoice sequence, BIL-6, is kept short), then the attempts."""
+    renewals.renewal_invoices_run(ids, day=day, now=now)
+    return renewals.debit_attempts_run(ids, day=day, now=now)
 
 
 @register_job(name="billing.unknown_payments", order=110, rule="REN-8")

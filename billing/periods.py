@@ -9,12 +9,14 @@ WARNING: month arithmetic is not associative. (31 Jan + 1 month) + 1 month = 28 
 """
 
 import datetime as dt
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
 PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "annual": 12}
 
 
+@lru_cache(maxsize=4096)  # pure; the daily run asks for the same few dates thousands of times
 def term_end(anchor: dt.date, period: str, term: int) -> dt.date:
     """The expiry date E of term `term` (1-based): the first day not paid for."""
     if term < 0:

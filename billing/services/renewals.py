@@ -231,8 +231,9 @@ class Effects:
     notices: list[NoticeSpec] = field(default_factory=list)
 
     def flush(self, now: dt.datetime) -> None:
-        audit_record_many(self.audit, at=now)
         notify_many(self.notices, now=now)
+        # Last: the chain head is locked from here to the commit, and parallel batches queue on it.
+        audit_record_many(self.audit, at=now)
         self.audit, self.notices = [], []
 
 
@@ -431,6 +432,28 @@ class _Plan:
     prepaid: Decimal = Decimal("0.00")
     card: Decimal = Decimal("0.00")
     means: PaymentMeans | None = None
+
+
+def renewal_invoices_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
+    """The next term's renewal invoice of each Service of a debit batch that is still due and has
+    none open (price in force on `day`, BIL-1), in a transaction of its own before the attempts.
+
+    Issuing takes the one gapless invoice sequence (BIL-6), whose row stays locked until commit:
+    alone in its transaction, an invoice batch holds it for the time of its inserts and evidence,
+    not for the charges, bookings and notices of the attempts, so parallel batches (core.parallel)
+    do not queue on it. Idempotent: an open invoice of the next term is used, never issued again,
+    and the database refuses a second one (REN-8). Returns how many were issued."""
+    actor = Actor.system(JOB_DEBIT)
+    with transaction.atomic():
+        found = open_renewal_invoices(service_ids, lock=True)  # the billing lock order: invoices, then Services
+        services = list(
+            Service.objects.select_for_update(of=("self",))
+            .filter(pk__in=service_ids)
+            .select_related("plan__service_type", "organization")
+            .order_by("pk")
+        )
+        missing = share_plans([s for s in services if _still_due(s, day) and (s.pk, s.term + 1) not in found])
+        return len(renewal_invoices_issue(missing, day=day, actor=actor, rule="REN-5", now=now))
 
 
 def debit_attempts_run(

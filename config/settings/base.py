@@ -5,6 +5,7 @@ Every value read from the environment has a working default for the embedded set
 """
 
 import datetime as dt
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -177,6 +178,8 @@ RENEWAL_WARRANTY_FINAL_NOTICE_DAYS = 7  # RW-5: a last escalation this many days
 MONEY_BACK_DAYS = 30  # MB-2
 UNKNOWN_PAYMENT_FLAG_AFTER = dt.timedelta(days=1)  # REN-8: an unknown outcome older than this is flagged
 LIFECYCLE_BATCH_SIZE = env.int("LIFECYCLE_BATCH_SIZE", default=500)  # Services per batch of the daily run
+# Processes that run a daily job's batches side by side (core.parallel; PostgreSQL only).
+LIFECYCLE_WORKERS = env.int("LIFECYCLE_WORKERS", default=os.cpu_count() or 1)
 
 # Celery: Redis when REDIS_URL is set, else a broker on the filesystem that needs no server.
 REDIS_URL = env("REDIS_URL", default="")

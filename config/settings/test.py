@@ -37,3 +37,5 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F40
 # The test runner empties tables with TRUNCATE between transactional tests (see audit migration 0003).
 AUDIT_TRUNCATE_ALLOWED = True
 LIFECYCLE_ALLOW_FUTURE_DATES = True
+# One process unless a test asks for more (the subprocess and parallel tests of the daily run do).
+LIFECYCLE_WORKERS = env.int("LIFECYCLE_WORKERS", default=1)  # noqa: F405

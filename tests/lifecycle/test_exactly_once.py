@@ -25,7 +25,7 @@ from billing.gateway import ChargeResult, SandboxGateway
 from billing.models import GatewayCharge, Invoice, Payment, RenewalAttempt, Service
 from billing.services import lifecycle as service_lifecycle
 from billing.services.renewals import debit_attempts_run
-from core import clock, lifecycle
+from core import clock, lifecycle, parallel
 from notifications.models import Notification
 from tests.billing.factories import service_type
 from tests.lifecycle.helpers import CARD_UNKNOWN, customer, live, service
@@ -94,6 +94,7 @@ def _subprocess_env(batch_size: int) -> dict[str, str]:
         "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/"
         f"{database['NAME']}",
         "LIFECYCLE_BATCH_SIZE": str(batch_size),
+        "LIFECYCLE_WORKERS": "2",  # as in production: each job's batches on two processes (core.parallel)
     }
 
 
@@ -132,6 +133,58 @@ def test_ren8_two_workers_racing_on_the_same_day_attempt_charge_and_notify_once(
 
     assert errors == []
     assert _state(ids) == _expected(40)
+
+
+def _pid_and_size(batch: list[int], *, fail_on: int | None = None) -> int:
+    if fail_on in batch:
+        raise ValueError(f"batch with {fail_on} refused")
+    return os.getpid() * 1000 + len(batch)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_perf_batches_run_on_worker_processes_each_with_its_own_connection(settings) -> None:  # noqa: ANN001
+    settings.LIFECYCLE_WORKERS = 2
+    batches = [list(range(start, start + 3)) for start in range(0, 30, 3)]
+
+    results = parallel.map_batches(_pid_and_size, batches)
+
+    pids = {result // 1000 for result in results}
+    assert sorted(result % 1000 for result in results) == [3] * 10
+    assert len(pids) == 2 and os.getpid() not in pids
+    assert Service.objects.count() == 0  # this process's connection works again afterwards
+
+
+@pytest.mark.django_db(transaction=True)
+def test_perf_a_batch_failing_in_a_worker_process_fails_the_job_with_its_story(settings) -> None:  # noqa: ANN001
+    settings.LIFECYCLE_WORKERS = 2
+    batches = [list(range(start, start + 3)) for start in range(0, 30, 3)]
+
+    with pytest.raises(parallel.BatchFailed, match="batch with 13 refused"):
+        parallel.map_batches(_pid_and_size, batches, fail_on=13)
+
+
+@pytest.mark.django_db
+def test_perf_inside_a_transaction_batches_run_in_this_process(settings) -> None:  # noqa: ANN001
+    settings.LIFECYCLE_WORKERS = 2  # a worker process could not see this transaction's rows
+
+    results = parallel.map_batches(_pid_and_size, [[1], [2, 3]])
+
+    assert results == [os.getpid() * 1000 + 1, os.getpid() * 1000 + 2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ren8_a_day_run_on_two_processes_changes_things_once_with_gapless_numbers(settings) -> None:  # noqa: ANN001
+    settings.LIFECYCLE_BATCH_SIZE = 10
+    settings.LIFECYCLE_WORKERS = 2
+    day = clock.today()
+    ids = _population(60, day)
+    before = parallel.child_queries
+
+    lifecycle.run_day(day)
+    lifecycle.run_day(day)  # the same day again: nothing more
+
+    assert parallel.child_queries > before  # the batches ran in the worker processes
+    assert _state(ids) == _expected(60)
 
 
 @pytest.mark.django_db(transaction=True)

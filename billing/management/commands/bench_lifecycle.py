@@ -10,16 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from billing.benchmark import build_population
-from core import clock, lifecycle
-
-
-class _QueryCounter:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        self.count += 1
-        return execute(sql, params, many, context)
+from core import clock, lifecycle, parallel
 
 
 class Command(BaseCommand):
@@ -32,6 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("--services", type=int, default=10_000)
         parser.add_argument("--due-fraction", type=float, default=1.0)
         parser.add_argument("--batch-size", type=int, default=settings.LIFECYCLE_BATCH_SIZE)
+        parser.add_argument(
+            "--workers", type=int, default=settings.LIFECYCLE_WORKERS, help="processes per job (LIFECYCLE_WORKERS)"
+        )
         parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
 
     def handle(self, *args: object, **options: Any) -> None:
@@ -40,6 +34,8 @@ class Command(BaseCommand):
         if not 0 <= options["due_fraction"] <= 1:
             raise CommandError("--due-fraction is between 0 and 1")
         settings.LIFECYCLE_BATCH_SIZE = options["batch_size"]
+        settings.LIFECYCLE_WORKERS = options["workers"]
+        settings.DEBUG = False  # as in production: no query log kept by the connections
         settings.CELERY_TASK_ALWAYS_EAGER = False  # deliveries are queued, not sent inside the run
         database = settings.DATABASES["default"]
         original_name = database["NAME"]
@@ -81,12 +77,17 @@ class Command(BaseCommand):
             f"second run: {second['seconds']:.3f} s ({100 * second['seconds'] / first['seconds']:.1f}% of the first), "
             f"{second['queries']} queries"
         )
-        self.stdout.write(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+        self.stdout.write(
+            f"workers: {options['workers']}; peak memory (max RSS): this process "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB, largest worker "
+            f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MiB"
+        )
 
     def _timed(self, day: dt.date) -> dict[str, Any]:
-        counter = _QueryCounter()
+        counter = parallel.QueryCounter()
+        before = parallel.child_queries
         with connection.execute_wrapper(counter):
             started = time.perf_counter()
             lifecycle.run_day(day)
             seconds = time.perf_counter() - started
-        return {"seconds": seconds, "queries": counter.count}
+        return {"seconds": seconds, "queries": counter.count + parallel.child_queries - before}
