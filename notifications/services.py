@@ -10,14 +10,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.template.loader import get_template
 from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.text import Truncator
 
 from audit.services import Actor, audit_record
-from core.bulk import bulk_insert
+from core.bulk import bulk_insert, bulk_insert_rows
 from core.errors import RuleViolation
 from notifications.models import Notification
 
@@ -49,6 +49,12 @@ def _addresses(organization: Any, channel: str, *, all_contacts: bool) -> list[s
 
 
 SUBJECT_MAX_LENGTH = Notification._meta.get_field("subject").max_length or 200
+
+# Every column of a notification row and the value it has unless a notice says otherwise (what
+# Notification() would give it), for the rows notify_many copies in without model instances.
+_NOTIFICATION_DEFAULTS: dict[str, Any] = {
+    field.attname: field.get_default() for field in Notification._meta.concrete_fields if not field.primary_key
+}
 
 
 def _render(template: str, context: dict[str, Any], language: str) -> tuple[str, str]:
@@ -128,10 +134,41 @@ def _build(
 ) -> list[Notification]:
     """The rows of one notice: one per channel and address, rendered in `language` (by default the
     Organization's)."""
+    rows = _rows(
+        organization=organization,
+        template=template,
+        context=context,
+        channels=channels,
+        related=related,
+        email_to=email_to,
+        all_contacts=all_contacts,
+        dedupe_key=dedupe_key,
+        language=language,
+        from_email=from_email,
+        now=now,
+    )
+    return [Notification(organization=organization, recipient_user=recipient_user, **row) for row in rows]
+
+
+def _rows(
+    *,
+    organization: Any,
+    template: str,
+    context: dict[str, Any] | None,
+    channels: tuple[str, ...],
+    related: models.Model | None,
+    email_to: str | None,
+    all_contacts: bool,
+    dedupe_key: str | None,
+    language: str | None,
+    from_email: str | None,
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """The columns (but the Organization and the recipient user) of each row of one notice."""
     language = language or organization.language
     full_context = {"organization": organization, "portal_url": settings.PORTAL_URL, **(context or {})}
     subject, body = _render(template, full_context, language)
-    built = []
+    rows = []
     for channel in channels:
         addresses = (
             [email_to]
@@ -139,28 +176,25 @@ def _build(
             else _addresses(organization, channel, all_contacts=all_contacts)
         )
         for address in addresses:
-            notification = Notification(
-                organization=organization,
-                recipient_user=recipient_user,
-                channel=channel,
-                address=address,
-                language=language,
-                template=template,
-                subject=subject,
-                body=body,
-                from_email=from_email or "",
-                related_type=related._meta.label_lower if related is not None else "",
-                related_id=str(related.pk) if related is not None else "",
-                dedupe_key=dedupe_key,
-                created_at=now,
-            )
+            row = {
+                "channel": channel,
+                "address": address,
+                "language": language,
+                "template": template,
+                "subject": subject,
+                "body": body,
+                "from_email": from_email or "",
+                "related_type": related._meta.label_lower if related is not None else "",
+                "related_id": str(related.pk) if related is not None else "",
+                "dedupe_key": dedupe_key,
+                "created_at": now,
+            }
             if channel == Channel.INBOX:
-                notification.status = Notification.Status.SENT
-                notification.sent_at = now
+                row["status"], row["sent_at"] = Notification.Status.SENT, now
             elif channel in (Channel.LETTER, Channel.PHONE):
-                notification.status = Notification.Status.AWAITING_STAFF
-            built.append(notification)
-    return built
+                row["status"] = Notification.Status.AWAITING_STAFF
+            rows.append(row)
+    return rows
 
 
 @dataclass(frozen=True)
@@ -176,37 +210,46 @@ class NoticeSpec:
     dedupe_key: str | None = None
 
 
-def notify_many(specs: list[NoticeSpec], *, now: dt.datetime) -> list[Notification]:
+def notify_many(specs: list[NoticeSpec], *, now: dt.datetime) -> int:
     """Record many notices with one insert (the daily run's batches) and queue their delivery as one
-    task after commit. Exactly once is the caller's business here: a dedupe key already used makes
-    the insert, and so the caller's whole transaction, fail rather than send twice."""
+    task after commit; return how many rows were written. Exactly once is the caller's business
+    here: a dedupe key already used makes the insert, and so the caller's whole transaction, fail
+    rather than send twice. On PostgreSQL the rows are plain values copied in, no model instances."""
     # Grouped by language, each group rendered under one activation of its language.
-    built: list[Notification] = []
+    rows: list[dict[str, Any]] = []
     ordered = sorted(specs, key=lambda spec: spec.organization.language)
     for language, group in groupby(ordered, key=lambda spec: spec.organization.language):
         with translation.override(language):
             for spec in group:
-                built.extend(
-                    _build(
-                        organization=spec.organization,
-                        template=spec.template,
-                        context=spec.context,
-                        channels=spec.channels,
-                        related=spec.related,
-                        recipient_user=None,
-                        email_to=None,
-                        all_contacts=spec.all_contacts,
-                        dedupe_key=spec.dedupe_key,
-                        now=now,
-                    )
-                )
-    if not built:
-        return []
-    bulk_insert(built)
-    to_send = [n.pk for n in built if n.channel in (Channel.EMAIL, Channel.SMS)]
+                for row in _rows(
+                    organization=spec.organization,
+                    template=spec.template,
+                    context=spec.context,
+                    channels=spec.channels,
+                    related=spec.related,
+                    email_to=None,
+                    all_contacts=spec.all_contacts,
+                    dedupe_key=spec.dedupe_key,
+                    language=None,
+                    from_email=None,
+                    now=now,
+                ):
+                    row["organization_id"] = spec.organization.pk
+                    rows.append(row)
+    if not rows:
+        return 0
+    if connection.vendor == "postgresql":
+        columns = list(_NOTIFICATION_DEFAULTS)
+        values = [[row.get(name, default) for name, default in _NOTIFICATION_DEFAULTS.items()] for row in rows]
+        ids = bulk_insert_rows(Notification, columns, values)
+    else:
+        built = [Notification(**row) for row in rows]
+        bulk_insert(built)
+        ids = [notification.pk for notification in built]
+    to_send = [pk for pk, row in zip(ids, rows, strict=True) if row["channel"] in (Channel.EMAIL, Channel.SMS)]
     if to_send:
         transaction.on_commit(partial(_queue_deliveries, to_send))
-    return built
+    return len(rows)
 
 
 def _queue_deliveries(notification_ids: list[int]) -> None:

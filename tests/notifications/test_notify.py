@@ -211,3 +211,26 @@ def test_org3_reaction_is_recorded_once() -> None:
         NOW + dt.timedelta(hours=2),
     )
     assert AuditEvent.objects.filter(action__startswith="inbox.").count() == 1
+
+
+def test_evd3_notify_many_writes_the_same_rows_as_notify(django_capture_on_commit_callbacks) -> None:  # noqa: ANN001
+    """The daily run's notify_many copies plain rows in (no model instances): every column as
+    notify() writes it, and the e-mail's delivery queued after commit."""
+    from django.forms.models import model_to_dict
+
+    from notifications.services import NoticeSpec, notify_many
+
+    organization = OrganizationFactory(language="de")
+    one_email, one_inbox = notify(organization=organization, template="organization_created", now=NOW)
+    expected = [model_to_dict(n, exclude=["id"]) for n in (one_email, one_inbox)]
+    Notification.objects.all().delete()
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        written = notify_many([NoticeSpec(organization=organization, template="organization_created")], now=NOW)
+
+    assert written == 2
+    assert [model_to_dict(n, exclude=["id"]) for n in Notification.objects.order_by("channel")] == expected
+    assert expected[0]["status"] == "pending" and expected[1]["status"] == "sent"
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert [m.subject for m in mail.outbox] == [one_email.subject]
