@@ -79,8 +79,8 @@ def debit_attempts(*, day: dt.date, now: dt.datetime) -> int:
 def _debit_batch(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
     """The batch's missing renewal invoices first, in a transaction of their own (the one that
     holds the invoice sequence, BIL-6, is kept short), then the attempts."""
-    renewals.renewal_invoices_run(ids, day=day, now=now)
-    return renewals.debit_attempts_run(ids, day=day, now=now)
+    known = renewals.renewal_invoices_run(ids, day=day, now=now)
+    return renewals.debit_attempts_run(ids, day=day, now=now, known=known)
 
 
 @register_job(name="billing.unknown_payments", order=110, rule="REN-8")

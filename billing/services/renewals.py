@@ -434,7 +434,7 @@ class _Plan:
     means: PaymentMeans | None = None
 
 
-def renewal_invoices_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
+def renewal_invoices_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> list[Service]:
     """The next term's renewal invoice of each Service of a debit batch that is still due and has
     none open (price in force on `day`, BIL-1), in a transaction of its own before the attempts.
 
@@ -442,18 +442,47 @@ def renewal_invoices_run(service_ids: Sequence[int], *, day: dt.date, now: dt.da
     alone in its transaction, an invoice batch holds it for the time of its inserts and evidence,
     not for the charges, bookings and notices of the attempts, so parallel batches (core.parallel)
     do not queue on it. Idempotent: an open invoice of the next term is used, never issued again,
-    and the database refuses a second one (REN-8). Returns how many were issued."""
+    and the database refuses a second one (REN-8). Returns the Services it read, for the attempts'
+    transaction to lock again without reading their plans and Organizations a second time."""
     actor = Actor.system(JOB_DEBIT)
     with transaction.atomic():
         found = open_renewal_invoices(service_ids, lock=True)  # the billing lock order: invoices, then Services
-        services = list(
-            Service.objects.select_for_update(of=("self",))
-            .filter(pk__in=service_ids)
-            .select_related("plan__service_type", "organization")
-            .order_by("pk")
-        )
-        missing = share_plans([s for s in services if _still_due(s, day) and (s.pk, s.term + 1) not in found])
-        return len(renewal_invoices_issue(missing, day=day, actor=actor, rule="REN-5", now=now))
+        services = share_plans(locked_services(service_ids))
+        missing = [s for s in services if _still_due(s, day) and (s.pk, s.term + 1) not in found]
+        renewal_invoices_issue(missing, day=day, actor=actor, rule="REN-5", now=now)
+    return services
+
+
+_SERVICE_COLUMNS = [field.attname for field in Service._meta.concrete_fields]
+
+
+def locked_services(service_ids: Iterable[int], known: Sequence[Service] = ()) -> list[Service]:
+    """The Services locked for update, in id order, with their plan, service type and Organization.
+
+    `known` are instances of them read by an earlier transaction of the same batch: their rows are
+    read again under the lock as plain values and written onto them, keeping the plan and the
+    Organization they hold while the row still points at the same ones (a Service changed in
+    between is simply up to date again); the others are read in full."""
+    query = Service.objects.select_for_update(of=("self",)).filter(pk__in=list(service_ids)).order_by("pk")
+    full = query.select_related("plan__service_type", "organization")
+    if not known:
+        return list(full)
+    by_pk = {service.pk: service for service in known}
+    services, unknown = [], []
+    for row in query.values_list(*_SERVICE_COLUMNS):
+        values = dict(zip(_SERVICE_COLUMNS, row, strict=True))
+        service = by_pk.get(values["id"])
+        if service is None or (service.plan_id, service.organization_id) != (
+            values["plan_id"],
+            values["organization_id"],
+        ):
+            unknown.append(values["id"])
+            continue
+        service.__dict__.update(values)
+        services.append(service)
+    if unknown:  # locked already, by the query above
+        services.extend(full.filter(pk__in=unknown))
+    return sorted(services, key=lambda service: service.pk)
 
 
 def debit_attempts_run(
@@ -463,6 +492,7 @@ def debit_attempts_run(
     now: dt.datetime,
     actor: Actor | None = None,
     forced_by: Any = None,
+    known: Sequence[Service] = (),
 ) -> int:
     """Make the day's debit attempt of each Service (one transaction, a fixed number of queries).
 
@@ -471,6 +501,7 @@ def debit_attempts_run(
     the default means — both or neither (PRE-5). Success pays the invoice and extends the term; a
     declined card or no valid means is recorded and the customer e-mailed once for that attempt
     (REN-1, REN-2). `forced_by` (a staff user) makes an extra attempt even if the day had one.
+    `known`: the Services as `renewal_invoices_run` read them just before (see locked_services).
     Returns how many attempts were recorded.
     """
     actor = actor or (Actor.for_user(forced_by) if forced_by is not None else Actor.system(JOB_DEBIT))
@@ -483,13 +514,7 @@ def debit_attempts_run(
             .order_by("pk")
         }
         found = open_renewal_invoices(service_ids, lock=True)
-        services = list(
-            Service.objects.select_for_update(of=("self",))
-            .filter(pk__in=service_ids)
-            .select_related("plan__service_type", "organization")
-            .order_by("pk")
-        )
-        services = share_plans([s for s in services if _still_due(s, day)])
+        services = share_plans([s for s in locked_services(service_ids, known) if _still_due(s, day)])
         if forced_by is None:
             done = set(
                 RenewalAttempt.objects.filter(service__in=services, day=day, forced_by__isnull=True).values_list(

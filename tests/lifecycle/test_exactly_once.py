@@ -138,6 +138,7 @@ def test_ren8_two_workers_racing_on_the_same_day_attempt_charge_and_notify_once(
 def _pid_and_size(batch: list[int], *, fail_on: int | None = None) -> int:
     if fail_on in batch:
         raise ValueError(f"batch with {fail_on} refused")
+    time.sleep(0.05)  # long enough for both processes to take batches
     return os.getpid() * 1000 + len(batch)
 
 
