@@ -89,11 +89,18 @@ def compute_hash(event: AuditEvent) -> str:
     return _hash_of({name: getattr(event, name) for name in _HASHED})
 
 
+_NATIVE = (str, int, bool, type(None))  # bool is an int; floats are not here on purpose
+
+
 def _stable(value: Any) -> Any:
     """Values that come back from PostgreSQL's jsonb exactly as written: floats (which jsonb may
     rewrite, e.g. 1e16 -> 10000000000000000) and everything not JSON-native become strings."""
     if isinstance(value, dict):
-        return {str(key): _stable(item) for key, item in value.items()}
+        # Most evidence is a flat dict of strings and numbers: no call per item for those.
+        return {
+            str(key): item if type(item) in _NATIVE else _stable(item)  # exact types: subclasses go the long way
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
         return [_stable(item) for item in value]
     if value is None or isinstance(value, bool | int | str):

@@ -8,3 +8,11 @@ EU_COUNTRIES = frozenset(
         "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
     }
 )  # fmt: skip
+
+
+def country_code(instance: object, field: str) -> str:
+    """The code a django-countries field of `instance` holds, without the Country object its
+    attribute builds (a look-up of the name in the active language: thousands per daily-run batch)."""
+    if field not in instance.__dict__:
+        return str(getattr(instance, field))  # deferred: the attribute reads it
+    return str(instance.__dict__[field] or "")

@@ -15,6 +15,7 @@ from billing.money import percent_of, quantize
 from billing.selectors import VatTreatment, vat_treatment
 from core import clock
 from core.bulk import bulk_insert
+from core.countries import country_code
 from core.errors import RuleViolation
 
 # Days an invoice gives to pay (the due date). Renewal invoices are due on E (issue 4).
@@ -64,7 +65,7 @@ def billing_address(organization: Any) -> dict[str, Any]:
         "name": organization.name,
         "contact": f"{organization.contact_first_name} {organization.contact_last_name}",
         "lines": [organization.street, f"{organization.postal_code} {organization.city}"],
-        "country": str(organization.billing_country),
+        "country": country_code(organization, "billing_country"),
         "vat_number": organization.vat_number,
     }
 
@@ -91,7 +92,11 @@ class VatCache:
         self._seen: dict[tuple[str, bool, bool], VatTreatment] = {}
 
     def treatment(self, organization: Any, service_type: ServiceType) -> VatTreatment:
-        key = (str(organization.billing_country), bool(organization.vat_number), service_type.always_swiss_vat)
+        key = (
+            country_code(organization, "billing_country"),
+            bool(organization.vat_number),
+            service_type.always_swiss_vat,
+        )
         if key not in self._seen:
             self._seen[key] = vat_treatment(organization, service_type, self.day)
         return self._seen[key]
