@@ -90,50 +90,6 @@ def notify(
     the e-mail from another address than DEFAULT_FROM_EMAIL (the support address, SUP-7).
     """
     created = []
-    for notification in _build(
-        organization=organization,
-        template=template,
-        context=context,
-        channels=channels,
-        related=related,
-        recipient_user=recipient_user,
-        email_to=email_to,
-        all_contacts=all_contacts,
-        dedupe_key=dedupe_key,
-        language=language,
-        from_email=from_email,
-        now=now,
-    ):
-        try:
-            with transaction.atomic():
-                notification.save(force_insert=True)
-        except IntegrityError:
-            if dedupe_key is None:
-                raise
-            continue  # already recorded for this key: exactly once
-        created.append(notification)
-        if notification.channel in (Channel.EMAIL, Channel.SMS):
-            transaction.on_commit(partial(_queue_delivery, notification.pk))
-    return created
-
-
-def _build(
-    *,
-    organization: Any,
-    template: str,
-    context: dict[str, Any] | None,
-    channels: tuple[str, ...],
-    related: models.Model | None,
-    recipient_user: Any,
-    email_to: str | None,
-    all_contacts: bool,
-    dedupe_key: str | None,
-    language: str | None = None,
-    from_email: str | None = None,
-    now: dt.datetime,
-) -> list[Notification]:
-    """The rows of one notice: one per channel and address, rendered in `language` (by default the
-    Organization's)."""
     rows = _rows(
         organization=organization,
         template=template,
@@ -147,7 +103,19 @@ def _build(
         from_email=from_email,
         now=now,
     )
-    return [Notification(organization=organization, recipient_user=recipient_user, **row) for row in rows]
+    for row in rows:
+        notification = Notification(organization=organization, recipient_user=recipient_user, **row)
+        try:
+            with transaction.atomic():
+                notification.save(force_insert=True)
+        except IntegrityError:
+            if dedupe_key is None:
+                raise
+            continue  # already recorded for this key: exactly once
+        created.append(notification)
+        if notification.channel in (Channel.EMAIL, Channel.SMS):
+            transaction.on_commit(partial(_queue_delivery, notification.pk))
+    return created
 
 
 def _rows(
@@ -164,7 +132,8 @@ def _rows(
     from_email: str | None,
     now: dt.datetime,
 ) -> list[dict[str, Any]]:
-    """The columns (but the Organization and the recipient user) of each row of one notice."""
+    """The columns (but the Organization and the recipient user) of each row of one notice: one per
+    channel and address, rendered in `language` (by default the Organization's)."""
     language = language or organization.language
     full_context = {"organization": organization, "portal_url": settings.PORTAL_URL, **(context or {})}
     subject, body = _render(template, full_context, language)
