@@ -139,12 +139,7 @@ def _look_up_past_due(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> 
     actor = Actor.system("billing.unknown_payments")
     with transaction.atomic():
         renewals.open_renewal_invoices(ids, lock=True)
-        services = list(
-            Service.objects.select_for_update(of=("self",))
-            .filter(pk__in=ids)
-            .select_related("plan__service_type", "organization")
-            .order_by("pk")
-        )
+        services = renewals.locked_services(ids)
         effects = Effects()
         remaining, _in_doubt = renewals._reconcile_unknown(services, day=day, now=now, actor=actor, effects=effects)
         effects.flush(now)

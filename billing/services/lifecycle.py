@@ -28,6 +28,7 @@ from billing.services.prepaid import prepaid_account_lock
 from billing.services.renewals import (
     Effects,
     due_date,
+    locked_services,
     next_term,
     next_term_invoices,
     open_renewal_invoices,
@@ -69,14 +70,7 @@ SERVICE_LIFECYCLE_FIELDS = [
 
 
 def _lock(service_ids: Sequence[int]) -> list[Service]:
-    return share_plans(
-        list(
-            Service.objects.select_for_update(of=("self",))
-            .filter(pk__in=service_ids)
-            .select_related("plan__service_type", "organization")
-            .order_by("pk")
-        )
-    )
+    return share_plans(locked_services(service_ids))
 
 
 def _lock_open_invoices(service_ids: Sequence[int]) -> None:
