@@ -61,7 +61,8 @@ def _canonical(values: dict[str, Any]) -> str:
 
 
 def _hash_of(values: dict[str, Any]) -> str:
-    """SHA-256 of the event's canonical JSON: what `audit_verify` recomputes from the stored row."""
+    """SHA-256 of the event's canonical JSON: what `audit_verify` recomputes from the stored row
+    (events are written with `_Unchained`, which gives the same hash in two steps)."""
     return hashlib.sha256(_canonical(values).encode()).hexdigest()
 
 
@@ -164,7 +165,7 @@ def _event_values(spec: AuditSpec, *, at: dt.datetime, prev_hash: str) -> dict[s
     """The columns of one event, its hash included."""
     values = _unhashed_values(spec, at=at)
     values["prev_hash"] = prev_hash
-    values["hash"] = _hash_of(values)
+    values["hash"] = _Unchained.of(values).hash(prev_hash)
     return values
 
 

@@ -36,7 +36,7 @@ def in_batches(due: QuerySet[Service], run: BatchRun, *, day: dt.date, now: dt.d
     several batches (core.parallel; the ids are read first, a few bytes each), else one after the
     other in this process, read by keyset pagination on the primary key."""
     size = settings.LIFECYCLE_BATCH_SIZE
-    if settings.LIFECYCLE_WORKERS > 1 and parallel.workers_for(2) > 1:
+    if parallel.available():
         ids = list(due.values_list("pk", flat=True))
         batches = [ids[start : start + size] for start in range(0, len(ids), size)]
         return sum(parallel.map_batches(_run_batch, batches, run=run, day=day, now=now))

@@ -38,11 +38,14 @@ class BatchFailed(RuntimeError):
     """A batch failed in a worker process (the message carries its traceback)."""
 
 
+def available() -> bool:
+    """Whether batches started now could run on worker processes."""
+    return settings.LIFECYCLE_WORKERS > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
 def workers_for(batches: int) -> int:
     """How many processes would run this many batches now."""
-    if batches < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
-        return 1
-    return max(1, min(settings.LIFECYCLE_WORKERS, batches))
+    return min(settings.LIFECYCLE_WORKERS, batches) if batches > 1 and available() else 1
 
 
 def map_batches(function: Callable[..., int], batches: Sequence[Batch], **kwargs: Any) -> list[int]:

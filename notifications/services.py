@@ -50,12 +50,6 @@ def _addresses(organization: Any, channel: str, *, all_contacts: bool) -> list[s
 
 SUBJECT_MAX_LENGTH = Notification._meta.get_field("subject").max_length or 200
 
-# Every column of a notification row and the value it has unless a notice says otherwise (what
-# Notification() would give it), for the rows notify_many copies in without model instances.
-_NOTIFICATION_DEFAULTS: dict[str, Any] = {
-    field.attname: field.get_default() for field in Notification._meta.concrete_fields if not field.primary_key
-}
-
 
 def _render(template: str, context: dict[str, Any], language: str) -> tuple[str, str]:
     with translation.override(language) if translation.get_language() != language else nullcontext():
@@ -208,9 +202,10 @@ def notify_many(specs: list[NoticeSpec], *, now: dt.datetime) -> int:
     if not rows:
         return 0
     if connection.vendor == "postgresql":
-        columns = list(_NOTIFICATION_DEFAULTS)
-        values = [[row.get(name, default) for name, default in _NOTIFICATION_DEFAULTS.items()] for row in rows]
-        ids = bulk_insert_rows(Notification, columns, values)
+        # Every column, with what Notification() would give it unless the notice says otherwise.
+        defaults = {f.attname: f.get_default() for f in Notification._meta.concrete_fields if not f.primary_key}
+        values = [[row.get(name, default) for name, default in defaults.items()] for row in rows]
+        ids = bulk_insert_rows(Notification, list(defaults), values)
     else:
         built = [Notification(**row) for row in rows]
         bulk_insert(built)
