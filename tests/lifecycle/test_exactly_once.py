@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
+from psycopg import errors as psycopg_errors
 
 from audit.services import audit_verify
 from billing.benchmark import build_population
@@ -432,3 +433,43 @@ def test_celery_settings_make_the_daily_run_safe_to_redeliver() -> None:
     assert app.conf.task_reject_on_worker_lost is True
     assert app.conf.worker_prefetch_multiplier == 1
     assert settings.CELERY_VISIBILITY_TIMEOUT >= 6 * 3600
+
+
+def _refused_once(error: Exception) -> tuple[list[tuple[int, ...]], object]:
+    calls: list[tuple[int, ...]] = []
+
+    def run(ids, *, day, now) -> int:  # noqa: ANN001
+        calls.append(tuple(ids))
+        if len(calls) == 1:
+            raise error
+        return len(ids)
+
+    return calls, run
+
+
+@pytest.mark.parametrize("cause", [psycopg_errors.DeadlockDetected, psycopg_errors.SerializationFailure])
+def test_ren8_a_batch_rolled_back_by_a_deadlock_is_run_again_once(cause) -> None:  # noqa: ANN001
+    from django.db import OperationalError
+
+    from billing.jobs import run_batch
+
+    error = OperationalError("rolled back")
+    error.__cause__ = cause()
+    calls, run = _refused_once(error)
+
+    assert run_batch(run, [1, 2], day=clock.today(), now=clock.now()) == 2
+    assert calls == [(1, 2), (1, 2)]
+
+
+def test_ren8_another_operational_error_fails_the_batch_without_a_second_run() -> None:
+    from django.db import OperationalError
+
+    from billing.jobs import run_batch
+
+    error = OperationalError("server closed the connection")
+    error.__cause__ = psycopg_errors.AdminShutdown()
+    calls, run = _refused_once(error)
+
+    with pytest.raises(OperationalError, match="server closed"):
+        run_batch(run, [1, 2], day=clock.today(), now=clock.now())
+    assert calls == [(1, 2)]
