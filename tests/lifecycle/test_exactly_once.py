@@ -221,11 +221,28 @@ def test_ren8_a_run_killed_in_the_middle_and_started_again_ends_as_an_uninterrup
     # the kill landed in the middle of the run (else this test proves nothing)
     assert killed.returncode == -signal.SIGKILL
     assert 20 <= partial < 600
+    # and its batch processes do not outlive it: each ends with the batch it holds
+    assert _other_sessions_after(seconds=3) == 0
 
     rerun = _run_lifecycle(day, batch_size=10)
     output = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, output
     assert _state(ids) == _expected(600)
+
+
+def _other_sessions_after(*, seconds: float) -> int:
+    """Sessions on the test database other than this one, once they are gone or `seconds` passed
+    (a killed client's session ends when the server sees its socket close)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            (count,) = cursor.fetchone()
+        if count == 0 or time.monotonic() > deadline:
+            return count
+        time.sleep(0.1)
 
 
 def _worker(queue: str, pool: str = "solo") -> subprocess.Popen[bytes]:
@@ -257,6 +274,7 @@ def test_ren8_a_celery_worker_killed_mid_run_leaves_the_task_to_the_next_worker_
         first.wait(timeout=30)
         partial = RenewalAttempt.objects.count()
         assert 20 <= partial < 600  # killed in the middle of the run
+        assert _other_sessions_after(seconds=3) == 0  # its batch processes end with their batch
 
         time.sleep(3)  # past the (test's) visibility timeout: the task is delivered again
         second = _worker(queue)
@@ -268,6 +286,9 @@ def test_ren8_a_celery_worker_killed_mid_run_leaves_the_task_to_the_next_worker_
             if worker is not None and worker.poll() is None:
                 worker.send_signal(signal.SIGKILL)
                 worker.wait(timeout=30)
+        leftover = _other_sessions_after(seconds=10)  # a batch process ends with its batch
+
+    assert leftover == 0
 
     assert lifecycle_finished(day)
     assert _state(ids) == _expected(600)
@@ -304,9 +325,11 @@ def test_ren8_a_pool_process_killed_mid_run_gives_the_task_back_and_the_worker_f
         while time.monotonic() < deadline and RenewalAttempt.objects.count() < 20:
             time.sleep(0.01)
         (child,) = _children(worker.pid)
+        batch_processes = _children(child)
         os.kill(child, signal.SIGKILL)
         partial = RenewalAttempt.objects.count()
         assert 20 <= partial < 600  # killed in the middle of the run
+        assert len(batch_processes) == 2 and _gone_after(batch_processes, seconds=3)  # end with their batch
 
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and not lifecycle_finished(day):
@@ -318,9 +341,21 @@ def test_ren8_a_pool_process_killed_mid_run_gives_the_task_back_and_the_worker_f
         for orphan in orphans:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(orphan, signal.SIGKILL)
+        leftover = _other_sessions_after(seconds=10)  # a batch process ends with its batch
+
+    assert leftover == 0
 
     assert lifecycle_finished(day)
     assert _state(ids) == _expected(600)
+
+
+def _gone_after(pids: list[int], *, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while any(Path(f"/proc/{pid}").exists() for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def lifecycle_finished(day: dt.date) -> bool:
