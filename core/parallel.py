@@ -15,8 +15,11 @@ Celery pool process, which multiprocessing refuses to let have children, and bil
 hooks give each child its own broker connection pool.
 """
 
+import ctypes
 import logging
 import os
+import signal
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -57,7 +60,7 @@ def map_batches(function: Callable[..., int], batches: Sequence[Batch], **kwargs
 
     # The children must not share the parent's connection: closed here, each opens its own.
     connections.close_all()
-    pool = billiard.get_context("fork").Pool(processes=processes, initializer=_child_started)
+    pool = billiard.get_context("fork").Pool(processes=processes, initializer=_child_started, initargs=(os.getpid(),))
     global child_queries
     try:
         results = []
@@ -83,9 +86,19 @@ class QueryCounter:
         return execute(sql, params, many, context)
 
 
-def _child_started() -> None:
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _child_started(parent: int) -> None:
     from billiard.util import Finalize
 
+    # Die with the process that forked us (a SIGKILLed task process, say): nothing else would stop
+    # this child, which would go on taking the batches still queued in the pool's pipe. Its open
+    # batch rolls back with its connection; the redelivered task does it again.
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
     # Close this process's connection when it ends, rather than leave the server an abrupt EOF.
     Finalize(None, connections.close_all, exitpriority=10)
 

@@ -174,6 +174,42 @@ def test_perf_inside_a_transaction_batches_run_in_this_process(settings) -> None
     assert results == [os.getpid() * 1000 + 1, os.getpid() * 1000 + 2]
 
 
+_SLEEPING_JOB = """
+import time, django
+django.setup()
+from core import parallel
+
+def nap(batch):
+    time.sleep(120)
+    return 0
+
+parallel.map_batches(nap, [[1], [2], [3], [4]])
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ren8_batch_processes_die_with_the_process_that_forked_them() -> None:
+    """SIGKILL the job's process while its batches run: its batch processes go at once (their open
+    batches roll back) instead of taking the batches still queued for them."""
+    job = subprocess.Popen([sys.executable, "-c", _SLEEPING_JOB], cwd=ROOT, env=_subprocess_env(batch_size=1))
+    batch_processes: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(_children(job.pid)) < 2:
+            time.sleep(0.05)
+        batch_processes = _children(job.pid)
+        assert len(batch_processes) == 2
+        job.send_signal(signal.SIGKILL)
+        job.wait(timeout=30)
+        assert _gone_after(batch_processes, seconds=3)
+    finally:
+        if job.poll() is None:
+            job.kill()
+        for pid in batch_processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_ren8_a_day_run_on_two_processes_changes_things_once_with_gapless_numbers(settings) -> None:  # noqa: ANN001
     settings.LIFECYCLE_BATCH_SIZE = 10
@@ -274,7 +310,7 @@ def test_ren8_a_celery_worker_killed_mid_run_leaves_the_task_to_the_next_worker_
         first.wait(timeout=30)
         partial = RenewalAttempt.objects.count()
         assert 20 <= partial < 600  # killed in the middle of the run
-        assert _other_sessions_after(seconds=3) == 0  # its batch processes end with their batch
+        assert _other_sessions_after(seconds=3) == 0  # its batch processes die with it
 
         time.sleep(3)  # past the (test's) visibility timeout: the task is delivered again
         second = _worker(queue)
@@ -286,7 +322,7 @@ def test_ren8_a_celery_worker_killed_mid_run_leaves_the_task_to_the_next_worker_
             if worker is not None and worker.poll() is None:
                 worker.send_signal(signal.SIGKILL)
                 worker.wait(timeout=30)
-        leftover = _other_sessions_after(seconds=10)  # a batch process ends with its batch
+        leftover = _other_sessions_after(seconds=10)  # no batch process outlives its parent
 
     assert leftover == 0
 
@@ -329,7 +365,7 @@ def test_ren8_a_pool_process_killed_mid_run_gives_the_task_back_and_the_worker_f
         os.kill(child, signal.SIGKILL)
         partial = RenewalAttempt.objects.count()
         assert 20 <= partial < 600  # killed in the middle of the run
-        assert len(batch_processes) == 2 and _gone_after(batch_processes, seconds=3)  # end with their batch
+        assert len(batch_processes) == 2 and _gone_after(batch_processes, seconds=3)  # die with it
 
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and not lifecycle_finished(day):
@@ -341,7 +377,7 @@ def test_ren8_a_pool_process_killed_mid_run_gives_the_task_back_and_the_worker_f
         for orphan in orphans:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(orphan, signal.SIGKILL)
-        leftover = _other_sessions_after(seconds=10)  # a batch process ends with its batch
+        leftover = _other_sessions_after(seconds=10)  # no batch process outlives its parent
 
     assert leftover == 0
 
