@@ -1,6 +1,7 @@
 """`bench_lifecycle`: the daily run's benchmark (SPEC PERF goals; figures in docs/performance.md)."""
 
 import datetime as dt
+import os
 import resource
 import time
 from typing import Any
@@ -71,7 +72,8 @@ class Command(BaseCommand):
         batches = max(1, -(-due // options["batch_size"]))
         self.stdout.write(
             f"first run:  {first['seconds']:.2f} s, {due / first['seconds']:.0f} services/s, "
-            f"{first['queries']} queries ({first['queries'] / batches:.1f} per batch of {options['batch_size']})"
+            f"{first['queries']} queries ({first['queries'] / batches:.1f} per batch of {options['batch_size']}), "
+            f"CPU: {first['cpu']:.1f} s in this process and its workers, {first['machine']:.1f} s on the machine"
         )
         self.stdout.write(
             f"second run: {second['seconds']:.3f} s ({100 * second['seconds'] / first['seconds']:.1f}% of the first), "
@@ -87,7 +89,28 @@ class Command(BaseCommand):
         counter = parallel.QueryCounter()
         before = parallel.child_queries
         with connection.execute_wrapper(counter):
+            cpu, machine = _cpu_seconds(), _machine_busy_seconds()
             started = time.perf_counter()
             lifecycle.run_day(day)
             seconds = time.perf_counter() - started
-        return {"seconds": seconds, "queries": counter.count + parallel.child_queries - before}
+            cpu, machine = _cpu_seconds() - cpu, _machine_busy_seconds() - machine
+        queries = counter.count + parallel.child_queries - before
+        return {"seconds": seconds, "cpu": cpu, "machine": machine, "queries": queries}
+
+
+def _cpu_seconds() -> float:
+    """User and system time of this process and of its ended workers (not the database's)."""
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+
+
+def _machine_busy_seconds() -> float:
+    """CPU time of the whole machine but idle and I/O wait (the database's included), where the
+    kernel says (Linux); 0 elsewhere."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
