@@ -2,6 +2,7 @@
 
 import datetime as dt
 import logging
+import unicodedata
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
@@ -56,7 +57,10 @@ def _render(template: str, context: dict[str, Any], language: str) -> tuple[str,
         subject = get_template(f"notifications/{template}/subject.txt").render(context).strip()
         body = get_template(f"notifications/{template}/body.txt").render(context).strip()
     # The subject is one line and fits its column, whatever names the context brings.
-    return Truncator(" ".join(subject.split())).chars(SUBJECT_MAX_LENGTH), body
+    subject = unicodedata.normalize("NFC", " ".join(subject.split()))  # as Truncator gives it back
+    if len(subject) > SUBJECT_MAX_LENGTH:  # Truncator walks every character: only when it may cut
+        subject = Truncator(subject).chars(SUBJECT_MAX_LENGTH)
+    return subject, body
 
 
 def notify(
