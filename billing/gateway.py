@@ -224,11 +224,32 @@ def _check_amount(amount: Decimal, currency: str) -> None:
 
 
 def _result(row: GatewayCharge) -> ChargeResult:
+    return _result_of(row.outcome, row.decline_reason)
+
+
+def _replayed(
+    charged_amount: Decimal,
+    charged_currency: str,
+    charged_token: str,
+    outcome: str,
+    decline_reason: str,
+    *,
+    amount: Decimal,
+    currency: str,
+    token: str,
+) -> ChargeResult:
+    """The answer to a key already used: what it gave the first time, for the same charge only."""
+    if (charged_amount, charged_currency, charged_token) != (amount, currency, token):
+        raise GatewayError("this idempotency key was already used for another charge")
+    return _result_of(outcome, decline_reason)
+
+
+def _result_of(outcome: str, decline_reason: str) -> ChargeResult:
     """A refund does not change how the charge itself went: a refunded charge had succeeded."""
-    if row.outcome in (GatewayCharge.Outcome.SUCCEEDED, GatewayCharge.Outcome.REFUNDED):
+    if outcome in (GatewayCharge.Outcome.SUCCEEDED, GatewayCharge.Outcome.REFUNDED):
         return ChargeResult(status="succeeded")
-    if row.outcome == GatewayCharge.Outcome.DECLINED:
-        return ChargeResult(status="declined", decline_reason=row.decline_reason)
+    if outcome == GatewayCharge.Outcome.DECLINED:
+        return ChargeResult(status="declined", decline_reason=decline_reason)
     return ChargeResult(status="unknown")
 
 
@@ -311,16 +332,21 @@ class SandboxGateway:
         if new_rows:
             with transaction.atomic():
                 GatewayCharge.objects.bulk_create(new_rows, ignore_conflicts=True)
-        rows = {row.idempotency_key: row for row in GatewayCharge.objects.filter(idempotency_key__in=keys)}
+        # Read back as plain values: the batch's 500 rows need no model instances.
+        rows = {
+            key: charged
+            for key, *charged in GatewayCharge.objects.filter(idempotency_key__in=keys).values_list(
+                "idempotency_key", "amount", "currency", "token", "outcome", "decline_reason"
+            )
+        }
         return [
-            self._replay(rows[r.idempotency_key], amount=r.amount, currency=r.currency, token=r.token) for r in requests
+            _replayed(*rows[r.idempotency_key], amount=r.amount, currency=r.currency, token=r.token) for r in requests
         ]
 
     @staticmethod
     def _replay(row: GatewayCharge, *, amount: Decimal, currency: str, token: str) -> ChargeResult:
-        if (row.amount, row.currency, row.token) != (amount, currency, token):
-            raise GatewayError("this idempotency key was already used for another charge")
-        return _result(row)
+        charged = (row.amount, row.currency, row.token, row.outcome, row.decline_reason)
+        return _replayed(*charged, amount=amount, currency=currency, token=token)
 
     def lookup(self, idempotency_key: str) -> ChargeResult | None:
         """The timeout card's pending charge settles here, as succeeded, and stays so."""
