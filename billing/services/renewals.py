@@ -27,7 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils.translation import gettext_noop
+from django.utils.translation import get_language, gettext_noop
 
 from audit.services import Actor, AuditSpec, audit_record_many
 from billing.gateway import ChargeRequest, charge_many, get_gateway
@@ -120,6 +120,14 @@ class _Prices:
                 "-valid_from"
             ):
                 self.add_on_prices.setdefault((add_on_price.add_on_id, add_on_price.currency), add_on_price)
+        self._descriptions: dict[tuple[int, str | None], str] = {}
+
+    def description(self, plan: Any) -> str:
+        """The plan's invoice line text, made once per plan and language for the batch."""
+        key = (plan.pk, get_language())
+        if key not in self._descriptions:
+            self._descriptions[key] = f"{plan.service_type.name} · {plan.name} ({plan.get_period_display()})"
+        return self._descriptions[key]
 
 
 def warranty_surcharge_applies(service: Service, price: Price) -> bool:
@@ -142,7 +150,7 @@ def _renewal_lines(service: Service, prices: _Prices) -> list[LineSpec] | None:
     plan = service.plan
     lines = [
         LineSpec(
-            description=f"{plan.service_type.name} · {plan.name} ({plan.get_period_display()})",
+            description=prices.description(plan),
             unit_price_excl_vat=price.amount,
             period_start=start,
             period_end=end,
