@@ -29,7 +29,10 @@ class Notification(models.Model):
         ACCEPTED = "accepted", _("accepted")
         OBJECTED = "objected", _("objected")
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="notifications")
+    # Indexed by the (organization, channel, -created_at) index below, not by one of its own.
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="notifications", db_index=False
+    )
     recipient_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

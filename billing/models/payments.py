@@ -77,7 +77,7 @@ class GatewayCharge(models.Model):
         PENDING = "pending", "pending"  # the timeout card: settles on the first lookup
         REFUNDED = "refunded", "refunded"
 
-    idempotency_key = models.CharField(max_length=128, unique=True)
+    idempotency_key = models.CharField(max_length=128)  # unique: by the constraint below
     token = models.CharField(max_length=64)
     amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
     currency = models.CharField(max_length=3)
@@ -85,6 +85,11 @@ class GatewayCharge(models.Model):
     decline_reason = models.CharField(max_length=64, blank=True)
     refunded_amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, default=0)
     created_at = models.DateTimeField()
+
+    class Meta:
+        # Constraints rather than unique=True (here and on Payment), which on PostgreSQL adds a
+        # second index for LIKE queries that nothing makes: every charge written would pay for both.
+        constraints = [models.UniqueConstraint(fields=["idempotency_key"], name="gateway_charge_key_unique")]
 
     def __str__(self) -> str:
         return f"{self.idempotency_key}: {self.outcome}"
@@ -108,7 +113,7 @@ class Payment(models.Model):
     amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=10, choices=Status.choices)
-    idempotency_key = models.CharField(max_length=128, unique=True, null=True, blank=True)
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True)  # unique: see Meta
     failure_reason = models.CharField(max_length=200, blank=True)
     reference = models.CharField(max_length=100, blank=True)  # bank transfer reference
     recorded_by = models.ForeignKey(
@@ -118,7 +123,10 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive"),
+            models.UniqueConstraint(fields=["idempotency_key"], name="payment_key_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.currency} {self.amount} {self.kind} ({self.status})"

@@ -22,7 +22,10 @@ class RenewalAttempt(models.Model):
         AWAITING_LOOKUP = "awaiting_lookup", _("not attempted: an earlier charge is still being checked")
         RECONCILED = "reconciled", _("paid (an earlier charge was confirmed)")
 
-    service = models.ForeignKey("billing.Service", on_delete=models.PROTECT, related_name="renewal_attempts")
+    # Indexed by the (service, term) index below, not by one of its own.
+    service = models.ForeignKey(
+        "billing.Service", on_delete=models.PROTECT, related_name="renewal_attempts", db_index=False
+    )
     term = models.PositiveIntegerField()  # the term being paid for
     day = models.DateField()  # the business date of the attempt
     outcome = models.CharField(max_length=16, choices=Outcome.choices)

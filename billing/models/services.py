@@ -36,7 +36,10 @@ class Service(models.Model):
         Status.TERMINATED: set(),
     }
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="services")
+    # Indexed by the (organization, status) index below, not by one of its own.
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="services", db_index=False
+    )
     plan = models.ForeignKey("billing.Plan", on_delete=models.PROTECT, related_name="services")
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=20, choices=Status.choices)
