@@ -333,11 +333,11 @@ class SandboxGateway:
             with transaction.atomic():
                 GatewayCharge.objects.bulk_create(new_rows, ignore_conflicts=True)
         # Read back as plain values: the batch's 500 rows need no model instances.
-        rows = {
-            key: charged
-            for key, *charged in GatewayCharge.objects.filter(idempotency_key__in=keys).values_list(
-                "idempotency_key", "amount", "currency", "token", "outcome", "decline_reason"
-            )
+        rows: dict[str, tuple[Decimal, str, str, str, str]] = {
+            key: (amount, currency, token, outcome, decline_reason)
+            for key, amount, currency, token, outcome, decline_reason in GatewayCharge.objects.filter(
+                idempotency_key__in=keys
+            ).values_list("idempotency_key", "amount", "currency", "token", "outcome", "decline_reason")
         }
         return [
             _replayed(*rows[r.idempotency_key], amount=r.amount, currency=r.currency, token=r.token) for r in requests
