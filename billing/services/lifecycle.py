@@ -33,7 +33,6 @@ from billing.services.renewals import (
     next_term_invoices,
     open_renewal_invoices,
     renewal_invoices_issue,
-    share_plans,
 )
 from core import clock
 from core.bulk import bulk_update
@@ -67,10 +66,6 @@ SERVICE_LIFECYCLE_FIELDS = [
     "data_deleted_at",
     "renewal_declined_at",
 ]
-
-
-def _lock(service_ids: Sequence[int]) -> list[Service]:
-    return share_plans(locked_services(service_ids))
 
 
 def _lock_open_invoices(service_ids: Sequence[int]) -> None:
@@ -131,7 +126,7 @@ def warranty_renew_run(service_ids: Sequence[int], *, day: dt.date, now: dt.date
         found = open_renewal_invoices(service_ids, lock=True)
         services = [
             s
-            for s in _lock(service_ids)
+            for s in locked_services(service_ids)
             if s.status == Status.ACTIVE
             and s.renewal_warranty
             and s.warranty_invoice_id is None
@@ -207,7 +202,7 @@ def reminders_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime)
         found = open_renewal_invoices(service_ids, lock=True)
         services = [
             s
-            for s in _lock(service_ids)
+            for s in locked_services(service_ids)
             if s.status == Status.ACTIVE
             and not s.auto_renew
             and s.renewal_declined_at is None
@@ -297,7 +292,7 @@ def suspend_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime) -
     with transaction.atomic():
         effects = Effects()
         changed = []
-        for service in _lock(service_ids):
+        for service in locked_services(service_ids):
             reason = _suspension_reason(service, day)
             if reason is None:
                 continue
@@ -432,7 +427,7 @@ def terminate_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime)
     actor = Actor.system(JOB_TERMINATION)
     with transaction.atomic():
         _lock_open_invoices(service_ids)
-        services = _lock(service_ids)
+        services = locked_services(service_ids)
         unpaid = [s for s in services if s.status == Status.SUSPENDED and s.terminates_on and s.terminates_on <= day]
         declined = [
             s
@@ -476,7 +471,7 @@ def require_manager(service: Service, user: User, roles: Sequence[str] = MANAGIN
 def _lock_for_member(service: Service, user: User, roles: Sequence[str] = MANAGING_ROLES) -> Service:
     """The Service locked, if `user` may manage it (`require_manager`)."""
     require_manager(service, user, roles)
-    return _lock([service.pk])[0]
+    return locked_services([service.pk])[0]
 
 
 def _require_live(service: Service) -> None:
@@ -687,7 +682,7 @@ def service_terminate_for(*, service: Service, reason: str, rule: str, actor: Ac
     who acts and why: the same ending as every termination (SC 8.3 data deleted, BIL-13 no refund)."""
     with transaction.atomic():
         _lock_open_invoices([service.pk])
-        locked = _lock([service.pk])[0]
+        locked = locked_services([service.pk])[0]
         if locked.status == Status.TERMINATED:
             raise RuleViolation(_("This Service is already terminated."), rule="REN-4")
         effects = Effects()
@@ -711,7 +706,7 @@ def staff_suspend(*, service: Service, staff_user: User, reason: str, now: dt.da
     reason = _require_reason(reason)
     actor = Actor.for_user(staff_user)
     with transaction.atomic():
-        locked = _lock([service.pk])[0]
+        locked = locked_services([service.pk])[0]
         if locked.status not in (Status.ACTIVE, Status.TRIAL):
             raise RuleViolation(_("Only an active Service or a trial can be suspended."), rule="TCU 13.1")
         before = {"status": locked.status, "suspension_reason": locked.suspension_reason}
@@ -740,7 +735,7 @@ def staff_reactivate(*, service: Service, staff_user: User, reason: str, now: dt
     actor = Actor.for_user(staff_user)
     today = clock.business_date(now)
     with transaction.atomic():
-        locked = _lock([service.pk])[0]
+        locked = locked_services([service.pk])[0]
         if locked.status != Status.SUSPENDED:
             raise RuleViolation(_("Only a suspended Service can be reactivated."), rule="TCU 13.1")
         covered = due_date(locked)

@@ -370,15 +370,6 @@ def debit_due(day: dt.date) -> QuerySet[Service]:
     )
 
 
-def share_plans(services: list[Service]) -> list[Service]:
-    """One Plan (and service type) instance per plan in a batch: what is computed from a plan (its
-    name in each language) is computed once, not once per Service."""
-    plans: dict[int, Any] = {}
-    for service in services:
-        service.plan = plans.setdefault(service.plan_id, service.plan)
-    return services
-
-
 def _still_due(service: Service, day: dt.date) -> bool:
     due = due_date(service)
     return (
@@ -456,7 +447,7 @@ def renewal_invoices_run(service_ids: Sequence[int], *, day: dt.date, now: dt.da
     actor = Actor.system(JOB_DEBIT)
     with transaction.atomic():
         found = open_renewal_invoices(service_ids, lock=True)  # the billing lock order: invoices, then Services
-        services = share_plans(locked_services(service_ids))
+        services = locked_services(service_ids)
         missing = [s for s in services if _still_due(s, day) and (s.pk, s.term + 1) not in found]
         renewal_invoices_issue(missing, day=day, actor=actor, rule="REN-5", now=now)
     return services
@@ -466,7 +457,9 @@ _SERVICE_COLUMNS = [field.attname for field in Service._meta.concrete_fields]
 
 
 def locked_services(service_ids: Iterable[int], known: Sequence[Service] = ()) -> list[Service]:
-    """The Services locked for update, in id order, with their plan, service type and Organization.
+    """The Services locked for update, in id order, with their Organization and with one Plan (and
+    service type) instance per plan: what is computed from a plan (its name in each language) is
+    computed once for the batch, not once per Service.
 
     `known` are instances of them read by an earlier transaction of the same batch: their rows are
     read again under the lock as plain values and written onto them, keeping the plan and the
@@ -490,14 +483,17 @@ def locked_services(service_ids: Iterable[int], known: Sequence[Service] = ()) -
         service.__dict__.update(values)
         services.append(service)
     if unknown:  # locked already, by the query above
-        services.extend(_with_plans(list(full.filter(pk__in=unknown))))
+        known_plans = {service.plan_id: service.plan for service in services}
+        services.extend(_with_plans(list(full.filter(pk__in=unknown)), known_plans))
     return sorted(services, key=lambda service: service.pk)
 
 
-def _with_plans(services: list[Service]) -> list[Service]:
-    """Each Service given its Plan and service type, read once per plan (one query), not joined
-    into every row: a batch has a few plans and hundreds of Services (see share_plans)."""
-    plans = Plan.objects.select_related("service_type").in_bulk({service.plan_id for service in services})
+def _with_plans(services: list[Service], known: dict[int, Plan] | None = None) -> list[Service]:
+    """Each Service given its Plan and service type: those of `known`, the others read once per
+    plan (one query), not joined into every row: a batch has a few plans and hundreds of Services."""
+    plans = dict(known or {})
+    if missing := {service.plan_id for service in services} - plans.keys():
+        plans.update(Plan.objects.select_related("service_type").in_bulk(missing))
     for service in services:
         service.plan = plans[service.plan_id]
     return services
@@ -532,7 +528,7 @@ def debit_attempts_run(
             .order_by("pk")
         }
         found = open_renewal_invoices(service_ids, lock=True)
-        services = share_plans([s for s in locked_services(service_ids, known) if _still_due(s, day)])
+        services = [s for s in locked_services(service_ids, known) if _still_due(s, day)]
         if forced_by is None:
             done = set(
                 RenewalAttempt.objects.filter(service__in=services, day=day, forced_by__isnull=True).values_list(

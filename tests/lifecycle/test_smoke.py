@@ -42,3 +42,23 @@ def test_ren8_the_attempts_lock_the_services_again_and_see_what_changed_since_th
     assert locked[0] is known[0] and (locked[0].auto_renew, locked[0].term) == (False, 5)
     assert locked[1] is not known[1] and (locked[1].plan_id, locked[1].plan.period) == (other_plan.pk, "annual")
     assert locked[2].organization.pk == legal.organization.pk
+
+
+def test_perf_the_services_of_a_batch_share_one_plan_instance_per_plan() -> None:
+    """Read in full or re-read onto instances of an earlier transaction, Services on the same plan
+    get the same Plan instance (what is computed from a plan is computed once per batch)."""
+    from billing.services.renewals import locked_services
+    from tests.billing.factories import ServiceFactory
+
+    legal = customer()
+    first = service(legal)
+    second, third = (ServiceFactory(organization=legal.organization, plan=first.plan) for _ in range(2))
+    other = service(legal)  # a plan of its own
+
+    known = locked_services([first.pk, second.pk, other.pk])
+    again = locked_services([first.pk, second.pk, third.pk, other.pk], known)
+
+    assert known[0].plan is known[1].plan and known[2].plan is not known[0].plan
+    assert [s.plan_id for s in again] == [first.plan_id, first.plan_id, first.plan_id, other.plan_id]
+    assert again[2].plan is known[0].plan  # `third`, read in full, is given the plan already read
+    assert again[3].plan is known[2].plan
