@@ -223,28 +223,20 @@ def _check_amount(amount: Decimal, currency: str) -> None:
         raise GatewayError("the currency must be an ISO 4217 code such as CHF")
 
 
-def _result(row: GatewayCharge) -> ChargeResult:
-    return _result_of(row.outcome, row.decline_reason)
+# What a repeated key is compared with and answers, read as plain values (no model instances).
+_CHARGED = ("amount", "currency", "token", "outcome", "decline_reason")
+Charged = tuple[Decimal, str, str, str, str]
 
 
-def _replayed(
-    charged_amount: Decimal,
-    charged_currency: str,
-    charged_token: str,
-    outcome: str,
-    decline_reason: str,
-    *,
-    amount: Decimal,
-    currency: str,
-    token: str,
-) -> ChargeResult:
+def _replayed(charged: Charged, *, amount: Decimal, currency: str, token: str) -> ChargeResult:
     """The answer to a key already used: what it gave the first time, for the same charge only."""
+    charged_amount, charged_currency, charged_token, outcome, decline_reason = charged
     if (charged_amount, charged_currency, charged_token) != (amount, currency, token):
         raise GatewayError("this idempotency key was already used for another charge")
-    return _result_of(outcome, decline_reason)
+    return _result(outcome, decline_reason)
 
 
-def _result_of(outcome: str, decline_reason: str) -> ChargeResult:
+def _result(outcome: str, decline_reason: str) -> ChargeResult:
     """A refund does not change how the charge itself went: a refunded charge had succeeded."""
     if outcome in (GatewayCharge.Outcome.SUCCEEDED, GatewayCharge.Outcome.REFUNDED):
         return ChargeResult(status="succeeded")
@@ -281,13 +273,13 @@ class SandboxGateway:
         behaviour = _behaviour(token)
         if not idempotency_key:
             raise GatewayError("an idempotency key is required")
-        existing = GatewayCharge.objects.filter(idempotency_key=idempotency_key).first()
+        existing = GatewayCharge.objects.filter(idempotency_key=idempotency_key).values_list(*_CHARGED).first()
         if existing is not None:
-            return self._replay(existing, amount=amount, currency=currency, token=token)
+            return _replayed(existing, amount=amount, currency=currency, token=token)
         outcome, decline_reason = _OUTCOMES[behaviour]
         try:
             with transaction.atomic():  # a savepoint: the caller's transaction survives a lost race
-                row = GatewayCharge.objects.create(
+                GatewayCharge.objects.create(
                     idempotency_key=idempotency_key,
                     token=token,
                     amount=amount,
@@ -298,13 +290,14 @@ class SandboxGateway:
                 )
         except IntegrityError:
             # Another process charged with this key between our read and our insert: its row wins.
-            existing = GatewayCharge.objects.get(idempotency_key=idempotency_key)
-            return self._replay(existing, amount=amount, currency=currency, token=token)
-        return _result(row)
+            existing = GatewayCharge.objects.values_list(*_CHARGED).get(idempotency_key=idempotency_key)
+            return _replayed(existing, amount=amount, currency=currency, token=token)
+        return _result(outcome, decline_reason)
 
     def charge_many(self, requests: list[ChargeRequest], *, now: dt.datetime) -> list[ChargeResult]:
-        """`charge` for many keys with three queries: read the keys already used, insert the new
-        ones (a key a concurrent process inserted first is skipped, and its row wins), read back."""
+        """`charge` for many keys with at most three queries: read the keys already used (one used
+        for another charge refuses the batch before anything is charged), insert the new ones (a key
+        a concurrent process inserted first is skipped, and its row wins), read them back."""
         if not requests:
             return []
         keys = [r.idempotency_key for r in requests]
@@ -312,10 +305,20 @@ class SandboxGateway:
             raise GatewayError("each charge of a batch needs its own idempotency key")
         for request in requests:
             _check_amount(request.amount, request.currency)
-        existing = set(GatewayCharge.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+
+        def charged() -> dict[str, Charged]:
+            rows = GatewayCharge.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", *_CHARGED)
+            return {key: tuple(values) for key, *values in rows}
+
+        def answer(request: ChargeRequest, rows: dict[str, Charged]) -> ChargeResult:
+            first = rows[request.idempotency_key]
+            return _replayed(first, amount=request.amount, currency=request.currency, token=request.token)
+
+        existing = charged()
         new_rows = []
         for request in requests:
             if request.idempotency_key in existing:
+                answer(request, existing)  # refused here if the key was used for another charge
                 continue
             outcome, decline_reason = _OUTCOMES[_behaviour(request.token)]
             new_rows.append(
@@ -332,21 +335,8 @@ class SandboxGateway:
         if new_rows:
             with transaction.atomic():
                 GatewayCharge.objects.bulk_create(new_rows, ignore_conflicts=True)
-        # Read back as plain values: the batch's 500 rows need no model instances.
-        rows: dict[str, tuple[Decimal, str, str, str, str]] = {
-            key: (amount, currency, token, outcome, decline_reason)
-            for key, amount, currency, token, outcome, decline_reason in GatewayCharge.objects.filter(
-                idempotency_key__in=keys
-            ).values_list("idempotency_key", "amount", "currency", "token", "outcome", "decline_reason")
-        }
-        return [
-            _replayed(*rows[r.idempotency_key], amount=r.amount, currency=r.currency, token=r.token) for r in requests
-        ]
-
-    @staticmethod
-    def _replay(row: GatewayCharge, *, amount: Decimal, currency: str, token: str) -> ChargeResult:
-        charged = (row.amount, row.currency, row.token, row.outcome, row.decline_reason)
-        return _replayed(*charged, amount=amount, currency=currency, token=token)
+            existing = charged()
+        return [answer(request, existing) for request in requests]
 
     def lookup(self, idempotency_key: str) -> ChargeResult | None:
         """The timeout card's pending charge settles here, as succeeded, and stays so."""
@@ -357,7 +347,7 @@ class SandboxGateway:
             if row.outcome == GatewayCharge.Outcome.PENDING:
                 row.outcome = GatewayCharge.Outcome.SUCCEEDED
                 row.save(update_fields=["outcome"])
-        return _result(row)
+        return _result(row.outcome, row.decline_reason)
 
     def refund(self, *, idempotency_key: str, amount: Decimal) -> RefundResult:
         """Each call refunds again (this interface carries no refund key): callers record a refund

@@ -14,6 +14,7 @@ from billing import gateway
 from billing.gateway import (
     CardDetails,
     CardRejected,
+    ChargeRequest,
     ChargeResult,
     GatewayError,
     RefundResult,
@@ -195,6 +196,48 @@ def test_ren8_a_lost_insert_race_answers_the_winners_outcome_inside_the_callers_
     assert missed == [True]
     assert result == ChargeResult(status="declined", decline_reason="card_declined")
     assert still_usable == 1
+
+
+def _request(token: str, key: str, amount: str = "108.10") -> ChargeRequest:
+    return ChargeRequest(amount=Decimal(amount), currency="CHF", token=token, idempotency_key=key)
+
+
+def _charges() -> list[tuple[str, Decimal, str]]:
+    return list(GatewayCharge.objects.order_by("idempotency_key").values_list("idempotency_key", "amount", "outcome"))
+
+
+def test_ren8_a_batch_charges_each_new_key_once_and_answers_a_used_key_as_the_first_time() -> None:
+    ok, declined = _token(), _token(DECLINED_CARD)
+    assert _charge(declined, key="b") == ChargeResult(status="declined", decline_reason="card_declined")
+
+    results = SandboxGateway().charge_many([_request(ok, "a"), _request(declined, "b")], now=NOW)
+    again = SandboxGateway().charge_many([_request(ok, "a"), _request(declined, "b")], now=NOW)
+
+    assert results == again == [
+        ChargeResult(status="succeeded"),
+        ChargeResult(status="declined", decline_reason="card_declined"),
+    ]
+    assert _charges() == [("a", Decimal("108.10"), "succeeded"), ("b", Decimal("108.10"), "declined")]
+
+
+def test_ren8_a_batch_with_a_key_used_for_another_charge_is_refused_before_anything_is_charged() -> None:
+    token = _token()
+    _charge(token, key="used", amount="50.00")
+
+    with pytest.raises(GatewayError, match="already used for another charge"):
+        SandboxGateway().charge_many([_request(token, "new"), _request(token, "used", amount="108.10")], now=NOW)
+
+    assert _charges() == [("used", Decimal("50.00"), "succeeded")]
+
+
+@pytest.mark.parametrize("keys", [["same", "same"], ["one", ""]])
+def test_ren8_a_batch_whose_charges_do_not_each_have_their_own_key_charges_nothing(keys: list[str]) -> None:
+    token = _token()
+
+    with pytest.raises(GatewayError, match="its own idempotency key"):
+        SandboxGateway().charge_many([_request(token, key) for key in keys], now=NOW)
+
+    assert _charges() == []
 
 
 @pytest.mark.parametrize(
