@@ -25,9 +25,13 @@ seed: migrate
 run: seed
 	@bin/run-dev
 
-## test: the whole suite (PostgreSQL when one answers, else SQLite with a banner of what was skipped).
+## test: the whole suite (PostgreSQL when one answers, else SQLite with a banner of what was skipped),
+## in parallel (pytest-xdist, one test database per worker) when the machine has more than one core.
+## Serial: `make test JOBS=1`, or PYTEST_ARGS="-n 0" or PYTEST_ARGS="-p no:xdist".
+JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 8 ] && n=8; echo $$n)
+XDIST = $(if $(or $(findstring no:xdist,$(PYTEST_ARGS)),$(filter 0 1,$(JOBS))),,-n $(JOBS))
 test: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,29 +2,35 @@
 
 On SQLite the tests marked `postgres` are skipped and a banner names them; with CI set (as in
 .ci/run) a run that is not on PostgreSQL, or that lacks Redis, stops at once instead.
+
+Each run gets a PostgreSQL test database of its own, `test_<NAME>_<run>` (and `_gw0`, `_gw1`, ... per
+pytest-xdist worker), dropped when the run ends: two runs on one server never meet, and a database
+left by a killed run is not in the next one's way.
 """
 
 import datetime as dt
 import os
+import secrets
 import socket
 from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection, connections
 
 from notifications.backends import sms
 
-SKIPPED_FOR_POSTGRES: list[str] = []
+NEEDS_POSTGRES = "needs PostgreSQL"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _vendor() -> str:
-    return settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    return connection.vendor
 
 
 def _redis_answers() -> bool:
-    url = os.environ.get("REDIS_URL")
+    url = settings.REDIS_URL  # REDIS_URL, else Redis found on 127.0.0.1:6379 (config/settings/test.py)
     if not url:
         return False
     parsed = urlparse(url)
@@ -55,27 +61,60 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     redis = _redis_answers()
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
-            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL"))
-            SKIPPED_FOR_POSTGRES.append(item.nodeid)
+            item.add_marker(pytest.mark.skip(reason=NEEDS_POSTGRES))
         if "redis" in item.keywords and not redis:
-            item.add_marker(pytest.mark.skip(reason="needs Redis (REDIS_URL)"))
+            item.add_marker(pytest.mark.skip(reason="needs Redis (REDIS_URL, or one on 127.0.0.1:6379)"))
+
+
+def _skipped_for_postgres(terminalreporter: pytest.TerminalReporter) -> list[str]:
+    """From the reports, not from collection: with pytest-xdist the workers collect, the controller reports."""
+    found = []
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        if isinstance(longrepr, tuple) and NEEDS_POSTGRES in str(longrepr[2]):
+            found.append(report.nodeid)
+    return sorted(found)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if SKIPPED_FOR_POSTGRES:
+    skipped = _skipped_for_postgres(terminalreporter)
+    if skipped:
         line = "!" * 78
         terminalreporter.write_line(line, red=True, bold=True)
         terminalreporter.write_line(
-            f"!! RAN ON SQLITE: {len(SKIPPED_FOR_POSTGRES)} tests that need PostgreSQL were SKIPPED:",
+            f"!! RAN ON SQLITE: {len(skipped)} tests that need PostgreSQL were SKIPPED:",
             red=True,
             bold=True,
         )
-        for nodeid in SKIPPED_FOR_POSTGRES:
+        for nodeid in skipped:
             terminalreporter.write_line(f"!!   {nodeid}", red=True)
         terminalreporter.write_line(
             "!! Start PostgreSQL on 127.0.0.1:5432 or set DATABASE_URL to run them.", red=True, bold=True
         )
         terminalreporter.write_line(line, red=True, bold=True)
+
+
+def _run_token(config: pytest.Config) -> str:
+    """One token per run: the xdist controller's (shared by its workers), else a fresh one."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput:
+        return str(workerinput["testrunuid"])[:8]
+    return secrets.token_hex(4)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request: pytest.FixtureRequest) -> None:
+    """This run's own test database: test_<NAME>_<run>[_gwN] (pytest-django would reuse test_<NAME>)."""
+    workerinput = getattr(request.config, "workerinput", None) or {}
+    suffix = f"_{workerinput['workerid']}" if "workerid" in workerinput else ""
+    token = _run_token(request.config)
+    for alias, db_settings in settings.DATABASES.items():
+        if connections[alias].vendor == "sqlite":
+            continue  # in memory, one per process
+        test = db_settings.setdefault("TEST", {})
+        base = test.get("NAME") or f"test_{db_settings['NAME']}"
+        # PostgreSQL names are at most 63 bytes: keep the run's token and the worker's suffix.
+        test["NAME"] = f"{base[: 63 - len(token) - len(suffix) - 1]}_{token}{suffix}"
 
 
 @pytest.fixture(autouse=True)

@@ -1,13 +1,18 @@
-"""Test settings: PostgreSQL when one answers (DATABASE_URL, else 127.0.0.1:5432), else SQLite.
+"""Test settings: PostgreSQL when one answers (DATABASE_URL, else 127.0.0.1:5432), else SQLite;
+Redis when one answers (REDIS_URL, else 127.0.0.1:6379), else the filesystem broker.
 
-Tests that need PostgreSQL (row locks, concurrency) carry the `postgres` marker; on SQLite they are
-skipped and tests/conftest.py prints a loud banner naming them. With CI set they are never skipped.
+Tests that need PostgreSQL (row locks, concurrency) carry the `postgres` marker, those that need a
+Redis broker the `redis` marker; without the server they are skipped and tests/conftest.py prints a
+loud banner naming them. With CI set they are never skipped. Each run (and each pytest-xdist worker)
+gets a test database of its own: tests/conftest.py names it.
 """
 
 import os
+import socket
+import uuid
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import VAR_DIR, env
+from config.settings.base import CELERY_VISIBILITY_TIMEOUT, REDIS_URL, VAR_DIR, env
 
 
 def _local_postgres_url() -> str | None:
@@ -20,8 +25,29 @@ def _local_postgres_url() -> str | None:
         return None
 
 
+def _local_redis_url() -> str | None:
+    """Redis on 127.0.0.1:6379 when it answers PING, as PostgreSQL is found on 127.0.0.1:5432."""
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as sock:
+            sock.sendall(b"PING\r\n")
+            if sock.recv(64).startswith(b"+PONG"):
+                return "redis://127.0.0.1:6379/0"
+    except OSError:
+        pass
+    return None
+
+
 _url = os.environ.get("DATABASE_URL") or _local_postgres_url() or f"sqlite:///{VAR_DIR / 'test.sqlite3'}"
 DATABASES = {"default": env.db_url_config(_url)}
+
+if not REDIS_URL:  # not in the environment
+    REDIS_URL = _local_redis_url() or ""
+    if REDIS_URL:
+        CELERY_BROKER_URL = REDIS_URL
+        CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# Tasks sent through a real broker go to a queue of this process alone: runs (and xdist workers)
+# sharing one Redis never take each other's tasks. Production keeps Celery's default queue.
+CELERY_TASK_DEFAULT_QUEUE = f"portal-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
