@@ -2,6 +2,7 @@ import datetime as dt
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
 
 from billing.money import DECIMAL_PLACES, MAX_DIGITS
@@ -9,6 +10,12 @@ from billing.money import DECIMAL_PLACES, MAX_DIGITS
 
 def money_field(**kwargs: object) -> models.DecimalField:
     return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)  # type: ignore[arg-type]
+
+
+def money_sum(expression: models.Expression | F) -> Round:
+    """Amounts added in SQL, rounded to the cent: a no-op on PostgreSQL's numeric, and what makes
+    29.94 + 2.43 equal 32.37 on SQLite, whose decimals are floats (docs/decisions.md, MONEY-1)."""
+    return Round(expression, DECIMAL_PLACES)
 
 
 class InvoiceSequence(models.Model):
@@ -65,12 +72,13 @@ class Invoice(models.Model):
         indexes = [models.Index(fields=["organization", "status"]), models.Index(fields=["organization", "-number"])]
         constraints = [
             models.CheckConstraint(
-                condition=Q(total_incl_vat=F("total_excl_vat") + F("total_vat")), name="invoice_totals_add_up"
+                condition=Q(total_incl_vat=money_sum(F("total_excl_vat") + F("total_vat"))),
+                name="invoice_totals_add_up",
             ),
             models.CheckConstraint(
                 condition=Q(amount_paid__gte=0)
                 & Q(amount_credited__gte=0)
-                & Q(amount_paid__lte=F("total_incl_vat") - F("amount_credited")),
+                & Q(amount_paid__lte=money_sum(F("total_incl_vat") - F("amount_credited"))),
                 name="invoice_not_overpaid",
             ),
             # REN-8: one renewal invoice per Service and term (a cancelled one may be issued again).

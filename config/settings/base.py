@@ -17,6 +17,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+# sqlite:// URLs (the embedded set-up, tests without PostgreSQL) get Django's SQLite backend with
+# money read back exact (core/sqlite/base.py, docs/decisions.md "Money on SQLite").
+environ.Env.DB_SCHEMES["sqlite"] = "core.sqlite"
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-development-key-only-for-the-embedded-demo")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
