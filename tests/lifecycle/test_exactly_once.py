@@ -31,7 +31,9 @@ from notifications.models import Notification
 from tests.billing.factories import service_type
 from tests.lifecycle.helpers import CARD_UNKNOWN, customer, live, service
 
-pytestmark = pytest.mark.postgres
+# The tests that race connections or processes, or count the queries of PostgreSQL's bulk paths
+# (COPY, unnest) carry the `postgres` marker; the others run on SQLite too.
+postgres = pytest.mark.postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,6 +111,7 @@ def _run_lifecycle(day: dt.date, batch_size: int) -> subprocess.Popen[bytes]:
     )
 
 
+@postgres
 @pytest.mark.django_db(transaction=True)
 def test_ren8_two_workers_racing_on_the_same_day_attempt_charge_and_notify_once(settings) -> None:  # noqa: ANN001
     settings.LIFECYCLE_BATCH_SIZE = 10
@@ -143,6 +146,7 @@ def _pid_and_size(batch: list[int], *, fail_on: int | None = None) -> int:
     return os.getpid() * 1000 + len(batch)
 
 
+@postgres
 @pytest.mark.django_db(transaction=True)
 def test_perf_batches_run_on_worker_processes_each_with_its_own_connection(settings) -> None:  # noqa: ANN001
     settings.LIFECYCLE_WORKERS = 2
@@ -156,6 +160,7 @@ def test_perf_batches_run_on_worker_processes_each_with_its_own_connection(setti
     assert Service.objects.count() == 0  # this process's connection works again afterwards
 
 
+@postgres
 @pytest.mark.django_db(transaction=True)
 def test_perf_a_batch_failing_in_a_worker_process_fails_the_job_with_its_story(settings) -> None:  # noqa: ANN001
     settings.LIFECYCLE_WORKERS = 2
@@ -165,6 +170,7 @@ def test_perf_a_batch_failing_in_a_worker_process_fails_the_job_with_its_story(s
         parallel.map_batches(_pid_and_size, batches, fail_on=13)
 
 
+@postgres
 @pytest.mark.django_db
 def test_perf_inside_a_transaction_batches_run_in_this_process(settings) -> None:  # noqa: ANN001
     settings.LIFECYCLE_WORKERS = 2  # a worker process could not see this transaction's rows
@@ -187,6 +193,7 @@ parallel.map_batches(nap, [[1], [2], [3], [4]])
 """
 
 
+@postgres
 @pytest.mark.django_db(transaction=True)
 def test_ren8_batch_processes_die_with_the_process_that_forked_them() -> None:
     """SIGKILL the job's process while its batches run: its batch processes go at once (their open
@@ -210,6 +217,7 @@ def test_ren8_batch_processes_die_with_the_process_that_forked_them() -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
+@postgres
 @pytest.mark.django_db(transaction=True)
 def test_ren8_a_day_run_on_two_processes_changes_things_once_with_gapless_numbers(settings) -> None:  # noqa: ANN001
     settings.LIFECYCLE_BATCH_SIZE = 10
@@ -225,6 +233,7 @@ def test_ren8_a_day_run_on_two_processes_changes_things_once_with_gapless_number
     assert _state(ids) == _expected(60)
 
 
+@postgres
 @pytest.mark.django_db(transaction=True)
 def test_ren8_two_processes_running_the_same_day_at_once_change_things_once() -> None:
     day = clock.today()
@@ -237,6 +246,7 @@ def test_ren8_two_processes_running_the_same_day_at_once_change_things_once() ->
     assert _state(ids) == _expected(60)
 
 
+@postgres
 @pytest.mark.django_db(transaction=True)
 def test_ren8_a_run_killed_in_the_middle_and_started_again_ends_as_an_uninterrupted_run() -> None:
     day = clock.today()
@@ -290,6 +300,7 @@ def _worker(queue: str, pool: str = "solo") -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
+@postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")
@@ -342,6 +353,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+@postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")
@@ -458,6 +470,7 @@ def _capture(run, ids: list[int], day: dt.date) -> int:  # noqa: ANN001
     return len(queries)
 
 
+@postgres
 @pytest.mark.django_db
 def test_perf_a_debit_batch_costs_the_same_queries_for_5_and_for_50_services() -> None:
     day = clock.today()
@@ -469,6 +482,7 @@ def test_perf_a_debit_batch_costs_the_same_queries_for_5_and_for_50_services() -
     assert RenewalAttempt.objects.filter(outcome="succeeded").count() == 56
 
 
+@postgres
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("state", "run"),
