@@ -11,6 +11,7 @@ again once, and then finds nothing left to do.
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
@@ -19,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import Actor, AuditSpec, audit_record_many
 from billing.models import RenewalAttempt, Service
-from billing.services import lifecycle, renewals
+from billing.services import lifecycle, order_expiry, renewals
 from billing.services.renewals import Effects
 from core import parallel
 from core.bulk import bulk_update
@@ -31,7 +32,7 @@ logger = logging.getLogger(__name__)
 BatchRun = Callable[..., int]
 
 
-def in_batches(due: QuerySet[Service], run: BatchRun, *, day: dt.date, now: dt.datetime) -> int:
+def in_batches(due: QuerySet[Any], run: BatchRun, *, day: dt.date, now: dt.datetime) -> int:
     """Feed the ids of `due` to `run` in batches: on LIFECYCLE_WORKERS processes when there are
     several batches (core.parallel; the ids are read first, a few bytes each), else one after the
     other in this process, read by keyset pagination on the primary key."""
@@ -197,3 +198,10 @@ def suspension(*, day: dt.date, now: dt.datetime) -> int:
 def termination(*, day: dt.date, now: dt.datetime) -> int:
     """REN-4, RW-3: suspended unpaid Services are terminated after their grace days, data deleted."""
     return in_batches(lifecycle.termination_due(day), lifecycle.terminate_run, day=day, now=now)
+
+
+@register_job(name=order_expiry.JOB_ORDER_EXPIRY, order=510, rule="ENF-5")
+def order_invoice_expiry(*, day: dt.date, now: dt.datetime) -> int:
+    """ENF-5: order invoices unpaid 30 days after issue are cancelled by a credit note and their
+    waiting Services dropped; the customer is reminded 7 and 1 day(s) before."""
+    return in_batches(order_expiry.order_expiry_due(day), order_expiry.order_expiry_run, day=day, now=now)

@@ -69,7 +69,14 @@ class Invoice(models.Model):
 
     class Meta:
         ordering = ["-number"]
-        indexes = [models.Index(fields=["organization", "status"]), models.Index(fields=["organization", "-number"])]
+        indexes = [
+            models.Index(fields=["organization", "status"]),
+            models.Index(fields=["organization", "-number"]),
+            # ENF-5: the daily run's open order invoices by issue date (few rows: a partial index).
+            models.Index(
+                fields=["issue_date"], condition=Q(kind="order", status="open"), name="open_order_invoice_issue"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(total_incl_vat=money_sum(F("total_excl_vat") + F("total_vat"))),

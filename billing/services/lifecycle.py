@@ -23,6 +23,7 @@ from billing import selectors
 from billing.models import CreditNote, Invoice, RenewalAttempt, Service, ServiceAddOn
 from billing.services.invoices import _next_numbers
 from billing.services.means import card_is_valid_on
+from billing.services.order_expiry import order_invoices_cancel_for
 from billing.services.payments import invoice_pay
 from billing.services.prepaid import prepaid_account_lock
 from billing.services.renewals import (
@@ -359,6 +360,10 @@ def _terminate(
     ]
     _credit_in_full(
         to_cancel, reason=_("Service terminated: this term is not provided."), actor=actor, now=now, effects=effects
+    )
+    # ENF-5: a Service terminated while it waits for its first payment: its order invoice is cancelled.
+    order_invoices_cancel_for(
+        ids, reason=_("Service terminated: the order is cancelled."), actor=actor, now=now, effects=effects
     )
     ServiceAddOn.objects.filter(service_id__in=ids, deactivated_at__isnull=True).update(deactivated_at=now)
     for service in services:

@@ -179,6 +179,10 @@ RENEWAL_WARRANTY_WORKING_DAYS = {"monthly": 49, "quarterly": 49, "annual": 220} 
 RENEWAL_WARRANTY_GRACE_DAYS = {"monthly": 11, "quarterly": 11, "annual": 30}  # RW-3
 RENEWAL_WARRANTY_FINAL_NOTICE_DAYS = 7  # RW-5: a last escalation this many days before the suspension
 MONEY_BACK_DAYS = 30  # MB-2
+# ENF-5 (Decision): an order invoice unpaid this many days after issue is cancelled by a credit note
+# and its waiting Service dropped; the customer is reminded this many days before (descending).
+ORDER_INVOICE_EXPIRY_DAYS = env.int("ORDER_INVOICE_EXPIRY_DAYS", default=30)
+ORDER_INVOICE_REMINDER_DAYS = tuple(env.list("ORDER_INVOICE_REMINDER_DAYS", cast=int, default=[7, 1]))
 UNKNOWN_PAYMENT_FLAG_AFTER = dt.timedelta(days=1)  # REN-8: an unknown outcome older than this is flagged
 LIFECYCLE_BATCH_SIZE = env.int("LIFECYCLE_BATCH_SIZE", default=500)  # Services per batch of the daily run
 # Processes that run a daily job's batches side by side (core.parallel; PostgreSQL only).
