@@ -24,3 +24,21 @@ def termination_blockers(organization: Any) -> list[str]:
     for check in _termination_blockers:
         reasons.extend(check(organization))
     return reasons
+
+
+# Called with the locked Organization, the Contact Information about to change (field -> new value),
+# the user changing it and the time, before anything is written: a hook refuses with RuleViolation
+# (ENF-6: billing refuses a currency change) or follows the change in its own rows.
+ContactChangeHook = Callable[..., None]
+_contact_change_hooks: list[ContactChangeHook] = []
+
+
+def register_contact_change_hook(hook: ContactChangeHook) -> ContactChangeHook:
+    if hook not in _contact_change_hooks:
+        _contact_change_hooks.append(hook)
+    return hook
+
+
+def contact_changing(organization: Any, changes: dict[str, Any], *, user: Any, now: Any) -> None:
+    for hook in _contact_change_hooks:
+        hook(organization, changes, user=user, now=now)

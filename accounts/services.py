@@ -69,8 +69,7 @@ VAT_PREFIX_EXCEPTIONS = {"GR": "EL"}
 
 
 def clean_contact(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
-    """Validate and normalize Contact Information (ORG-1, ORG-10); raise one ValidationError naming
-    every bad field. With `partial`, only the given fields are checked."""
+    """Clean Contact Information (ORG-1, ORG-10), all or (`partial`) the fields given; one error names every bad one."""
     unknown = set(data) - set(CONTACT_FIELDS)
     if unknown:
         raise ValidationError({field: _("This field cannot be changed here.") for field in sorted(unknown)})
@@ -350,6 +349,7 @@ def organization_update_contact(
         changed = [field for field, value in cleaned.items() if str(getattr(locked, field)) != str(value)]
         if not changed:
             return locked
+        hooks.contact_changing(locked, {field: cleaned[field] for field in changed}, user=user, now=now)  # ENF-6
         if locked.validation != Organization.Validation.UNVALIDATED:
             # ORG-2: validated or corrected, the new details go back to staff for validation.
             cleaned["validation"] = Organization.Validation.UNVALIDATED

@@ -6,9 +6,11 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from accounts.hooks import register_termination_blocker
+        from accounts.hooks import register_contact_change_hook, register_termination_blocker
         from billing.selectors import organization_termination_blockers
+        from billing.services.currency import organization_currency_changing
 
         register_termination_blocker(organization_termination_blockers)
+        register_contact_change_hook(organization_currency_changing)  # ENF-6
         from billing import jobs  # noqa: F401  (registers the daily jobs of the renewal lifecycle)
         from billing.services import orders, renewals  # noqa: F401  (register what a paid invoice starts)
