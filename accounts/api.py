@@ -4,6 +4,7 @@ memberships: another Organization's id answers 404 on every endpoint, list and a
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authtoken.models import Token
@@ -17,7 +18,7 @@ from accounts.models import DocumentVersion, Membership, User
 from accounts.serializers import (
     AcceptanceSerializer,
     ContactInputSerializer,
-    ErrorSerializer,
+    DocumentsSerializer,
     InvitationSerializer,
     MemberAddSerializer,
     MemberRoleSerializer,
@@ -26,14 +27,16 @@ from accounts.serializers import (
     MeSerializer,
     OrganizationCreateSerializer,
     OrganizationSerializer,
-    PendingDocumentSerializer,
     TerminateSerializer,
     TokenRequestSerializer,
+    TokenSerializer,
 )
 from billing.models import MembershipServiceScope
 from billing.services.scopes import membership_scope_set
 from core import clock
+from core.api import error_body
 from core.http import AuthenticatedRequest, client_address
+from core.schema import ErrorSerializer
 
 REFUSALS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 
@@ -48,7 +51,7 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [AnonRateThrottle]
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: dict, 400: ErrorSerializer})
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer, 400: ErrorSerializer})
     def post(self, request: AuthenticatedRequest) -> Response:
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -58,9 +61,11 @@ class TokenView(APIView):
             password=serializer.validated_data["password"],
         )
         if user is None:
-            return Response({"detail": "E-mail or password is not correct."}, status=status.HTTP_400_BAD_REQUEST)
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+            return Response(
+                error_body(_("E-mail or password is not correct.")), status=status.HTTP_400_BAD_REQUEST
+            )
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response(TokenSerializer({"token": token.key}).data)
 
 
 class MeView(APIView):
@@ -192,15 +197,12 @@ class MemberDetailView(APIView):
 
 
 class DocumentListView(APIView):
-    @extend_schema(responses={200: PendingDocumentSerializer(many=True), 404: ErrorSerializer})
+    @extend_schema(responses={200: DocumentsSerializer, 404: ErrorSerializer})
     def get(self, request: AuthenticatedRequest, org_id: int) -> Response:
         organization = _membership(request, org_id).organization
         pending = selectors.documents_to_accept(organization, clock.today(), settings.DOCUMENT_DEEMED_ACCEPTANCE_DAYS)
         return Response(
-            {
-                "pending": PendingDocumentSerializer(pending, many=True).data,
-                "accepted": AcceptanceSerializer(selectors.acceptances_of(organization), many=True).data,
-            }
+            DocumentsSerializer({"pending": pending, "accepted": selectors.acceptances_of(organization)}).data
         )
 
 

@@ -104,14 +104,20 @@ class PendingDocumentSerializer(serializers.Serializer):
     deemed_accepted_on = serializers.DateField(source="deadline", allow_null=True)
 
 
+class DocumentsSerializer(serializers.Serializer):
+    """The Organization's contract documents: the versions still to accept (ORG-8) and its acceptances."""
+
+    pending = PendingDocumentSerializer(many=True)
+    accepted = AcceptanceSerializer(many=True)
+
+
 class TokenRequestSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(write_only=True)
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    rule = serializers.CharField(required=False)
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`.")
 
 
 class MemberServicesSerializer(serializers.Serializer):

@@ -12,7 +12,6 @@ from rest_framework.views import APIView
 
 from accounts import selectors as account_selectors
 from accounts.models import DocumentVersion, Membership
-from accounts.serializers import ErrorSerializer
 from billing import selectors
 from billing.models import Plan, Service
 from billing.serializers import (
@@ -54,6 +53,7 @@ from billing.timeline import service_timeline
 from billing.views import pdf_response
 from core import clock
 from core.http import AuthenticatedRequest, client_address
+from core.schema import ErrorSerializer
 
 REFUSALS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 

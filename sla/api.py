@@ -26,13 +26,13 @@ from rest_framework.views import APIView
 
 from accounts import selectors as account_selectors
 from accounts.models import Membership
-from accounts.serializers import ErrorSerializer
 from billing import selectors as billing_selectors
 from billing.models import Service
 from billing.serializers import ServiceSerializer
 from core import clock
 from core.errors import RuleViolation
 from core.http import AuthenticatedRequest, client_address
+from core.schema import ErrorSerializer
 from sla import selectors
 from sla.models import Incident
 from sla.serializers import (

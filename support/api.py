@@ -13,12 +13,12 @@ from rest_framework.views import APIView
 
 from accounts import selectors as account_selectors
 from accounts.models import Language, Membership
-from accounts.serializers import ErrorSerializer
 from billing import selectors as billing_selectors
 from billing.models import Invoice, Service
 from core import clock
 from core.errors import RuleViolation
 from core.http import AuthenticatedRequest, client_address
+from core.schema import ErrorSerializer
 from support import selectors
 from support.models import Ticket
 from support.serializers import (
@@ -28,7 +28,7 @@ from support.serializers import (
     TicketCreateSerializer,
     TicketSerializer,
 )
-from support.services import message_post, ticket_open, ticket_set_priority
+from support.services import ALLOWED_EXTENSIONS, message_post, ticket_open, ticket_set_priority
 from support.views import attachment_response
 
 REFUSALS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
@@ -147,7 +147,8 @@ class TicketPriorityView(APIView):
 
 
 class AttachmentView(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): bytes, 404: ErrorSerializer})
+    # The file with the type sniffed when it was attached: one of the types a message may carry.
+    @extend_schema(responses={**{(200, kind): bytes for kind in ALLOWED_EXTENSIONS}, 404: ErrorSerializer})
     def get(self, request: AuthenticatedRequest, org_id: int, ticket_id: int, attachment_id: int) -> HttpResponse:
         """A file of a message the member sees: never one of an internal note (404)."""
         ticket = _ticket(request, org_id, ticket_id)

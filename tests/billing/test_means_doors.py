@@ -79,7 +79,7 @@ def test_payment_methods_api() -> None:
     listed = client.get(base).json()
 
     assert (card.status_code, transfer.status_code, incomplete.status_code) == (201, 201, 400)
-    assert set(incomplete.json()) == {"exp_month", "exp_year", "cvc"}
+    assert set(incomplete.json()["errors"]) == {"exp_month", "exp_year", "cvc"}
     assert default.json()["is_default"] is True
     assert (refused.status_code, refused.json()["rule"]) == (409, "BIL-12")
     assert [(m["kind"], m["is_default"]) for m in listed] == [("card", True), ("bank_transfer", False)]

@@ -300,7 +300,10 @@ def test_api_account_and_entries(legal) -> None:
     }
     assert [e["id"] for e in older.json()["entries"]] == [first.pk]
     assert older.json()["next_before"] is None
-    assert (bad.status_code, bad.json()) == (400, {"before": ["An entry id is expected."]})
+    assert (bad.status_code, bad.json()) == (
+        400,
+        {"detail": "Invalid input.", "rule": None, "errors": {"before": ["An entry id is expected."]}},
+    )
 
 
 def test_api_top_up_by_card_by_transfer_and_declined(legal) -> None:
@@ -350,7 +353,14 @@ def test_api_top_up_by_card_by_transfer_and_declined(legal) -> None:
         402,
         {"detail": "The card was declined (card_declined). Nothing was charged.", "rule": "BIL-4"},
     )
-    assert (no_card.status_code, no_card.json()) == (400, {"means_id": ["Choose one of your organization's cards."]})
+    assert (no_card.status_code, no_card.json()) == (
+        400,
+        {
+            "detail": "Invalid input.",
+            "rule": None,
+            "errors": {"means_id": ["Choose one of your organization's cards."]},
+        },
+    )
     assert too_much.status_code == 400
     assert _state() == before
     pending = client.get(f"/api/v1/organizations/{legal.organization_id}/prepaid/").json()["pending_top_ups"]

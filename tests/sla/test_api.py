@@ -488,7 +488,7 @@ def test_sla9_refusals_change_nothing() -> None:
     refused(ended, 409, "SLA-9")
     refused(by_technical, 403, "ORG-5")
     assert unknown.status_code == 404
-    assert (no_body.status_code, list(no_body.json())) == (400, ["incident_id"])
+    assert (no_body.status_code, list(no_body.json()["errors"])) == (400, ["incident_id"])
     assert snapshot() == before
 
 
