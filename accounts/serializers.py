@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from accounts.models import Acceptance, Invitation, Membership, Organization, User
 from accounts.services import CONTACT_FIELDS
+from core.api import IdField
 
 
 class MembershipSummarySerializer(serializers.ModelSerializer):
@@ -52,7 +53,7 @@ class ContactInputSerializer(serializers.Serializer):
 
 
 class OrganizationCreateSerializer(ContactInputSerializer):
-    accept_tcu_version = serializers.IntegerField(help_text=_("Id of the TCU version in force, accepted."))
+    accept_tcu_version = IdField(help_text=_("Id of the TCU version in force, accepted."))
     date_of_birth = serializers.DateField(required=False, help_text=_("The Legal Responsible's, if not on file."))
 
 
@@ -121,4 +122,4 @@ class TokenSerializer(serializers.Serializer):
 
 
 class MemberServicesSerializer(serializers.Serializer):
-    service_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=True)
+    service_ids = serializers.ListField(child=IdField(), allow_empty=True)

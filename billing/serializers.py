@@ -16,6 +16,7 @@ from billing.models import (
     Service,
 )
 from billing.services.topup import MAX_TOP_UP
+from core.api import IdField
 
 
 class CatalogEntrySerializer(serializers.Serializer):
@@ -65,9 +66,9 @@ class ServiceSerializer(serializers.ModelSerializer):
 
 
 class OrderSerializer(serializers.Serializer):
-    plan_id = serializers.IntegerField()
-    accept_tcu_version = serializers.IntegerField(required=False, help_text="if the TCU in force is not accepted yet")
-    accept_special_conditions_version = serializers.IntegerField(
+    plan_id = IdField()
+    accept_tcu_version = IdField(required=False, help_text="if the TCU in force is not accepted yet")
+    accept_special_conditions_version = IdField(
         required=False, help_text="if the service type's Special Conditions in force are not accepted yet"
     )
 
@@ -152,7 +153,7 @@ class MeansAddSerializer(serializers.Serializer):
 
 class PaySerializer(serializers.Serializer):
     prepaid_amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, default=Decimal("0"))
-    means_id = serializers.IntegerField(required=False, help_text="a card of the organization, for the rest")
+    means_id = IdField(required=False, help_text="a card of the organization, for the rest")
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -203,7 +204,7 @@ class LedgerPageSerializer(serializers.Serializer):
 class TopUpSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"), max_value=MAX_TOP_UP)
     method = serializers.ChoiceField(choices=["card", "bank_transfer"])
-    means_id = serializers.IntegerField(required=False, help_text="card only: a card of the organization")
+    means_id = IdField(required=False, help_text="card only: a card of the organization")
 
 
 class TopUpResultSerializer(serializers.Serializer):

@@ -12,7 +12,7 @@ the same body.
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
@@ -71,3 +71,11 @@ def field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     else:
         add(prefix, [str(detail)])
     return errors
+
+
+class IdField(serializers.IntegerField):
+    """An object's id in a request: a positive 64-bit integer (BigAutoField), so that a number no
+    id can be is refused as invalid input (400) before any database sees it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=1, max_value=2**63 - 1, **kwargs)

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.money import DECIMAL_PLACES, MAX_DIGITS
+from core.api import IdField
 from sla.models import Cause, Claim, Incident, IncidentClass, Maintenance, Penalty
 from sla.selectors import Claimable
 
@@ -60,7 +61,7 @@ class SlaIncidentRecordSerializer(serializers.Serializer):
         required=False, allow_null=True, default=None, help_text="omitted or null: the incident is still open"
     )
     service_ids = serializers.ListField(
-        child=serializers.IntegerField(), allow_empty=True, help_text="the affected Services, of any Organization"
+        child=IdField(), allow_empty=True, help_text="the affected Services, of any Organization"
     )
     external_id = serializers.CharField(
         max_length=100,
@@ -100,7 +101,7 @@ class SlaMaintenanceScheduleSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="", help_text="shown to customers")
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
-    service_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=True)
+    service_ids = serializers.ListField(child=IdField(), allow_empty=True)
     urgent = serializers.BooleanField(
         default=False, help_text="true: a shorter notice than 48 business hours, with `urgent_reason` (SLA-7)"
     )
@@ -193,7 +194,7 @@ class SlaClaimSerializer(serializers.Serializer):
 
 
 class SlaForceMajeureTerminateSerializer(serializers.Serializer):
-    incident_id = serializers.IntegerField(help_text="the force-majeure incident going on (SLA-9)")
+    incident_id = IdField(help_text="the force-majeure incident going on (SLA-9)")
     confirm = serializers.BooleanField(
         default=False,
         help_text="true: the caller confirms that the data is deleted for good (SC 8.3) and that no compensation "

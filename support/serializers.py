@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Language
+from core.api import IdField
 from support.models import Attachment, Message, Ticket
 from support.services import CUSTOMER_KINDS
 
@@ -41,11 +42,11 @@ class TicketCreateSerializer(serializers.Serializer):
     language = serializers.ChoiceField(
         choices=Language.choices, required=False, help_text="fr, en, de, it or es (SUP-1); the caller's by default"
     )
-    service_id = serializers.IntegerField(
+    service_id = IdField(
         required=False,
         help_text="a Service the member sees (ORG-6); required for an SLA claim and a money-back request",
     )
-    invoice_id = serializers.IntegerField(required=False, help_text="invoice dispute: the invoice (BIL-11)")
+    invoice_id = IdField(required=False, help_text="invoice dispute: the invoice (BIL-11)")
     claim_start = serializers.DateTimeField(required=False, help_text="SLA claim: start of the unavailability (SLA-5)")
     claim_end = serializers.DateTimeField(required=False, help_text="SLA claim: end of the unavailability (SLA-5)")
     attachments = serializers.ListField(

@@ -7,6 +7,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts.models import Organization
+from billing.models import MembershipServiceScope
 from core.api import field_errors
 from tests.factories import PASSWORD, member
 
@@ -161,3 +162,27 @@ def test_a_server_error_under_the_api_answers_json(monkeypatch) -> None:
     # then the answer is a JSON 500 with the API's error body
     assert (answer.status_code, answer["Content-Type"]) == (500, "application/json")
     assert answer.json() == {"detail": "A server error occurred.", "rule": None}
+
+
+def test_an_id_no_object_can_have_is_invalid_input() -> None:
+    # given a Legal Responsible and a member of theirs, limited to no Service
+    legal = member()
+    technical = member("technical", organization=legal.organization)
+
+    # when they limit the member to a Service id beyond any 64-bit id (SQLite cannot even compare it)
+    answer = api(legal.user).put(
+        f"/api/v1/organizations/{legal.organization_id}/members/{technical.pk}/services/",
+        {"service_ids": [2**70]},
+        format="json",
+    )
+
+    # then it is refused as invalid input, and the member is still limited to nothing
+    assert (answer.status_code, answer.json()) == (
+        400,
+        {
+            "detail": "Invalid input.",
+            "rule": None,
+            "errors": {"service_ids.0": ["Ensure this value is less than or equal to 9223372036854775807."]},
+        },
+    )
+    assert MembershipServiceScope.objects.count() == 0

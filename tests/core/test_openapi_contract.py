@@ -5,7 +5,8 @@ errors included (core.api: {"detail", "rule"}, plus "errors" for invalid input).
 
 A bounded schemathesis run: all operations, a fixed seed, a few examples each, against the Django
 WSGI application in this process (no live server), as the demo customer of seed_demo — with a
-ticket, an SLA claim, a card and an open invitation added — authenticated by token. Each call runs
+ticket, an SLA claim, a card and an open invitation added — authenticated by token, on a fixed date
+(the clock ticks from 20 March 2026, so the answers do not change with the day). Each call runs
 in a savepoint rolled back after it, so every call meets the same data whatever the ones before did.
 """
 
@@ -60,7 +61,7 @@ def test_every_operation_answers_as_its_openapi_schema_documents(settings) -> No
     ids = customer_data(settings)
     headers = {"Authorization": f"Token {Token.objects.create(user=User.objects.get(pk=ids.pop('user'))).key}"}
     app = WSGIHandler()
-    with one_connection():
+    with one_connection(), time_machine.travel(NOW, tick=True):
         schema = schemathesis.openapi.from_wsgi("/api/schema/", app)
         operations = [result.ok() for result in schema.get_all_operations()]
 
