@@ -209,7 +209,7 @@ def user_register(
 
 
 def _lock_organization(organization: Organization) -> Organization:
-    return Organization.objects.select_for_update().get(pk=organization.pk)
+    return Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
 
 
 def _require_membership(organization: Organization, user: User) -> Membership:
@@ -689,7 +689,7 @@ def invitation_revoke(
 
 def _lock_member(locked_organization: Organization, membership: Membership) -> Membership:
     member = (
-        Membership.objects.select_for_update()
+        Membership.objects.select_for_update(of=("self",))
         .select_related("user")
         .filter(pk=membership.pk, organization=locked_organization)
         .first()
@@ -869,7 +869,7 @@ def document_version_publish(*, version: DocumentVersion, staff_user: User, now:
     """ORG-8: a new version applies at once to new orders; the Organizations bound by an earlier
     version are notified (by a task, in batches) and have 30 days to accept."""
     with transaction.atomic():
-        locked = DocumentVersion.objects.select_for_update().select_related("document").get(pk=version.pk)
+        locked = DocumentVersion.objects.select_for_update(of=("self",)).select_related("document").get(pk=version.pk)
         if locked.published_at is not None:
             raise RuleViolation(_("This version is already published."), rule="ORG-8")
         if not locked.texts.exists():
@@ -918,7 +918,7 @@ def document_notices_send(*, version: DocumentVersion, now: dt.datetime) -> int:
     while True:
         with transaction.atomic():
             batch = list(
-                Organization.objects.select_for_update()
+                Organization.objects.select_for_update(no_key=True)
                 .exclude(status=Organization.Status.TERMINATED)
                 .filter(Exists(Acceptance.objects.filter(organization=OuterRef("pk"), version__in=earlier)))
                 .exclude(Exists(DocumentNotice.objects.filter(organization=OuterRef("pk"), version=version)))

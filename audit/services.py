@@ -140,6 +140,7 @@ def audit_record(
         actor=actor, action=action, rule=rule, obj=obj, organization=organization, before=before, after=after
     )
     with transaction.atomic():
+        # The chain head is the last lock of a transaction (docs/decisions.md, "Lock order").
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1, defaults={"last_hash": GENESIS_HASH})
         event = _event(spec, at=at, prev_hash=head.last_hash)
         event.save(force_insert=True)

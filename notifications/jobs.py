@@ -38,7 +38,7 @@ def mark_tacitly_read(*, day: dt.date, now: dt.datetime) -> int:
     while True:
         with transaction.atomic():
             batch = list(
-                Notification.objects.select_for_update(skip_locked=True)
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("organization")
                 .filter(
                     channel=Notification.Channel.INBOX,

@@ -61,7 +61,7 @@ def card_is_valid_on(means: PaymentMeans, day: dt.date) -> bool:
 
 
 def _lock_organization(organization_id: int) -> Organization:
-    return Organization.objects.select_for_update().get(pk=organization_id)
+    return Organization.objects.select_for_update(no_key=True).get(pk=organization_id)
 
 
 def _require_means_manager(organization: Organization, user: User) -> Membership:

@@ -24,7 +24,7 @@ ORDERING_ROLES = (Membership.Role.LEGAL_RESPONSIBLE, Membership.Role.ADMINISTRAT
 
 def _lock_orderable_organization(organization: Organization, user: User, today: dt.date) -> Organization:
     """The checks every order and trial makes (ORG-2, ORG-4, ORG-5), with the Organization locked."""
-    locked = Organization.objects.select_for_update().get(pk=organization.pk)
+    locked = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
     membership = Membership.objects.filter(organization=locked, user=user).first()
     if membership is None:
         raise RuleViolation(_("You are not a member of this organization."), rule="ORG-5", status=404)
@@ -341,7 +341,7 @@ def service_activate(*, invoice: Invoice, actor: Actor, now: dt.datetime) -> Ser
     anchor, TIME-3), and the activation e-mail's time is kept as the money-back proof (MB-2)."""
     if invoice.kind != Invoice.Kind.ORDER or invoice.service_id is None:
         return None
-    service = Service.objects.select_for_update().select_related("plan").get(pk=invoice.service_id)
+    service = Service.objects.select_for_update(of=("self",)).select_related("plan").get(pk=invoice.service_id)
     if not service.can_become(Service.Status.ACTIVE) or service.status == Service.Status.SUSPENDED:
         return None  # a suspended Service is reactivated by the renewal run (issue 4), not by its order
     today = clock.business_date(now)

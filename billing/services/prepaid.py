@@ -4,7 +4,8 @@ The balance lives on the account row and is the sum of its append-only ledger (P
 movement goes through `_post`, called with the account row locked FOR UPDATE, so two debits are
 serialized and the second one sees what the first left; the database refuses a negative balance
 (CHECK constraints on the account and on each entry's `balance_after`) should Python ever let one
-through. Lock order, everywhere: the account row first, then the invoice or cash-out request row.
+through. Lock order, everywhere: the account row first, then the invoice or cash-out request row
+(the whole order, with the audit chain head last: docs/decisions.md, "Lock order").
 
 Refusals raise RuleViolation before anything is written. Amounts are Decimal (MONEY-1), in the
 account's currency, rounded to the cent by `billing.money.quantize`. The account is not a bank
@@ -115,9 +116,12 @@ def prepaid_account_for(organization: Organization) -> PrepaidAccount:
 
 def prepaid_account_lock(organization: Organization) -> PrepaidAccount:
     """The account row, locked FOR UPDATE until the end of the transaction (call inside one). Other
-    services that also lock an invoice call this first: the account row, then the invoice row."""
+    services that also lock an invoice call this first: the account row, then the invoice row.
+    The account row only (`of`): its Organization is read beside it, never locked with it, or an
+    audit event naming the Organization, written under the chain head, would deadlock against this
+    lock (SLA-4; the one lock order: docs/decisions.md, "Lock order")."""
     account = prepaid_account_for(organization)
-    return PrepaidAccount.objects.select_for_update().select_related("organization").get(pk=account.pk)
+    return PrepaidAccount.objects.select_for_update(of=("self",)).select_related("organization").get(pk=account.pk)
 
 
 # --- the one primitive -----------------------------------------------------------------------

@@ -27,7 +27,7 @@ def membership_scope_set(
     """Limit a member to these Services (an empty list lifts the limit). Only a Legal Responsible or an
     administrator decides, for billing and technical members."""
     with transaction.atomic():
-        organization = Organization.objects.select_for_update().get(pk=membership.organization_id)
+        organization = Organization.objects.select_for_update(no_key=True).get(pk=membership.organization_id)
         actor_membership = Membership.objects.filter(organization=organization, user=user).first()
         if actor_membership is None:
             raise RuleViolation(_("You are not a member of this organization."), rule="ORG-5", status=404)

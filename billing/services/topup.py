@@ -8,9 +8,9 @@
   quotes on the transfer; staff record it as received when the money is on the account (BIL-5:
   up to 10 working days), and only then is the balance credited.
 
-Lock order, as in `billing.services.prepaid`: the account row (and its Organization) first. Staff
-recording a transfer lock the payment row, then the account (inside `prepaid_credit`), as
-`payment_reconcile` does.
+Lock order, as in `billing.services.prepaid`: the account row first (its Organization is read with
+it, not locked: docs/decisions.md, "Lock order"). Staff recording a transfer lock the payment row,
+then the account (inside `prepaid_credit`), as `payment_reconcile` does.
 """
 
 import datetime as dt

@@ -199,3 +199,80 @@ def test_sla4_two_claims_accepted_at_once_on_one_invoice_stay_within_the_cap(mon
     amounts = sorted(Penalty.objects.filter(invoice=invoice).values_list("amount", flat=True))
     assert sum(amounts) == D("54.05")
     assert Penalty.objects.filter(invoice=invoice, capped=True).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_sla4_crediting_a_penalty_and_accepting_another_claim_of_the_organization_do_not_deadlock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SLA-4 and the one lock order (docs/decisions.md, "Lock order"): a penalty credit holds the
+    Prepaid Account row and then takes the evidence's chain head; a staff acceptance of another claim
+    of the same Organization holds the chain head and then records an event naming the Organization
+    (PostgreSQL takes a key-share lock on the Organization row for that foreign key). The credit must
+    lock the account row only: had it locked the Organization row too, the two would wait on each
+    other until PostgreSQL killed one of them."""
+    # given an Organization with an accepted claim whose credit task was lost, and a pending claim
+    schedule()
+    monkeypatch.setattr(tasks, "queue", lambda *args: None)
+    legal = member()
+    first, _ = paid_service(legal)
+    second, _ = paid_service(legal)
+    staff = staff_user()
+    first_found = incident(first, start=START, minutes=12)
+    first_claim = claim_ticket(first, start=START, end=first_found.resolved_at, filed=at(2026, 3, 20, 8))
+    penalty = services.claim_accept(claim=first_claim, incident=first_found, staff_user=staff, now=NOW)
+    second_found = incident(second, start=START, minutes=12)
+    second_claim = claim_ticket(second, start=START, end=second_found.resolved_at, filed=at(2026, 3, 20, 8))
+    prepaid_account_for(legal.organization)
+
+    # when the credit has locked the account and pauses, the acceptance runs up to its first event
+    # (holding the chain head), and then the credit goes on to record its own events
+    from billing.services import prepaid
+
+    account_locked, acceptance_done = threading.Event(), threading.Event()
+    real_lock = prepaid.prepaid_account_lock
+
+    def lock_then_pause(organization):  # noqa: ANN001, ANN202
+        account = real_lock(organization)
+        account_locked.set()
+        acceptance_done.wait(timeout=3)  # on the old code the acceptance is blocked: go on regardless
+        return account
+
+    monkeypatch.setattr(prepaid, "prepaid_account_lock", lock_then_pause)
+    errors: list[BaseException] = []
+
+    def run(action) -> None:  # noqa: ANN001
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '20s'")  # never hang the suite: a timeout fails too
+            action()
+        except BaseException as error:  # noqa: BLE001  (reported by the assertion below)
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def credit() -> None:
+        services.penalty_credit(penalty_id=penalty.pk, now=NOW)
+
+    def accept() -> None:
+        account_locked.wait(timeout=10)
+        try:
+            services.claim_accept(claim=second_claim, incident=second_found, staff_user=staff, now=NOW)
+        finally:
+            acceptance_done.set()
+
+    threads = [threading.Thread(target=run, args=(credit,)), threading.Thread(target=run, args=(accept,))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # then both committed: the penalty is credited and the second claim accepted
+    assert errors == []
+    assert [t.is_alive() for t in threads] == [False, False]
+    penalty.refresh_from_db()
+    second_claim.refresh_from_db()
+    assert (penalty.credited_at, penalty.ledger_entry.amount) == (NOW, D("18.38"))
+    assert second_claim.status == "accepted"
+    assert PrepaidAccount.objects.get(organization=legal.organization).balance == D("18.38")
