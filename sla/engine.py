@@ -1,7 +1,8 @@
 """The SLA arithmetic (SPEC SLA-1…SLA-4, SLA-7), as pure functions of plain values: no query here.
 
-Time spans are (start, end) pairs of aware datetimes, end exclusive; seconds are whole seconds.
-Money is Decimal (MONEY-1), rounded once with `billing.money.quantize`.
+Time spans are (start, end) pairs of aware datetimes, end exclusive. Durations are exact: seconds
+are a Decimal to the microsecond the database records, never cut to whole seconds (SLA-2: 5 min
+0.5 s exceeds 5 min). Money is Decimal (MONEY-1), rounded once with `billing.money.quantize`.
 
 Decisions where the SPEC is silent:
 - A2 (SC 10.1.3, "each further minute of A"): the *complete* minutes a class-A incident lasted beyond
@@ -64,11 +65,17 @@ def clip(spans: Iterable[Span], window: Span) -> list[Span]:
     return [(max(s, low), min(e, high)) for s, e in spans if e > low and s < high]
 
 
-def seconds(spans: Iterable[Span]) -> int:
-    return int(sum(((e - s).total_seconds() for s, e in merge(spans)), 0.0))
+def exact_seconds(duration: dt.timedelta) -> Decimal:
+    """A duration in seconds, exactly (no float, nothing cut off)."""
+    return Decimal(duration // dt.timedelta(microseconds=1)).scaleb(-6)
 
 
-def counted_seconds(incident: Span, maintenance: Sequence[Span]) -> int:
+def seconds(spans: Iterable[Span]) -> Decimal:
+    """The time the spans cover (overlaps once), in exact seconds."""
+    return exact_seconds(sum((e - s for s, e in merge(spans)), dt.timedelta(0)))
+
+
+def counted_seconds(incident: Span, maintenance: Sequence[Span]) -> Decimal:
     """SLA-7: an incident's unavailability that counts — its span less any maintenance window."""
     return seconds(subtract([incident], maintenance))
 
@@ -76,15 +83,15 @@ def counted_seconds(incident: Span, maintenance: Sequence[Span]) -> int:
 # --- occurrences and penalties (SLA-2, SLA-3, SLA-4) -----------------------------------------
 
 
-def is_occurrence(counted: int, allowance_minutes: int) -> bool:
-    """SLA-2: an incident is an occurrence when it lasts longer than its class allows (5 min is
-    within the class-A allowance, 5 min 1 s is not)."""
+def is_occurrence(counted: Decimal, allowance_minutes: int) -> bool:
+    """SLA-2: an incident is an occurrence when it lasts longer than its class allows, compared
+    exactly (5 min is within the class-A allowance, 5 min 0.5 s is not)."""
     return counted > allowance_minutes * 60
 
 
-def a2_minutes(counted: int, allowance_minutes: int) -> int:
+def a2_minutes(counted: Decimal, allowance_minutes: int) -> int:
     """The complete minutes of a class-A incident beyond the class-A allowance."""
-    return max(0, (counted - allowance_minutes * 60) // 60)
+    return max(0, int((counted - allowance_minutes * 60) // 60))
 
 
 def step_percent(steps: Sequence[tuple[int, Decimal]], occurrence: int) -> Decimal:
@@ -112,7 +119,7 @@ def month_span(year: int, month: int) -> Span:
     return start.astimezone(dt.UTC), (start + relativedelta(months=1)).astimezone(dt.UTC)
 
 
-def availability_percent(total_seconds: int, unavailable_seconds: int) -> Decimal:
+def availability_percent(total_seconds: Decimal | int, unavailable_seconds: Decimal | int) -> Decimal:
     """SLA-1: (time in the month − counted unavailability) / time in the month, in percent, to three
     decimals (99.9 % is the commitment: 43 s short of it shows)."""
     if total_seconds <= 0:
@@ -124,18 +131,18 @@ def availability_percent(total_seconds: int, unavailable_seconds: int) -> Decima
 # --- maintenance notice (SLA-7) --------------------------------------------------------------
 
 
-def business_seconds_between(start: dt.datetime, end: dt.datetime) -> int:
-    """The seconds from `start` to `end` that fall on a Monday to Friday in Zurich (SLA-7: weekends
-    are skipped; every hour of a weekday counts)."""
+def business_seconds_between(start: dt.datetime, end: dt.datetime) -> Decimal:
+    """The exact seconds from `start` to `end` that fall on a Monday to Friday in Zurich (SLA-7:
+    weekends are skipped; every hour of a weekday counts)."""
     if end <= start:
-        return 0
-    total = 0
+        return Decimal(0)
+    total = dt.timedelta(0)
     cursor = start.astimezone(ZURICH)
     stop = end.astimezone(ZURICH)
     while cursor < stop:
         midnight = dt.datetime.combine(cursor.date() + dt.timedelta(days=1), dt.time.min, tzinfo=ZURICH)
         piece_end = min(midnight, stop)
         if cursor.weekday() < 5:
-            total += int((piece_end.astimezone(dt.UTC) - cursor.astimezone(dt.UTC)).total_seconds())
+            total += piece_end.astimezone(dt.UTC) - cursor.astimezone(dt.UTC)
         cursor = piece_end
-    return total
+    return exact_seconds(total)

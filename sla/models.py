@@ -284,7 +284,8 @@ class Penalty(models.Model):
         "billing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="sla_penalties"
     )
     incident_class = models.CharField(_("class"), max_length=1, choices=IncidentClass.choices)
-    counted_seconds = models.PositiveIntegerField(_("counted unavailability (seconds)"))
+    # SLA-2: exact, to the microsecond recorded (5 min 0.5 s is an occurrence of class A).
+    counted_seconds = models.DecimalField(_("counted unavailability (seconds)"), max_digits=16, decimal_places=6)
     occurrence = models.PositiveSmallIntegerField(_("occurrence in the year"), null=True, blank=True)
     step_percent = models.DecimalField(_("percent for the occurrence"), max_digits=5, decimal_places=2)
     a2_minutes = models.PositiveIntegerField(_("A2 minutes"), default=0)

@@ -99,7 +99,7 @@ def maintenance_spans(service: Any, window: Span) -> list[Span]:
 @dataclass(frozen=True)
 class Occurrence:
     incident: Incident
-    counted_seconds: int
+    counted_seconds: Decimal  # exact (SLA-2)
     rank: int  # 1 for the first occurrence of its group in the calendar year
 
 
@@ -302,7 +302,7 @@ class MonthlyReport:
     year: int
     month: int
     total_seconds: int
-    unavailable_seconds: int  # class A, penalty causes only, less maintenance (SLA-1, SLA-6, SLA-7)
+    unavailable_seconds: Decimal  # exact; class A, penalty causes only, less maintenance (SLA-1, SLA-6, SLA-7)
     availability: Decimal  # percent, three decimals
     commitment: Decimal  # percent (99.9)
     limit_minutes: int  # 5

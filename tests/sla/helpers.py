@@ -79,7 +79,7 @@ def incident(
     cause: str = "provider",
     start: dt.datetime,
     minutes: float | None = None,
-    seconds: int | None = None,
+    seconds: float | None = None,
     title: str = "Region outage",
     external_id: str | None = None,
 ) -> Incident:

@@ -38,6 +38,24 @@ def test_spans_merge_subtract_clip_and_count() -> None:
     assert engine.clip([a], (u(2026, 3, 1, 8, 40), u(2026, 3, 2))) == [(u(2026, 3, 1, 8, 40), u(2026, 3, 1, 9))]
 
 
+def test_sla2_durations_are_exact_not_cut_to_whole_seconds() -> None:
+    # given a class-A failure of 5 min 0.5 s, and one of 5 min 0.000001 s
+    start = u(2026, 3, 1, 8)
+    half = (start, start + dt.timedelta(minutes=5, milliseconds=500))
+    micro = (start, start + dt.timedelta(minutes=5, microseconds=1))
+    # then they count exactly, and each exceeds the 5 minutes class A allows
+    assert engine.counted_seconds(half, []) == D("300.5")
+    assert engine.counted_seconds(micro, []) == D("300.000001")
+    assert engine.is_occurrence(engine.counted_seconds(half, []), 5) is True
+    assert engine.is_occurrence(engine.counted_seconds(micro, []), 5) is True
+    assert engine.a2_minutes(engine.counted_seconds(half, []), 5) == 0
+    assert engine.a2_minutes(D("359.999999"), 5) == 0
+    assert engine.a2_minutes(D("360"), 5) == 1
+    # and maintenance leaves the fraction where it was
+    maintenance = [(start - dt.timedelta(minutes=1), start + dt.timedelta(seconds=10))]
+    assert engine.counted_seconds(half, maintenance) == D("290.5")
+
+
 def test_sla7_maintenance_is_taken_out_of_an_incident() -> None:
     incident = (u(2026, 3, 1, 8), u(2026, 3, 1, 8, 20))
     maintenance = [(u(2026, 3, 1, 7, 50), u(2026, 3, 1, 8, 16))]
@@ -124,3 +142,11 @@ def test_sla1_availability_percent() -> None:
 )
 def test_sla7_business_hours_skip_weekends(start: dt.datetime, end: dt.datetime, hours: int) -> None:
     assert engine.business_seconds_between(start, end) == hours * 3600
+
+
+def test_sla7_business_time_is_exact() -> None:
+    # given an announcement at 10:00:00.5 on a Monday for a start 48 hours later, to the microsecond
+    announced = z(2026, 12, 7, 10, 0, 0, 500000)
+    # then the notice is 48 hours exactly, not a second short of it
+    assert engine.business_seconds_between(announced, announced + dt.timedelta(hours=48)) == 48 * 3600
+    assert engine.business_seconds_between(announced, z(2026, 12, 9, 10)) == D("172799.5")

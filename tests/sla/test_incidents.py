@@ -278,6 +278,19 @@ def test_sla1_the_monthly_limit_is_five_minutes() -> None:
     assert selectors.monthly_reports(service, now=at(2026, 3, 20, 8))[-1].limit_exceeded is True
 
 
+def test_sla1_sla2_half_a_second_over_the_monthly_limit_exceeds_it() -> None:
+    # given 5 min 0.5 s of class-A unavailability in March (compared exactly, SLA-2)
+    service, _ = paid_service()
+    incident(service, start=at(2026, 3, 10, 8), seconds=300.5)
+    # then the month's report says the limit of 5 minutes was exceeded
+    report = selectors.monthly_reports(service, now=at(2026, 3, 20, 8))[-1]
+    assert (report.unavailable_seconds, report.unavailable_minutes, report.limit_exceeded) == (
+        D("300.5"),
+        D("5.01"),
+        True,
+    )
+
+
 def test_sla1_an_open_incident_counts_until_now_and_the_reports_cost_three_queries(django_assert_num_queries) -> None:  # noqa: ANN001
     service, _ = paid_service()
     incident(service, start=at(2026, 3, 10, 8))

@@ -89,6 +89,25 @@ def test_sla2_sla3_one_second_over_the_allowance_is_an_occurrence(
     assert penalty.base_amount == D("108.10")
 
 
+def test_sla2_five_minutes_and_half_a_second_of_class_a_is_an_occurrence_claimable_and_accepted() -> None:
+    # given a class-A failure of 5 min 0.5 s (the durations are compared exactly, not cut to seconds)
+    service, invoice = paid_service()
+    found = incident(service, start=START, seconds=300.5)
+    # then the portal offers it to claim
+    assert [c.incident for c in selectors.claimable_incidents(service, now=FILED)] == [found]
+    # and staff accept the claim: the 1st class-A occurrence, 10 % and no complete A2 minute
+    penalty = accept(service, found)
+    assert (penalty.occurrence, penalty.a2_minutes, penalty.percent, penalty.amount, penalty.invoice) == (
+        1,
+        0,
+        D("10.00"),
+        D("10.81"),
+        invoice,
+    )
+    penalty.refresh_from_db()
+    assert penalty.counted_seconds == D("300.5")
+
+
 # --- SLA-3: occurrences in the year ------------------------------------------------------------
 
 
