@@ -289,7 +289,8 @@ class StaffMaintenanceView(APIView):
     def post(self, request: AuthenticatedRequest) -> Response:
         """Staff: plan a maintenance window, announced to the affected contact persons. A planned one is
         announced at least 48 business hours ahead (weekends do not count); a shorter notice is refused
-        (400, SLA-7) unless marked `urgent` with an `urgent_reason`."""
+        (400, SLA-7) unless marked `urgent` with an `urgent_reason`. Planned or urgent, a window that has
+        already started is refused (400, SLA-7)."""
         body = SlaMaintenanceScheduleSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from billing.models import Invoice, Service
@@ -84,12 +84,17 @@ def incident_span(incident: Incident, now: dt.datetime) -> Span:
     return incident.started_at, incident.resolved_at or max(now, incident.started_at)
 
 
+# SLA-7: a window counts only if it was recorded before it started; one recorded later excludes nothing
+# (`maintenance_schedule` refuses it; this keeps any such row out of the sums all the same).
+RECORDED_BEFORE_START = Q(announced_at__lte=F("starts_at"))
+
+
 def maintenance_spans(service: Any, window: Span) -> list[Span]:
     low, high = window
     return list(
-        Maintenance.objects.filter(links__service=service, starts_at__lt=high, ends_at__gt=low).values_list(
-            "starts_at", "ends_at"
-        )
+        Maintenance.objects.filter(
+            RECORDED_BEFORE_START, links__service=service, starts_at__lt=high, ends_at__gt=low
+        ).values_list("starts_at", "ends_at")
     )
 
 
@@ -356,7 +361,10 @@ def _counted_spans(service_ids: list[int], window: Span, now: dt.datetime) -> di
         incidents[service_id].append((started_at, resolved_at or max(now, started_at)))
     holes: dict[int, list[Span]] = {pk: [] for pk in service_ids}
     for service_id, starts_at, ends_at in MaintenanceService.objects.filter(
-        service_id__in=service_ids, maintenance__starts_at__lt=high, maintenance__ends_at__gt=low
+        service_id__in=service_ids,
+        maintenance__starts_at__lt=high,
+        maintenance__ends_at__gt=low,
+        maintenance__announced_at__lte=F("maintenance__starts_at"),  # SLA-7, as RECORDED_BEFORE_START
     ).values_list("service_id", "maintenance__starts_at", "maintenance__ends_at"):
         holes[service_id].append((starts_at, ends_at))
     return {pk: engine.subtract(incidents[pk], holes[pk]) for pk in service_ids}

@@ -252,9 +252,9 @@ def maintenance_schedule(
     urgent_reason: str = "",
     now: dt.datetime,
 ) -> Maintenance:
-    """Staff plan a maintenance window and it is announced to the affected contact persons. A planned
-    one needs the schedule's notice in business hours (48, weekends skipped); a shorter notice is
-    refused unless the window is marked urgent with a reason (SLA-7)."""
+    """Staff plan a maintenance window, announced to the affected contact persons. Planned or urgent,
+    it is recorded before it starts (SLA-7). A planned one needs the schedule's notice in business hours
+    (48, weekends skipped); a shorter notice is refused unless the window is marked urgent with a reason."""
     _require_staff(user, "SLA-7")
     if not title.strip():
         raise RuleViolation(_("Give the maintenance a title."), rule="SLA-7", status=400, field="title")
@@ -265,15 +265,15 @@ def maintenance_schedule(
         raise RuleViolation(
             _("An urgent maintenance needs the reason of its urgency."), rule="SLA-7", status=400, field="urgent_reason"
         )
+    if starts_at < now:
+        raise RuleViolation(
+            _("A maintenance window, planned or urgent, is recorded before it starts: this one has already started."),
+            rule="SLA-7",
+            status=400,
+            field="starts_at",
+        )
     schedule = selectors.schedule_in_force(clock.business_date(now))
     if not urgent:
-        if starts_at < now:
-            raise RuleViolation(
-                _("A planned maintenance cannot start in the past: mark it urgent with a reason."),
-                rule="SLA-7",
-                status=400,
-                field="starts_at",
-            )
         notice = engine.business_seconds_between(now, starts_at)
         required = schedule.maintenance_notice_business_hours
         if notice < required * 3600:

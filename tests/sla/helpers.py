@@ -102,14 +102,17 @@ def incident(
     return created
 
 
-def maintenance(*services: Service, start: dt.datetime, minutes: int, urgent: bool = False) -> Maintenance:
+def maintenance(
+    *services: Service, start: dt.datetime, minutes: int, urgent: bool = False, announced: dt.datetime | None = None
+) -> Maintenance:
+    """A window recorded directly (no notice checked), a week before it starts unless `announced`."""
     created = Maintenance.objects.create(
         title="Storage upgrade",
         starts_at=start,
         ends_at=start + dt.timedelta(minutes=minutes),
         urgent=urgent,
         urgent_reason="Security fix" if urgent else "",
-        announced_at=start - dt.timedelta(days=7),
+        announced_at=announced or start - dt.timedelta(days=7),
     )
     MaintenanceService.objects.bulk_create([MaintenanceService(maintenance=created, service=s) for s in services])
     return created

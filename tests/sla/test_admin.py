@@ -404,6 +404,30 @@ def test_sla7_a_planned_maintenance_with_short_notice_is_refused_on_the_form(adm
     assert snapshot() == before
 
 
+def test_sla7_an_urgent_window_that_already_started_is_refused_on_the_form(admin_client: Client) -> None:
+    # given a Service
+    service, _invoice = paid_service()
+    before = snapshot()
+    # when staff announce an urgent window, with its reason, that started an hour ago
+    response = admin_client.post(
+        reverse("admin:sla_maintenance_add"),
+        maintenance_form(
+            service,
+            urgent="on",
+            urgent_reason="Security fix of the hypervisor.",
+            **dated("starts_at", NOW - dt.timedelta(hours=1)),
+            **dated("ends_at", NOW + dt.timedelta(hours=1)),
+        ),
+    )
+    # then the form shows why, with the rule, and nothing is saved or announced
+    assert response.status_code == 200
+    assert response.context["form"].errors["starts_at"] == [
+        "A maintenance window, planned or urgent, is recorded before it starts: this one has already started. "
+        "(SLA-7)"
+    ]
+    assert snapshot() == before
+
+
 def test_sla7_urgent_without_a_reason_is_refused(admin_client: Client) -> None:
     service, _invoice = paid_service()
     before = snapshot()

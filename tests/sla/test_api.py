@@ -764,6 +764,28 @@ def test_sla7_a_short_notice_is_refused_unless_urgent() -> None:
     assert (urgent.status_code, urgent.json()["urgent"], urgent.json()["urgent_reason"]) == (201, True, "Security fix")
 
 
+def test_sla7_an_urgent_window_that_already_started_is_refused() -> None:
+    # given a Service
+    service, _ = paid_service(member())
+    body = {
+        "title": "Hypervisor fix",
+        "starts_at": "2026-03-20T08:00:00Z",  # an hour before NOW
+        "ends_at": "2026-03-20T10:00:00Z",
+        "service_ids": [service.pk],
+        "urgent": True,
+        "urgent_reason": "Security fix",
+    }
+    before = snapshot()
+    # when staff record it
+    response = api(staff_user()).post("/api/v1/sla/maintenance/", body, format="json")
+    # then it is refused with SLA-7 and why, and nothing changed
+    refused(response, 400, "SLA-7")
+    assert response.json()["detail"] == (
+        "A maintenance window, planned or urgent, is recorded before it starts: this one has already started."
+    )
+    assert snapshot() == before
+
+
 # --- query counts --------------------------------------------------------------------------------
 
 

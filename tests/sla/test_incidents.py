@@ -237,6 +237,41 @@ def test_sla7_a_shorter_notice_is_urgent_with_a_reason() -> None:
     assert (urgent.urgent, urgent.urgent_reason) == (True, "Security fix of the hypervisor")
 
 
+def test_sla7_a_window_planned_or_urgent_is_recorded_before_it_starts(django_capture_on_commit_callbacks) -> None:  # noqa: ANN001
+    # given a Service whose outage started an hour ago
+    service, _ = paid_service()
+    before = snapshot()
+    # when staff record an urgent window, with its reason, that started then (or a second ago)
+    for started in (FRIDAY_10 - dt.timedelta(hours=1), FRIDAY_10 - dt.timedelta(seconds=1)):
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuleViolation) as refused:
+            schedule_maintenance(started, service, urgent=True, urgent_reason="Security fix of the hypervisor")
+        # then it is refused with SLA-7 and a clear message, and nothing is recorded or announced
+        assert (refused.value.rule, refused.value.field, refused.value.status, refused.value.message) == (
+            "SLA-7",
+            "starts_at",
+            400,
+            "A maintenance window, planned or urgent, is recorded before it starts: this one has already started.",
+        )
+    assert snapshot() == before
+    # and one starting as it is recorded is still an urgent window
+    urgent = schedule_maintenance(FRIDAY_10, service, urgent=True, urgent_reason="Security fix of the hypervisor")
+    assert (urgent.starts_at, urgent.announced_at, urgent.urgent) == (FRIDAY_10, FRIDAY_10, True)
+
+
+def test_sla7_a_window_recorded_after_it_started_excludes_nothing() -> None:
+    # given a 12-minute class-A failure and a window over it recorded only once it had started
+    service, _ = paid_service()
+    found = incident(service, start=at(2026, 3, 10, 8), minutes=12)
+    maintenance(service, start=at(2026, 3, 10, 7, 55), minutes=30, urgent=True, announced=at(2026, 3, 10, 8, 20))
+    now = at(2026, 3, 20, 8)
+    # then the failure counts in full: an occurrence, claimable, and in the month's unavailability
+    schedule_ = schedule()
+    occurrence = selectors.occurrence_of(found, service, schedule=schedule_, now=now)
+    assert occurrence is not None and occurrence.counted_seconds == 12 * 60
+    assert [c.incident for c in selectors.claimable_incidents(service, now=now)] == [found]
+    assert selectors.monthly_reports(service, now=now)[-1].unavailable_seconds == 12 * 60
+
+
 # --- SLA-1: monthly availability ---------------------------------------------------------------
 
 

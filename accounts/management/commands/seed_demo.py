@@ -267,7 +267,5 @@ class Command(BaseCommand):
                 starts_at=starts_at,
                 ends_at=starts_at + dt.timedelta(minutes=90),
                 service_ids=[service.pk],
-                urgent=True,
-                urgent_reason="Demo data recorded after the fact.",
-                now=now,
+                now=starts_at - dt.timedelta(days=7),  # SLA-7: a window is recorded before it starts
             )
