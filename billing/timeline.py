@@ -21,7 +21,7 @@ from django.utils.translation import pgettext
 
 from audit.models import AuditEvent
 from billing.models import RenewalAttempt, Service
-from billing.services.renewals import due_date, open_renewal_invoices
+from billing.services.renewal_invoices import due_date, open_renewal_invoices
 from core import clock
 
 Status = Service.Status

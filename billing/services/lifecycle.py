@@ -26,15 +26,14 @@ from billing.services.means import card_is_valid_on
 from billing.services.order_expiry import order_invoices_cancel_for
 from billing.services.payments import invoice_pay
 from billing.services.prepaid import prepaid_account_lock
-from billing.services.renewals import (
-    Effects,
+from billing.services.renewal_invoices import (
     due_date,
-    locked_services,
     next_term,
     next_term_invoices,
     open_renewal_invoices,
     renewal_invoices_issue,
 )
+from billing.services.renewals import Effects, locked_services
 from core import clock
 from core.bulk import bulk_update
 from core.errors import RuleViolation
