@@ -120,17 +120,24 @@ def flag_unknown_payments(*, day: dt.date, now: dt.datetime) -> int:
 
 
 def _past_due_unknown(day: dt.date) -> QuerySet[Service]:
-    """Services whose next term's charge is still unknown after their due date (E, or T for a trial)."""
+    """Services whose next term's charge is still unknown after their due date (E, or T for a trial),
+    and those whose charge of a Renewal Warranty term's invoice is unknown after that invoice's
+    due date (RW-3: its attempts end on it)."""
     unknown = RenewalAttempt.objects.filter(
         service=OuterRef("pk"), term=OuterRef("term") + 1, outcome=RenewalAttempt.Outcome.UNKNOWN
     )
-    return (
-        Service.objects.filter(
-            Q(status=Service.Status.ACTIVE, expires_on__lt=day) | Q(status=Service.Status.TRIAL, trial_ends_on__lt=day)
-        )
-        .filter(Exists(unknown))
-        .order_by("pk")
+    warranty_unknown = RenewalAttempt.objects.filter(
+        service=OuterRef("pk"),
+        invoice=OuterRef("warranty_invoice"),
+        invoice__due_date__lt=day,
+        outcome=RenewalAttempt.Outcome.UNKNOWN,
     )
+    Status = Service.Status
+    past_due = Q(status=Status.ACTIVE, expires_on__lt=day) | Q(status=Status.TRIAL, trial_ends_on__lt=day)
+    return Service.objects.filter(
+        (past_due & Q(Exists(unknown)))
+        | Q(Exists(warranty_unknown), status=Status.ACTIVE, warranty_invoice__isnull=False)
+    ).order_by("pk")
 
 
 def _look_up_past_due(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:

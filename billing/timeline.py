@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from audit.models import AuditEvent
-from billing.models import RenewalAttempt, Service
+from billing.models import Invoice, RenewalAttempt, Service
 from billing.services.renewal_invoices import due_date, open_renewal_invoices
 from core import clock
 
@@ -157,11 +157,16 @@ def _coming_events(service: Service, *, today: dt.date, attempts: list[RenewalAt
             )
         ]
     events = []
-    if service.auto_renew:
+    warranty_running = (
+        service.status == Status.ACTIVE and service.warranty_invoice_id is not None and service.warranty_until
+    )
+    if service.auto_renew and warranty_running:
+        events += _warranty_debit_attempts(service, today=today, attempts=attempts)
+    elif service.auto_renew:
         events += _debit_attempts(service, due=due, today=today, attempts=attempts)
     elif service.status == Status.ACTIVE and service.warranty_invoice_id is None:
         events += _manual_renewal(service, due=due, today=today)
-    if service.status == Status.ACTIVE and service.warranty_invoice_id is not None and service.warranty_until:
+    if warranty_running:
         return events + _warranty_running(service, today=today)
     if service.status == Status.ACTIVE and _warranty_protects(service):
         return events + _warranty_renewal(service, due=due, today=today)
@@ -169,16 +174,25 @@ def _coming_events(service: Service, *, today: dt.date, attempts: list[RenewalAt
 
 
 def _debit_attempts(
-    service: Service, *, due: dt.date, today: dt.date, attempts: list[RenewalAttempt]
+    service: Service,
+    *,
+    due: dt.date,
+    today: dt.date,
+    attempts: list[RenewalAttempt],
+    term: int | None = None,
+    until: dt.date | None = None,
 ) -> list[TimelineEvent]:
     """REN-1, REN-2, REN-6 (`renewals.debit_due`): one attempt a day from E - 14 (T - 14) to E (T),
-    today's only if the daily run has not made it yet."""
+    today's only if the daily run has not made it yet. `term`: the term they pay (the next one
+    unless said); `until`: the last day the Service is still debited (RW-3: its warranty's end)."""
     first = due - dt.timedelta(days=settings.RENEWAL_FIRST_ATTEMPT_DAYS)
-    term = service.term + 1
+    term = service.term + 1 if term is None else term
     made = {a.day for a in attempts if a.term == term and a.forced_by_id is None}
     day = max(today, first)
     while day in made and day <= due:
         day += DAY
+    if until is not None:
+        due = min(due, until)
     if day > due:
         return []
     rule = "REN-6" if service.status == Status.TRIAL else ("REN-1" if day == first else "REN-2")
@@ -201,6 +215,25 @@ def _debit_attempts(
                 "REN-2",
                 _("If an attempt fails, a new one is made every day until this day."),
             )
+        )
+    return events
+
+
+def _warranty_debit_attempts(
+    service: Service, *, today: dt.date, attempts: list[RenewalAttempt]
+) -> list[TimelineEvent]:
+    """RW-3, REN-2 (`renewals.debit_due`): renewed under the Renewal Warranty, the warranty term's
+    invoice is still debited every day up to its due date, the E it was renewed before; then the
+    next term's attempts from its own E - 14, as long as the Service works (to its warranty's end:
+    suspended after it, it is no longer debited)."""
+    warranty = service.warranty_invoice
+    assert warranty is not None
+    events = []
+    if warranty.status == Invoice.Status.OPEN and warranty.term is not None:
+        events += _debit_attempts(service, due=warranty.due_date, today=today, attempts=attempts, term=warranty.term)
+    if service.expires_on is not None:
+        events += _debit_attempts(
+            service, due=service.expires_on, today=today, attempts=attempts, until=service.warranty_until
         )
     return events
 
@@ -283,7 +316,9 @@ def _suspension_and_termination(service: Service, *, due: dt.date, today: dt.dat
             "REN-6" if trial else "REN-3",
             _("The data is kept while suspended."),
         ),
-        _termination(due + dt.timedelta(days=service.plan.service_type.grace_days), "REN-6" if trial else "REN-4"),
+        _termination(
+            max(today, due + dt.timedelta(days=service.plan.service_type.grace_days)), "REN-6" if trial else "REN-4"
+        ),
     ]
 
 

@@ -48,6 +48,9 @@ class Service(models.Model):
     expires_on = models.DateField(null=True, blank=True)  # E: first day not paid for
     trial_ends_on = models.DateField(null=True, blank=True)  # T
     auto_renew = models.BooleanField(default=True)  # BIL-12
+    # BIL-12, REN-6: the customer switched automatic renewal off themselves (a default means added
+    # later turns a trial's automatic renewal on only when they did not)
+    auto_renew_off_by_customer = models.BooleanField(default=False)
     renewal_warranty = models.BooleanField(default=False)  # RW-*
     activated_at = models.DateTimeField(null=True, blank=True)  # the activation e-mail's time (MB-2)
     suspended_at = models.DateTimeField(null=True, blank=True)

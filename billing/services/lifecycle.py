@@ -68,14 +68,28 @@ SERVICE_LIFECYCLE_FIELDS = [
 ]
 
 
-def _lock_open_invoices(service_ids: Sequence[int]) -> None:
-    """The lock order: invoices before their Services."""
-    list(
+def _lock_open_invoices(service_ids: Sequence[int]) -> list[Invoice]:
+    """The lock order: invoices before their Services. Returns the open invoices, locked."""
+    return list(
         Invoice.objects.select_for_update()
         .filter(service_id__in=service_ids, status=Invoice.Status.OPEN)
         .order_by("pk")
-        .values_list("pk", flat=True)
     )
+
+
+def _unpaid_invoices(services: Sequence[Service], open_invoices: Sequence[Invoice]) -> dict[int, Invoice]:
+    """The renewal invoice each Service is unpaid for (RW-3: a termination names the invoice actually
+    unpaid): the one of the term renewed under the Renewal Warranty while it is open, else the
+    next term's."""
+    by_pk = {invoice.pk: invoice for invoice in open_invoices if invoice.kind == Invoice.Kind.RENEWAL}
+    by_term = {(invoice.service_id, invoice.term): invoice for invoice in by_pk.values()}
+    unpaid = {}
+    for service in services:
+        warranty = by_pk.get(service.warranty_invoice_id) if service.warranty_invoice_id is not None else None
+        invoice = warranty or by_term.get((service.pk, service.term + 1))
+        if invoice is not None:
+            unpaid[service.pk] = invoice
+    return unpaid
 
 
 def _service_audit(
@@ -250,9 +264,13 @@ def reminders_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime)
 
 
 def _unknown_attempt() -> Exists:
+    """REN-8: a charge of the next term, or of the invoice of a term renewed under the Renewal
+    Warranty (RW-3), whose outcome is still unknown."""
     return Exists(
         RenewalAttempt.objects.filter(
-            service=OuterRef("pk"), term=OuterRef("term") + 1, outcome=RenewalAttempt.Outcome.UNKNOWN
+            Q(term=OuterRef("term") + 1) | Q(invoice=OuterRef("warranty_invoice")),
+            service=OuterRef("pk"),
+            outcome=RenewalAttempt.Outcome.UNKNOWN,
         )
     )
 
@@ -341,11 +359,19 @@ def termination_due(day: dt.date) -> QuerySet[Service]:
 
 
 def _terminate(
-    services: list[Service], *, reason: str, rule: str, actor: Actor, now: dt.datetime, effects: Effects
+    services: list[Service],
+    *,
+    reason: str,
+    rule: str,
+    actor: Actor,
+    now: dt.datetime,
+    effects: Effects,
+    unpaid: dict[int, Invoice] | None = None,
 ) -> None:
     """End the Services for good: data deleted at once (SC 8.3), the option ended (RW-6), add-ons
     ended, renewal invoices of terms never provided cancelled by a credit note (the warranty's
-    invoice stays due: the Service worked during that period, RW-3). No pro-rata refund (BIL-13)."""
+    invoice stays due: the Service worked during that period, RW-3). No pro-rata refund (BIL-13).
+    `unpaid`: the invoice each Service is terminated for not paying, named in the evidence (RW-3)."""
     if not services:
         return
     ids = [s.pk for s in services]
@@ -374,7 +400,9 @@ def _terminate(
         service.renewal_warranty = False
         service.auto_renew = False
         service.terminates_on = None
-        _service_audit(effects, actor, service, "service.terminated", rule, before)
+        invoice = (unpaid or {}).get(service.pk)
+        extra = {"unpaid_invoice": invoice.number} if invoice is not None else None
+        _service_audit(effects, actor, service, "service.terminated", rule, before, extra=extra)
         effects.audit.append(
             AuditSpec(
                 actor=actor,
@@ -389,7 +417,7 @@ def _terminate(
             NoticeSpec(
                 organization=service.organization,
                 template="service_terminated",
-                context={"service": service, "reason": reason},
+                context={"service": service, "reason": reason, "invoice": invoice},
                 related=service,
             )
         )
@@ -430,7 +458,7 @@ def _credit_in_full(invoices: list[Invoice], *, reason: str, actor: Actor, now: 
 def terminate_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
     actor = Actor.system(JOB_TERMINATION)
     with transaction.atomic():
-        _lock_open_invoices(service_ids)
+        open_invoices = _lock_open_invoices(service_ids)
         services = locked_services(service_ids)
         unpaid = [s for s in services if s.status == Status.SUSPENDED and s.terminates_on and s.terminates_on <= day]
         declined = [
@@ -439,12 +467,22 @@ def terminate_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime)
             if s.status == Status.ACTIVE and s.renewal_declined_at and s.expires_on and s.expires_on <= day
         ]
         effects = Effects()
-        warranty = [s for s in unpaid if s.suspension_reason == Reason.WARRANTY_UNPAID]
+        # RW-3: the reason is the invoice actually unpaid, not how the Service came to be suspended
+        invoices = _unpaid_invoices(unpaid, open_invoices)
+        warranty = [s for s in unpaid if s.pk in invoices and invoices[s.pk].pk == s.warranty_invoice_id]
         _terminate(
-            warranty, reason=_("Renewal Warranty invoice unpaid"), rule="RW-3", actor=actor, now=now, effects=effects
+            warranty,
+            reason=_("Renewal Warranty invoice unpaid"),
+            rule="RW-3",
+            actor=actor,
+            now=now,
+            effects=effects,
+            unpaid=invoices,
         )
-        others = [s for s in unpaid if s.suspension_reason != Reason.WARRANTY_UNPAID]
-        _terminate(others, reason=_("Renewal unpaid"), rule="REN-4", actor=actor, now=now, effects=effects)
+        others = [s for s in unpaid if s not in warranty]
+        _terminate(
+            others, reason=_("Renewal unpaid"), rule="REN-4", actor=actor, now=now, effects=effects, unpaid=invoices
+        )
         _terminate(
             declined,
             reason=_("Not renewed, as the customer asked"),
@@ -509,11 +547,12 @@ def service_set_auto_renew(
                     rule="BIL-12",
                     field="auto_renew",
                 )
-        if locked.auto_renew == enabled:
-            return locked
+        if locked.auto_renew == enabled and locked.auto_renew_off_by_customer != enabled:
+            return locked  # as asked already (off while off: kept off as the customer's choice, REN-6)
         before = {"auto_renew": locked.auto_renew}
         locked.auto_renew = enabled
-        locked.save(update_fields=["auto_renew"])
+        locked.auto_renew_off_by_customer = not enabled  # REN-6: a card added later leaves it off
+        locked.save(update_fields=["auto_renew", "auto_renew_off_by_customer"])
         effects = Effects()
         _service_audit(effects, actor, locked, "service.auto_renew_changed", "BIL-12", before)
         effects.flush(now)
@@ -617,7 +656,7 @@ def service_decline_renewal(
                 _("This Service was renewed under the Renewal Warranty: terminate it instead."), rule="RW-3"
             )
         before = {"auto_renew": locked.auto_renew, "renewal_declined_at": None}
-        locked.auto_renew = False
+        locked.auto_renew, locked.auto_renew_off_by_customer = False, True
         locked.renewal_declined_at = now
         effects = Effects()
         invoice = next_term_invoices([locked], found).get(locked.pk)
@@ -625,7 +664,7 @@ def service_decline_renewal(
             _credit_in_full(
                 [invoice], reason=_("Not renewed, as the customer asked."), actor=actor, now=now, effects=effects
             )
-        locked.save(update_fields=["auto_renew", "renewal_declined_at"])
+        locked.save(update_fields=["auto_renew", "auto_renew_off_by_customer", "renewal_declined_at"])
         _service_audit(effects, actor, locked, "service.renewal_declined", "REN-5", before)
         effects.flush(now)
     return locked

@@ -111,7 +111,8 @@ def apply_paid_renewal(
         service.term = number
         service.expires_on = end
         changed = True
-    if service.warranty_invoice_id == invoice.pk:
+    warranty_paid = service.warranty_invoice_id == invoice.pk
+    if warranty_paid:
         service.warranty_invoice = None
         service.warranty_until = None
         changed = True
@@ -120,7 +121,13 @@ def apply_paid_renewal(
         and service.suspension_reason in REACTIVABLE
         and service.warranty_invoice_id is None
         and service.expires_on is not None
-        and service.expires_on > day
+        and (
+            service.expires_on > day
+            # RW-3 (Decision): paying the warranty's invoice is enough; the next term's invoice then
+            # runs its own REN-1…REN-4 course from its own E (the daily run suspends the Service
+            # again if that E is past and the next term unpaid, REN-3).
+            or (warranty_paid and service.suspension_reason == Service.SuspensionReason.WARRANTY_UNPAID)
+        )
     )
     if service.status == Status.TRIAL and service.anchor_date is not None:
         service.status = Status.ACTIVE
@@ -137,7 +144,9 @@ def apply_paid_renewal(
             AuditSpec(
                 actor=actor,
                 action="service.reactivated" if reactivated else "service.renewed",
-                rule="REN-3" if reactivated else ("REN-6" if before["term"] == 0 else "REN-2"),
+                rule=("RW-3" if warranty_paid else "REN-3")
+                if reactivated
+                else ("REN-6" if before["term"] == 0 else "REN-2"),
                 obj=service,
                 organization=service.organization,
                 before=before,
@@ -198,17 +207,24 @@ def renewal_invoice_paid(*, invoice: Invoice, actor: Actor, now: dt.datetime) ->
 
 
 def debit_due(day: dt.date) -> QuerySet[Service]:
-    """Services whose next term gets a debit attempt on `day` (indexed on status and dates):
-    auto-renewing, not declined, `E - 14 <= day <= E` (or the trial's end T, REN-6), and no
-    attempt yet that day for that term."""
+    """Services that get a debit attempt on `day` (indexed on status and dates): auto-renewing, not
+    declined, and either their next term is due — `E - 14 <= day <= E`, or the trial's end T
+    (REN-1, REN-6) — or the term the provider renewed under the Renewal Warranty is unpaid and its
+    invoice's due date, the E it was renewed before, is not past (RW-3, REN-2: attempts go on to E).
+    A Service has at most one attempt a day (a rerun selects none that has one, REN-8)."""
     window_end = day + dt.timedelta(days=settings.RENEWAL_FIRST_ATTEMPT_DAYS)
-    attempted = RenewalAttempt.objects.filter(
-        service=OuterRef("pk"), term=OuterRef("term") + 1, day=day, forced_by__isnull=True
-    )
+    attempted = RenewalAttempt.objects.filter(service=OuterRef("pk"), day=day, forced_by__isnull=True)
     return (
         Service.objects.filter(
             Q(status=Status.ACTIVE, expires_on__gte=day, expires_on__lte=window_end)
-            | Q(status=Status.TRIAL, trial_ends_on__gte=day, trial_ends_on__lte=window_end),
+            | Q(status=Status.TRIAL, trial_ends_on__gte=day, trial_ends_on__lte=window_end)
+            | Q(
+                status=Status.ACTIVE,
+                warranty_until__isnull=False,
+                warranty_invoice__status=Invoice.Status.OPEN,
+                warranty_invoice__due_date__gte=day,
+                warranty_invoice__due_date__lte=window_end,
+            ),
             auto_renew=True,
             renewal_declined_at__isnull=True,
         )
@@ -218,6 +234,7 @@ def debit_due(day: dt.date) -> QuerySet[Service]:
 
 
 def _still_due(service: Service, day: dt.date) -> bool:
+    """REN-1, REN-6: the next term is within its attempts' window on `day`."""
     due = due_date(service)
     return (
         service.status in (Status.ACTIVE, Status.TRIAL)
@@ -225,6 +242,26 @@ def _still_due(service: Service, day: dt.date) -> bool:
         and service.renewal_declined_at is None
         and due is not None
         and day <= due <= day + dt.timedelta(days=settings.RENEWAL_FIRST_ATTEMPT_DAYS)
+    )
+
+
+def open_warranty_invoices(services: Iterable[Service], found: dict[tuple[int, int], Invoice]) -> dict[int, Invoice]:
+    """RW-3: the open invoice of the term each Service was renewed for under the Renewal Warranty,
+    among the open renewal invoices `found` (by Service)."""
+    by_pk = {invoice.pk: invoice for invoice in found.values()}
+    return {s.pk: by_pk[s.warranty_invoice_id] for s in services if s.warranty_invoice_id in by_pk}
+
+
+def _warranty_still_due(service: Service, warranty: Invoice | None, day: dt.date) -> bool:
+    """RW-3, REN-2 (Decision): the warranty term's invoice gets a daily attempt up to and including
+    its due date, the E the provider renewed the Service before (renewing on E - 2 does not end
+    the attempts of E - 1 and E)."""
+    return (
+        warranty is not None
+        and service.status == Status.ACTIVE
+        and service.auto_renew
+        and service.renewal_declined_at is None
+        and day <= warranty.due_date <= day + dt.timedelta(days=settings.RENEWAL_FIRST_ATTEMPT_DAYS)
     )
 
 
@@ -375,38 +412,41 @@ def debit_attempts_run(
             .order_by("pk")
         }
         found = open_renewal_invoices(service_ids, lock=True)
-        services = [s for s in locked_services(service_ids, known) if _still_due(s, day)]
-        if forced_by is None:
+        services = locked_services(service_ids, known)
+        warranties = open_warranty_invoices(services, found)
+        services = [s for s in services if _still_due(s, day) or _warranty_still_due(s, warranties.get(s.pk), day)]
+        if forced_by is None:  # REN-8: one attempt a day per Service, whatever the term
             done = set(
                 RenewalAttempt.objects.filter(service__in=services, day=day, forced_by__isnull=True).values_list(
-                    "service_id", "term"
+                    "service_id", flat=True
                 )
             )
-            services = [s for s in services if (s.pk, s.term + 1) not in done]
+            services = [s for s in services if s.pk not in done]
         if not services:
             return 0
         effects = Effects()
         services, looked_up = _reconcile_unknown(services, day=day, now=now, actor=actor, effects=effects)
         if looked_up is not None:  # an earlier charge may have been booked: read the invoices again
             found = open_renewal_invoices(s.pk for s in services)
+            warranties = open_warranty_invoices(services, found)
+            services = [s for s in services if _still_due(s, day) or _warranty_still_due(s, warranties.get(s.pk), day)]
         in_doubt = looked_up or set()
+        next_due = {s.pk for s in services if _still_due(s, day)}
         open_invoices = next_term_invoices(services, found)
-        missing = [s for s in services if s.pk not in open_invoices]
+        missing = [s for s in services if s.pk in next_due and s.pk not in open_invoices]
         open_invoices.update(renewal_invoices_issue(missing, day=day, actor=actor, rule="REN-5", now=now))
-        for service in services:
-            # RW-3, RW-4: a term the provider renewed under the Renewal Warranty and still unpaid is
-            # collected first (the next term's invoice is issued all the same); otherwise a card that
-            # works again would pay later terms while the Service is suspended for the unpaid one.
-            warranty = found.get((service.pk, service.term))
-            if warranty is not None and warranty.pk == service.warranty_invoice_id:
-                open_invoices[service.pk] = warranty
+        # RW-3, RW-4: a term the provider renewed under the Renewal Warranty and still unpaid is
+        # collected first (the next term's invoice is issued all the same); otherwise a card that
+        # works again would pay later terms while the Service is suspended for the unpaid one.
+        open_invoices.update(warranties)
         means = _Means.load(s.organization_id for s in services)
         balances = {org_id: account.balance for org_id, account in accounts.items()}
 
         attempts: list[RenewalAttempt] = []
         plans: list[_Plan] = []
         for service in services:
-            number, _start, _end = next_term(service)
+            # the next term's attempt; else one on the warranty term's invoice, up to its E (RW-3)
+            number = next_term(service)[0] if service.pk in next_due else (warranties[service.pk].term or service.term)
             invoice = open_invoices.get(service.pk)
             attempt = RenewalAttempt(
                 service=service, term=number, day=day, forced_by=forced_by, created_at=now, invoice=invoice
@@ -633,27 +673,37 @@ def _attempt_evidence(attempts: list[RenewalAttempt], *, actor: Actor, effects: 
                 NoticeSpec(
                     organization=service.organization,
                     template="renewal_attempt_failed",
-                    context={"service": service, "attempt": attempt, "due": due_date(service)},
+                    context={"service": service, "attempt": attempt, "due": _attempt_due(service, attempt)},
                     related=service,
                     dedupe_key=f"renewal-attempt:{attempt.pk}",
                 )
             )
 
 
+def _attempt_due(service: Service, attempt: RenewalAttempt) -> dt.date | None:
+    """The last day of the attempts: E (T), or the due date of a warranty term's invoice (RW-3)."""
+    if attempt.invoice is not None and attempt.term <= service.term:
+        return attempt.invoice.due_date
+    return due_date(service)
+
+
 def _reconcile_unknown(
     services: list[Service], *, day: dt.date, now: dt.datetime, actor: Actor, effects: Effects
 ) -> tuple[list[Service], set[int] | None]:
     """REN-8: before a new attempt, an earlier attempt of the same term whose outcome is unknown is
-    looked up with the gateway by its key. Succeeded: booked now (the term is paid, no new charge).
-    Declined: a normal failure, today's attempt goes on. Still unknown: no new charge today.
-    Returns the Services still to attempt and those left in doubt (None: there was nothing to look up)."""
+    looked up with the gateway by its key — and one that charged the invoice of a term renewed under
+    the Renewal Warranty and still unpaid (RW-3), whatever the term it was made for. Succeeded:
+    booked now (the invoice is paid, no new charge). Declined: a normal failure, today's attempt
+    goes on. Still unknown: no new charge today. Returns the Services still to attempt and those
+    left in doubt (None: there was nothing to look up)."""
     next_terms = {(s.pk, s.term + 1) for s in services}
+    warranties = {(s.pk, s.warranty_invoice_id) for s in services if s.warranty_invoice_id is not None}
     unknown = [
         attempt
         for attempt in RenewalAttempt.objects.filter(
             service_id__in=[s.pk for s in services], outcome=Outcome.UNKNOWN
         ).select_related("invoice")
-        if (attempt.service_id, attempt.term) in next_terms
+        if (attempt.service_id, attempt.term) in next_terms or (attempt.service_id, attempt.invoice_id) in warranties
     ]
     if not unknown:
         return services, None

@@ -102,7 +102,9 @@ def test_the_page_shows_term_timeline_attempts_and_both_open_invoices_under_the_
     # is billed as usual (RW-4), after a declined attempt
     legal = customer()
     svc = service(legal, type_slug="web-hosting", renewal_warranty=True, term=2, expires=dt.date(2026, 3, 31))
-    warranty = InvoiceFactory(organization=legal.organization, service=svc, kind="renewal", term=2)
+    warranty = InvoiceFactory(
+        organization=legal.organization, service=svc, kind="renewal", term=2, due_date=dt.date(2026, 2, 28)
+    )
     next_term = InvoiceFactory(organization=legal.organization, service=svc, kind="renewal", term=3)
     svc.warranty_invoice, svc.warranty_until = warranty, dt.date(2026, 4, 18)
     svc.save()
@@ -120,6 +122,8 @@ def test_the_page_shows_term_timeline_attempts_and_both_open_invoices_under_the_
     assert "two invoices can be open at once" in html
     coming = [(e.day, e.kind) for e in response.context["coming"]]
     assert coming == [
+        (TODAY, "debit_attempt"),  # RW-3, REN-2: the warranty term's invoice, debited up to its E
+        (dt.date(2026, 2, 28), "debit_retries"),
         (dt.date(2026, 3, 17), "debit_attempt"),
         (dt.date(2026, 3, 31), "debit_retries"),
         (dt.date(2026, 4, 18), "suspension"),

@@ -439,7 +439,8 @@ def test_rw3_rw5_monthly_warranty_renews_on_e_minus_2_works_to_e_plus_49_then_su
     svc.refresh_from_db()
     assert (svc.status, svc.renewal_warranty, svc.data_deleted_at, svc.termination_reason) == (
         "terminated", False, at(D(2026, 4, 29)), "Renewal Warranty invoice unpaid")
-    term_2 = [(2, day, DECLINED, ZERO, CHF("113.51")) for day in _days(D(2026, 2, 14), D(2026, 2, 26))]
+    # REN-2: the warranty term's invoice is debited up to and including E (28 February)
+    term_2 = [(2, day, DECLINED, ZERO, CHF("113.51")) for day in _days(D(2026, 2, 14), D(2026, 2, 28))]
     term_3 = [(3, day, DECLINED, ZERO, CHF("113.51")) for day in _days(D(2026, 3, 17), D(2026, 3, 31))]
     assert attempts(svc) == term_2 + term_3
     # the warranty's invoice stays due (the Service worked in that term); term 3's is cancelled
@@ -450,7 +451,7 @@ def test_rw3_rw5_monthly_warranty_renews_on_e_minus_2_works_to_e_plus_49_then_su
     assert list(CreditNote.objects.values_list("number", "invoice__number", "amount")) == [(3, 2, CHF("113.51"))]
     assert _by_channel(svc, "service_suspended") == EVERY_CHANNEL
     assert _by_channel(svc, "service_terminated") == {"email": 1, "inbox": 1}
-    assert _by_channel(svc, "renewal_attempt_failed") == {"email": 28, "inbox": 28}
+    assert _by_channel(svc, "renewal_attempt_failed") == {"email": 30, "inbox": 30}
     assert [e.rule for e in AuditEvent.objects.filter(action__in=["service.suspended", "service.terminated"])
             .order_by("id")] == ["RW-3", "RW-3"]
 
@@ -467,7 +468,7 @@ def test_rw3_annual_warranty_works_to_e_plus_220_then_30_days_to_pay() -> None:
     warranty = Invoice.objects.get(service=svc, term=2)
     assert (warranty.total_excl_vat, warranty.total_vat, warranty.total_incl_vat, warranty.status) == (
         CHF("1260.00"), CHF("102.06"), CHF("1362.06"), "open")
-    assert attempts(svc) == [(2, day, DECLINED, ZERO, CHF("1362.06")) for day in _days(D(2027, 1, 17), D(2027, 1, 29))]
+    assert attempts(svc) == [(2, day, DECLINED, ZERO, CHF("1362.06")) for day in _days(D(2027, 1, 17), D(2027, 1, 31))]
     assert _by_channel(svc, "warranty_renewed") == EVERY_CHANNEL
 
     live(D(2027, 8, 31), D(2027, 9, 7))
