@@ -1,15 +1,23 @@
+from csp.constants import NONCE
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.views import healthz
 
+# The API docs page's own policy: the portal's, plus a nonce for drf-spectacular's one inline script and
+# style (templates/api/swagger_ui.html), and data: images for the icons of Swagger UI's stylesheet.
+api_docs = csp_update({"script-src": [NONCE], "style-src": [NONCE], "img-src": ["data:"]})(
+    SpectacularSwaggerView.as_view(url_name="api-schema", template_name="api/swagger_ui.html")
+)
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", api_docs, name="api-docs"),
     path("api/v1/", include("config.api_urls")),
     path("", include("billing.urls")),
     path("", include("support.urls")),

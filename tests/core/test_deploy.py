@@ -29,3 +29,33 @@ def test_production_settings_pass_the_deployment_checklist(tmp_path: Path) -> No
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_language_cookie_travels_like_the_session_cookie(tmp_path: Path) -> None:
+    """Issue 14: the language cookie is Secure, SameSite and HttpOnly in production, as the session cookie."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": "k8Qe2-zT1v9Rx0pL5sNw7mYh3cJd6fGb4aUiOoPq2rSt8uVxWyZ1!@#",
+        "DJANGO_ALLOWED_HOSTS": "portal.example",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+    }
+    names = ["SECURE", "SAMESITE", "HTTPONLY"]
+    script = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print([(getattr(settings, 'SESSION_COOKIE_' + n), getattr(settings, 'LANGUAGE_COOKIE_' + n)) "
+        f"for n in {names}])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "[(True, True), ('Lax', 'Lax'), (True, True)]"
