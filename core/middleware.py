@@ -1,8 +1,11 @@
-"""Errors under /api/ are JSON even when no DRF view answered them."""
+"""Middleware of the whole portal: errors under /api/ are JSON even when no DRF view answered them;
+request bodies too large to read are refused unread; file downloads are never cached."""
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 
@@ -51,3 +54,52 @@ class ApiJsonErrorsMiddleware:
 def _is_json(content_type: str) -> bool:
     media_type = content_type.split(";", 1)[0].strip().lower()
     return media_type == "application/json" or media_type.endswith("+json")
+
+
+class RequestBodyLimitMiddleware:
+    """Refuses (413) a request whose declared body is larger than REQUEST_BODY_MAX_BYTES before a
+    byte of it is read: Django would otherwise stream the whole body (to memory or temporary files)
+    before a form or serializer could refuse an oversized attachment.
+
+    It must come before anything that reads the body (CsrfViewMiddleware reads request.POST).
+    A body without Content-Length (chunked) is never read by Django's WSGI handler: it reads at
+    most Content-Length bytes, and none when the header is missing."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        limit: int = settings.REQUEST_BODY_MAX_BYTES
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0  # Django reads no body for an unreadable length either
+        if declared > limit:
+            return self.refuse(request, limit)
+        return self.get_response(request)
+
+    @staticmethod
+    def refuse(request: HttpRequest, limit: int) -> HttpResponse:
+        message = _("This request is too large: at most %(size)s can be sent at once.") % {
+            "size": filesizeformat(limit)
+        }
+        if request.path_info.startswith(API_PREFIX):
+            response: HttpResponse = JsonResponse(error_body(message), status=413)
+        else:
+            response = HttpResponse(message, content_type="text/plain; charset=utf-8", status=413)
+        return response
+
+
+class PrivateDownloadsMiddleware:
+    """Every file download (a response with Content-Disposition: invoice PDFs, support attachments,
+    any later one) is `Cache-Control: private, no-store`: a shared cache or the browser's disk
+    never keeps a customer's invoice or attachment. Pages set nothing here."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if response.has_header("Content-Disposition"):
+            response["Cache-Control"] = "private, no-store"
+        return response

@@ -56,9 +56,13 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "core.middleware.PrivateDownloadsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Before anything reads the body (CsrfViewMiddleware reads request.POST); after the locale, so the
+    # refusal speaks the visitor's language.
+    "core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -178,6 +182,10 @@ SUPPORT_ATTACHMENTS_MAX_COUNT = env.int("SUPPORT_ATTACHMENTS_MAX_COUNT", default
 SUPPORT_ATTACHMENTS_MAX_TOTAL_BYTES = env.int(
     "SUPPORT_ATTACHMENTS_MAX_TOTAL_BYTES", default=25 * 1024 * 1024
 )  # all files of one message together
+# The largest request body the portal reads: the files of one support message, and 3 MiB for the other
+# fields and the multipart framing (Django refuses more than DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MiB, of
+# fields anyway). A larger declared body is refused (413) before it is read (core.middleware).
+REQUEST_BODY_MAX_BYTES = SUPPORT_ATTACHMENTS_MAX_TOTAL_BYTES + 3 * 1024 * 1024
 SUPPORT_ESCALATION_HOURS = env.int("SUPPORT_ESCALATION_HOURS", default=48)  # waiting for the provider longer
 # The provider as it appears on invoices, and the account of its Swiss QR-bills (BIL-5). The default IBAN is
 # a QR-IBAN (institution id 30000-31999) of the SIX test examples, so demo bills carry a QR reference.
