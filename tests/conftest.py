@@ -12,12 +12,14 @@ import datetime as dt
 import os
 import secrets
 import socket
+from collections.abc import Iterator
 from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, connections
+from django.utils import translation
 
 from notifications.backends import sms
 
@@ -121,6 +123,15 @@ def django_db_modify_db_settings(request: pytest.FixtureRequest) -> None:
 def _clean_outboxes_and_cache() -> None:
     sms.outbox.clear()
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _source_language() -> Iterator[None]:
+    """Every test starts in the source language and leaves nothing behind: a request activates its
+    visitor's language (LocaleMiddleware) and keeps it active after the response, so a test whose user
+    speaks German used to leave German to whatever test ran next in the same process."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
 
 
 @pytest.fixture
