@@ -10,10 +10,10 @@ from rest_framework import status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from accounts import selectors, services
+from accounts.lockout import LOGIN_REFUSED
 from accounts.models import DocumentVersion, Membership, User
 from accounts.serializers import (
     AcceptanceSerializer,
@@ -37,6 +37,7 @@ from core import clock
 from core.api import error_body
 from core.http import AuthenticatedRequest, client_address
 from core.schema import ErrorSerializer
+from core.throttling import AnonRateThrottle
 
 REFUSALS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 
@@ -61,9 +62,8 @@ class TokenView(APIView):
             password=serializer.validated_data["password"],
         )
         if user is None:
-            return Response(
-                error_body(_("E-mail or password is not correct.")), status=status.HTTP_400_BAD_REQUEST
-            )
+            # The same answer when the account or address is paused (accounts.lockout).
+            return Response(error_body(str(LOGIN_REFUSED)), status=status.HTTP_400_BAD_REQUEST)
         token, _created = Token.objects.get_or_create(user=user)
         return Response(TokenSerializer({"token": token.key}).data)
 

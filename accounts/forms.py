@@ -8,11 +8,14 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from accounts.lockout import LOGIN_REFUSED
 from accounts.models import Language, Membership, Organization
 
 
 class LoginForm(AuthenticationForm):
     username = forms.EmailField(label=_("E-mail address"), widget=forms.EmailInput(attrs={"autofocus": True}))
+    # A paused account (django-axes) gets the same answer as a wrong password (accounts.lockout).
+    error_messages = {**AuthenticationForm.error_messages, "invalid_login": LOGIN_REFUSED}
 
     def clean_username(self) -> str:
         # One spelling per account, so that failed attempts are counted per account (django-axes).

@@ -123,7 +123,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses locked-out accounts and addresses before any password check.
-    "axes.backends.AxesStandaloneBackend",
+    "accounts.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -136,12 +136,15 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-# Failed logins are throttled per account and, separately, per client address (django-axes).
+# Failed logins are throttled per account and, separately, per client address (django-axes,
+# OWASP ASVS 6.3.1): accounts.lockout names the account, core.http.client_address the address.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 0.25  # hours: a locked account or address may try again after 15 minutes
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_USERNAME_FORM_FIELD = "username"  # both doors call authenticate(username=...)
+AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"  # a lock answers as a wrong password does
 AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "core.http.client_address"
 # Reverse proxies in front of the web server that append to X-Forwarded-For (0: none, REMOTE_ADDR is the client).
@@ -270,9 +273,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",  # documents the error body on every operation
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # The client as core.http.client_address sees it (TRUSTED_PROXY_COUNT), never as X-Forwarded-For claims.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "core.throttling.AnonRateThrottle",
+        "core.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {"anon": "60/minute", "user": "600/minute"},
     "EXCEPTION_HANDLER": "core.api.exception_handler",

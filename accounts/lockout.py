@@ -1,0 +1,59 @@
+"""django-axes hooks: per-account and per-address log-in lockout (OWASP ASVS 6.3.1).
+
+The browser log-in form and `POST /api/v1/auth/token/` both call `authenticate(username=...)`;
+axes counts a failure against the account named here and against the client address of
+`core.http.client_address` (AXES_CLIENT_IP_CALLABLE). A locked account or address answers exactly
+as a wrong password does, so the answer tells an attacker nothing about the lock.
+"""
+
+from typing import Any
+
+from axes.backends import AxesStandaloneBackend
+from axes.exceptions import AxesBackendPermissionDenied
+from django.contrib.auth.hashers import make_password
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.utils.translation import gettext_lazy as _
+
+# One answer for a wrong e-mail, a wrong password and a paused account or address (AXES_COOLOFF_TIME).
+LOGIN_REFUSED = _(
+    "The e-mail address or the password is not correct, or log-in is paused after too many attempts: "
+    "try again in 15 minutes."
+)
+
+
+def axes_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str | None:
+    """AXES_USERNAME_CALLABLE: the account an attempt is counted against, spelled one way (lower case).
+
+    `credentials` are what `authenticate()` received (`username=`, both doors) or what axes builds
+    after a log-in; without them, the posted form (`username`) or API body (`email`)."""
+    value = (credentials or {}).get("username")
+    if value is None:
+        data = getattr(request, "data", None) or request.POST
+        value = data.get("username") or data.get("email")
+    return value.strip().lower() if isinstance(value, str) and value.strip() else None
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponseBase | None = None, credentials: dict | None = None
+) -> HttpResponseBase:
+    """AXES_LOCKOUT_CALLABLE: the door's own answer to a refused log-in (the form again with its
+    error, or the API's 400), the same as for a wrong password."""
+    if original_response is not None:
+        return original_response
+    return HttpResponse(str(LOGIN_REFUSED), status=400)
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """django-axes' backend, which refuses a locked account or address before any password check;
+    it first hashes the given password as a check would, so a refusal takes as long as a wrong
+    password and its timing does not tell the lock either."""
+
+    def authenticate(
+        self, request: HttpRequest, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> None:
+        try:
+            super().authenticate(request, username=username, password=password, **kwargs)
+        except AxesBackendPermissionDenied:
+            make_password(password)
+            raise
