@@ -1,8 +1,10 @@
+from django.core.cache import caches
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from config.celery import app as celery_app
+from core.cache import cache_answers
 
 
 def _database_ok() -> bool:
@@ -23,9 +25,20 @@ def _broker_ok() -> bool:
         return False
 
 
+def _word(ok: bool) -> str:
+    return "ok" if ok else "down"
+
+
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Database and broker status for load balancers and monitoring: 200 when both answer."""
-    database, broker = _database_ok(), _broker_ok()
-    status = 200 if database and broker else 503
-    return JsonResponse({"database": "ok" if database else "down", "broker": "ok" if broker else "down"}, status=status)
+    """Database, broker and cache status for load balancers and monitoring.
+
+    503 only when the database does not answer: the portal cannot serve anything. Without the broker
+    or the cache it goes on serving, "degraded" (200): tasks that could not be queued are sent by the
+    sweeps and the daily run, and API throttling is off until the cache answers again (core.cache)."""
+    database, broker, cached = _database_ok(), _broker_ok(), cache_answers(caches["default"])
+    overall = "down" if not database else "ok" if broker and cached else "degraded"
+    return JsonResponse(
+        {"status": overall, "database": _word(database), "broker": _word(broker), "cache": _word(cached)},
+        status=200 if database else 503,
+    )

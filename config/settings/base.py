@@ -300,7 +300,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES: dict[str, dict[str, object]] = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Contract figures the provider may change (SPEC: data, not literals).
 DOCUMENT_DEEMED_ACCEPTANCE_DAYS = env.int("DOCUMENT_DEEMED_ACCEPTANCE_DAYS", default=30)  # ORG-8

@@ -35,4 +35,12 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default=EMAIL_CONFIG["EMAIL_BACKEND"])
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}  # noqa: F405
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+# core.cache: while Redis is away the cache answers as empty (throttling off, logged, /healthz), never a 500.
+CACHES = {
+    "default": {
+        "BACKEND": "core.cache.DegradableRedisCache",
+        "LOCATION": REDIS_URL,
+        # A Redis that does not answer at all costs a request at most this (seconds), then core.cache skips it.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
