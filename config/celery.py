@@ -7,6 +7,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Workers and beat wait for the broker as long as it takes, at start and after losing it
+# (docs/celery.md): a Redis restart or outage never leaves them stopped (kombu: None = no limit).
+app.conf.update(
+    broker_connection_retry=True,
+    broker_connection_retry_on_startup=True,
+    broker_connection_max_retries=None,
+)
 app.autodiscover_tasks()
 
 
