@@ -10,6 +10,9 @@ from typing import Any
 
 from axes.backends import AxesStandaloneBackend
 from axes.exceptions import AxesBackendPermissionDenied
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_client_username
+from axes.models import AccessAttempt
 from django.contrib.auth.hashers import make_password
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -57,3 +60,17 @@ class LockoutBackend(AxesStandaloneBackend):
         except AxesBackendPermissionDenied:
             make_password(password)
             raise
+
+
+class LockoutHandler(AxesDatabaseHandler):
+    """AXES_HANDLER: axes' database handler, except that a successful log-in forgets the failures of
+    that account only. Axes' own reset also forgets every failure from the log-in's address, for
+    any account: an attacker holding one account of their own would log into it between guesses
+    and never see the guessed account locked."""
+
+    def reset_user_attempts(self, request: HttpRequest, credentials: dict | None = None) -> int:
+        username = get_client_username(request, credentials)
+        if not username:
+            return 0
+        count, _ = AccessAttempt.objects.filter(username=username).delete()
+        return count

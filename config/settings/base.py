@@ -141,7 +141,8 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 0.25  # hours: a locked account or address may try again after 15 minutes
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+AXES_RESET_ON_SUCCESS = True  # the account's own failures only (accounts.lockout.LockoutHandler)
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_USERNAME_FORM_FIELD = "username"  # both doors call authenticate(username=...)
 AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"  # a lock answers as a wrong password does

@@ -116,3 +116,24 @@ def test_asvs_6_3_1_a_locked_refusal_hashes_the_password_like_a_check(monkeypatc
 
     # then: the refusal took a password hash, as a wrong password does (no timing tell)
     assert hashed == [PASSWORD]
+
+
+def test_asvs_6_3_1_logging_into_an_own_account_between_guesses_does_not_reset_the_lock() -> None:
+    # given: an attacker with an account of their own guesses the victim's password, four times from
+    # each address, then logs into their own account from it (axes' reset forgot the address's failures)
+    victim = UserFactory(email="victim@example.com")
+    attacker = UserFactory(email="attacker@example.com")
+    for round_ in range(1, 4):
+        for _ in range(4):
+            _login(victim.email, "wrong", f"192.0.2.{round_}")
+        _, own = _login(attacker.email, PASSWORD, f"192.0.2.{round_}")
+        assert own.status_code == 302, round_
+
+    # when: the right password comes from another address
+    client, locked = _login(victim.email, PASSWORD, "198.51.100.13")
+
+    # then: the victim's account is locked; the attacker's own log-ins forgot only their own failures
+    assert REFUSED in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert AccessAttempt.objects.filter(username="victim@example.com").count() == 4  # one row per address
+    assert not AccessAttempt.objects.filter(username="attacker@example.com").exists()
