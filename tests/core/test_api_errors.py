@@ -13,6 +13,11 @@ from tests.factories import PASSWORD, member
 
 pytestmark = pytest.mark.django_db
 
+REFUSED = (
+    "The e-mail address or the password is not correct, or log-in is paused after too many attempts: "
+    "try again in 15 minutes."
+)
+
 
 def api(user) -> APIClient:
     client = APIClient()
@@ -127,10 +132,10 @@ def test_a_wrong_password_for_a_token_answers_the_error_body() -> None:
 
     answer = APIClient().post("/api/v1/auth/token/", {"email": legal.user.email, "password": "wrong"}, format="json")
 
-    assert (answer.status_code, answer.json()) == (400, {"detail": "E-mail or password is not correct.", "rule": None})
+    assert (answer.status_code, answer.json()) == (400, {"detail": REFUSED, "rule": None})
 
 
-def test_a_locked_out_log_in_answers_json_429_on_the_api() -> None:
+def test_a_locked_out_log_in_answers_the_error_body_of_a_wrong_password_on_the_api() -> None:
     # given a customer whose token requests failed as often as django-axes allows
     legal = member()
     client = APIClient()
@@ -140,9 +145,9 @@ def test_a_locked_out_log_in_answers_json_429_on_the_api() -> None:
     # when they try again, even with the right password
     answer = client.post("/api/v1/auth/token/", {"email": legal.user.email, "password": PASSWORD}, format="json")
 
-    # then the lock-out is the API's JSON 429, not the log-in page's HTML
-    assert (answer.status_code, answer["Content-Type"]) == (429, "application/json")
-    assert answer.json() == {"detail": "Too many failed log-in attempts", "rule": None}
+    # then the lock-out is the API's JSON body, the very answer of a wrong password (ASVS 6.3.1, issue 14)
+    assert (answer.status_code, answer["Content-Type"]) == (400, "application/json")
+    assert answer.json() == {"detail": REFUSED, "rule": None}
 
 
 def test_a_server_error_under_the_api_answers_json(monkeypatch) -> None:
