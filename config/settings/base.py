@@ -198,8 +198,10 @@ PROVIDER_ADDRESS_LINES = env.list("PROVIDER_ADDRESS_LINES", default=["Rue du Por
 PROVIDER_COUNTRY = env("PROVIDER_COUNTRY", default="CH")
 PROVIDER_VAT_NUMBER = env("PROVIDER_VAT_NUMBER", default="CHE-123.456.788 MWST")
 PROVIDER_IBAN = env("PROVIDER_IBAN", default="CH44 3199 9123 0008 8901 2")
-# The portal's public address, for links in e-mails (no trailing slash).
-PORTAL_URL = env("PORTAL_URL", default="http://127.0.0.1:8000")
+# The portal's public address, for links in e-mails (no trailing slash). By default the port `make run`
+# serves (PORT, as bin/run-dev reads it): `make seed` writes the demo's invitation before the server starts.
+_served_port = env.int("PORT", default=8000)
+PORTAL_URL = env("PORTAL_URL", default=f"http://127.0.0.1:{_served_port}")
 SMS_BACKEND = env("SMS_BACKEND", default="notifications.backends.sms.ConsoleSMSBackend")
 PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="billing.gateway.SandboxGateway")
 

@@ -1,17 +1,30 @@
 """The demo data of `make run`: idempotent, and never outside the embedded demo (DEBUG on)."""
 
 import datetime as dt
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from accounts.models import Membership, Organization, User
+from accounts.models import Invitation, Membership, Organization, User
 from audit.services import audit_verify
-from billing.models import Invoice, Service
+from billing.models import Invoice, LedgerEntry, Service
+from billing.services.prepaid import prepaid_account_for
 from core import clock
+from notifications.models import Notification
 from sla import selectors as sla_selectors
 from sla.models import Incident, Maintenance
+from sla.services import claim_accept
+from support.models import Ticket
+from support.services import ticket_open
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+PRINT_PORTAL_URL = "import django; django.setup(); from django.conf import settings; print(settings.PORTAL_URL)"
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +79,14 @@ def check_sla_history() -> None:
     assert month.unavailable_seconds == 12 * 60 and month.limit_exceeded
     # the one claimable incident is the 12-minute failure (SLA-5)
     assert [c.incident for c in sla_selectors.claimable_incidents(service, now=now)] == [failure]
+    # SLA-3: the whole history lies inside the Service's life, in its first term, paid by its order invoice
+    order_invoice = Invoice.objects.get(service=service, kind="order", status="paid")
+    assert service.anchor_date is not None
+    for incident in Incident.objects.filter(links__service=service):
+        assert clock.business_date(incident.started_at) > service.anchor_date >= service.created_at.date()
+        assert sla_selectors.invoice_covering(service, incident.started_at) == order_invoice
+    window = Maintenance.objects.get(links__service=service)
+    assert clock.business_date(window.starts_at) > service.anchor_date
     assert audit_verify()[1] is None
 
 
@@ -76,3 +97,93 @@ def test_seed_demo_refuses_without_debug(settings) -> None:
         call_command("seed_demo")
 
     assert User.objects.count() == 0
+
+
+@pytest.mark.parametrize("day", [None, dt.datetime(2027, 1, 2, 8, 0, tzinfo=dt.UTC)], ids=["today", "new-year"])
+def test_sla3_an_accepted_demo_claim_credits_a_share_of_the_order_invoice(
+    settings, django_capture_on_commit_callbacks, day: dt.datetime | None
+) -> None:
+    """SLA-3, SLA-4, PRE-2: the demo's claimable failure lies in a term paid by an invoice, so accepting
+    the claim credits a share of it — not "no invoice covers the period"."""
+    # given the demo, and the customer's claim for the claimable failure, filed as the SLA page does
+    settings.DEBUG = True
+    with time_machine.travel(day or clock.now(), tick=False):
+        call_command("seed_demo")
+        now = clock.now()
+        service = Service.objects.get(status="active")
+        customer = User.objects.get(email="demo@example.com")
+        staff = User.objects.get(email="staff@example.com")
+        (claimable,) = sla_selectors.claimable_incidents(service, now=now)
+        failure = claimable.incident
+        ticket = ticket_open(
+            organization=service.organization,
+            user=customer,
+            kind=Ticket.Kind.SLA_CLAIM,
+            subject="Cluster unreachable",
+            body="Our cluster was unreachable.",
+            language="en",
+            service=service,
+            claim_start=failure.started_at,
+            claim_end=failure.resolved_at,
+            now=now,
+        )
+        order_invoice = Invoice.objects.get(service=service, kind="order")
+
+        # when staff accept it, naming the failure
+        with django_capture_on_commit_callbacks(execute=True):
+            penalty = claim_accept(claim=ticket.sla_claim, incident=failure, staff_user=staff, now=now)
+
+    # then 17 % (1st class-A occurrence of the year: 10 %, and 1 % for each of the 7 minutes beyond the
+    # 5 allowed) of the paid order invoice (CHF 490.00 + 8.1 % VAT = 529.69) is credited, once
+    assert order_invoice.total_incl_vat == Decimal("529.69")
+    assert (penalty.invoice, penalty.occurrence, penalty.percent, penalty.amount, penalty.currency) == (
+        order_invoice,
+        1,
+        Decimal("17"),
+        Decimal("90.05"),
+        "CHF",
+    )
+    assert list(LedgerEntry.objects.filter(kind="sla_penalty").values_list("amount", flat=True)) == [Decimal("90.05")]
+    assert prepaid_account_for(service.organization).balance == Decimal("90.05")
+    assert audit_verify()[1] is None
+
+
+def test_org5_the_demo_invitation_links_to_the_portal_url(settings) -> None:
+    """The seeded invitation's e-mail links to PORTAL_URL (whose default follows PORT, see below)."""
+    settings.DEBUG = True
+    settings.PORTAL_URL = "http://127.0.0.1:8123"
+
+    call_command("seed_demo")
+
+    invitation = Invitation.objects.get()
+    (body,) = Notification.objects.filter(template="member_invited").values_list("body", flat=True)
+    assert f"http://127.0.0.1:8123/invitations/{invitation.token}/" in body
+
+
+@pytest.mark.parametrize(
+    ("environment", "url"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"PORT": "8123"}, "http://127.0.0.1:8123"),
+        ({"PORT": "8123", "PORTAL_URL": "https://portal.example"}, "https://portal.example"),
+    ],
+    ids=["default", "port", "explicit"],
+)
+def test_portal_url_defaults_to_the_port_make_run_serves(environment: dict[str, str], url: str) -> None:
+    """`make run` seeds the demo before bin/run-dev starts the server on PORT: the links the seed
+    writes name that port because PORTAL_URL's default follows PORT."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "PORTAL_URL")}
+    env |= {"DJANGO_SETTINGS_MODULE": "config.settings.local", **environment}
+
+    result = subprocess.run(
+        [sys.executable, "-c", PRINT_PORTAL_URL],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == url

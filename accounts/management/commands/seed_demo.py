@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import selectors as account_selectors
 from accounts import services
 from accounts.models import ContractDocument, DocumentText, DocumentVersion, User
 from billing.models import AddOn, AddOnPrice, Plan, Price, Service, ServiceType
@@ -22,6 +23,18 @@ DEMO_CUSTOMER = ("demo@example.com", "demo-portal-2026")
 DEMO_STAFF = ("staff@example.com", "staff-portal-2026")
 # The demo staff user's TOTP key (hex). Demo only: `make totp` prints the current code.
 DEMO_TOTP_KEY = "3132333435363738393031323334353637383930"
+
+# The day the demo's documents and prices take effect: far enough back that the demo customer, who
+# joined months before today (see `_customer`), found them in force on every day the tests travel to.
+DEMO_EPOCH = dt.date(2025, 1, 1)
+DEMO_LABEL = f"{DEMO_EPOCH:%Y-%m}"
+# How long before today the demo customer joined and ordered their Service: its SLA history (the
+# oldest entry 95 days back, see `_sla_history`) falls inside the Service's first term.
+DEMO_CUSTOMER_MONTHS = 4
+# The demo's active Service: an annual plan, so one paid order invoice covers its whole history
+# (SLA-3: the penalty is a share of the invoice covering the incident) and it is not due today.
+DEMO_ACTIVE_PLAN = ("Demo Cloud M", "annual")
+DEMO_PENDING_PLAN = ("Demo Cloud M", "monthly")
 
 # service type, plan, period, CHF and EUR prices excluding VAT (demo figures)
 DEMO_PLANS = [
@@ -73,7 +86,7 @@ class Command(BaseCommand):
             raise CommandError("seed_demo creates well-known logins: it runs only with DEBUG on (the embedded demo).")
         now = clock.now()
         with transaction.atomic():
-            self._documents(now)
+            self._documents()
             self._catalog()
             staff = self._staff()
             self._customer(now, staff)
@@ -85,7 +98,7 @@ class Command(BaseCommand):
             f"second factor: `make totp` prints the current code)"
         )
 
-    def _documents(self, now: dt.datetime) -> None:
+    def _documents(self) -> None:
         for slug, texts in DEMO_TEXTS.items():
             kind = ContractDocument.Kind.TCU if slug == "tcu" else ContractDocument.Kind.SPECIAL_CONDITIONS
             document, _ = ContractDocument.objects.get_or_create(
@@ -93,10 +106,10 @@ class Command(BaseCommand):
             )
             version, created = DocumentVersion.objects.get_or_create(
                 document=document,
-                label="2026-01",
+                label=DEMO_LABEL,
                 defaults={
-                    "published_on": dt.date(2026, 1, 1),
-                    "published_at": now,
+                    "published_on": DEMO_EPOCH,
+                    "published_at": dt.datetime.combine(DEMO_EPOCH, dt.time(), tzinfo=clock.ZURICH),
                     "summary_of_changes": "First version of the demo.",
                 },
             )
@@ -115,7 +128,7 @@ class Command(BaseCommand):
             )
             for currency, amount in (("CHF", chf), ("EUR", eur)):
                 Price.objects.get_or_create(
-                    plan=plan, currency=currency, valid_from=dt.date(2026, 1, 1), defaults={"amount": Decimal(amount)}
+                    plan=plan, currency=currency, valid_from=DEMO_EPOCH, defaults={"amount": Decimal(amount)}
                 )
         # BIL-8: an option billed each cycle of its Service, with a one-time activation fee.
         public_ip, _ = AddOn.objects.get_or_create(
@@ -125,7 +138,7 @@ class Command(BaseCommand):
             AddOnPrice.objects.get_or_create(
                 add_on=public_ip,
                 currency=currency,
-                valid_from=dt.date(2026, 1, 1),
+                valid_from=DEMO_EPOCH,
                 defaults={"amount_per_cycle": Decimal(per_cycle), "activation_fee": Decimal(fee)},
             )
 
@@ -139,9 +152,15 @@ class Command(BaseCommand):
         return staff
 
     def _customer(self, now: dt.datetime, staff: User) -> None:
+        """The demo customer joined DEMO_CUSTOMER_MONTHS before today and ordered an annual Service
+        then, paid by bank transfer two days later (BIL-5): the Service is active today and its SLA
+        history lies inside its first term. A second order, placed today, waits for its invoice."""
         email, password = DEMO_CUSTOMER
         if User.objects.filter(email=email).exists():
             return
+        since = dt.datetime.combine(
+            clock.business_date(now) - relativedelta(months=DEMO_CUSTOMER_MONTHS), dt.time(10, 0), tzinfo=clock.ZURICH
+        )
         user = services.user_register(
             email=email,
             password=password,
@@ -149,7 +168,7 @@ class Command(BaseCommand):
             last_name="Demo",
             language="en",
             date_of_birth=dt.date(1985, 5, 17),
-            now=now,
+            now=since,
         )
         organization = services.organization_create(
             user=user,
@@ -167,30 +186,50 @@ class Command(BaseCommand):
                 "currency": "CHF",
                 "language": "en",
             },
-            accepted_tcu=DocumentVersion.objects.get(document__slug="tcu", label="2026-01"),
-            now=now,
+            accepted_tcu=account_selectors.current_version(
+                ContractDocument.objects.get(slug="tcu"), clock.business_date(since)
+            ),
+            now=since,
         )
         colleague = services.user_register(
-            email="tech@example.com", password=password, first_name="Tom", last_name="Tech", language="de", now=now
+            email="tech@example.com", password=password, first_name="Tom", last_name="Tech", language="de", now=since
         )
+        # The invitation's e-mail links to PORTAL_URL (by default the port `make run` serves, PORT).
         invitation = services.member_invite(
-            organization=organization, user=user, email=colleague.email, role="technical", now=now
+            organization=organization, user=user, email=colleague.email, role="technical", now=since
         )
-        services.invitation_accept(token=invitation.token, user=colleague, now=now)
-        sc = DocumentVersion.objects.get(document__slug="sc-jelastic-cloud", label="2026-01")
-        plans = {plan.name: plan for plan in Plan.objects.filter(service_type__slug="jelastic-cloud")}
+        services.invitation_accept(token=invitation.token, user=colleague, now=since + dt.timedelta(hours=1))
+        sc = account_selectors.current_version(
+            ContractDocument.objects.get(slug="sc-jelastic-cloud"), clock.business_date(since)
+        )
+        plans = Plan.objects.filter(service_type__slug="jelastic-cloud")
         # One Service paid by bank transfer (active), one order waiting for its invoice to be paid.
         _, paid = service_order(
-            organization=organization, user=user, plan=plans["Demo Cloud S"], accept_special_conditions=sc, now=now
+            organization=organization,
+            user=user,
+            plan=plans.get(name=DEMO_ACTIVE_PLAN[0], period=DEMO_ACTIVE_PLAN[1]),
+            accept_special_conditions=sc,
+            now=since,
         )
         bank_transfer_record(
-            invoice=paid, amount=paid.total_incl_vat, reference="DEMO-TRANSFER-1", staff_user=staff, now=now
+            invoice=paid,
+            amount=paid.total_incl_vat,
+            reference="DEMO-TRANSFER-1",
+            staff_user=staff,
+            now=since + dt.timedelta(days=2),
         )
-        service_order(organization=organization, user=user, plan=plans["Demo Cloud M"], now=now)
+        service_order(
+            organization=organization,
+            user=user,
+            plan=plans.get(name=DEMO_PENDING_PLAN[0], period=DEMO_PENDING_PLAN[1]),
+            now=now,
+        )
 
     def _sla_history(self, now: dt.datetime, staff: User) -> None:
         """Incidents and a maintenance window over the past months, relative to today, so that the SLA
-        page shows a real chart and one claimable incident. Recorded through `sla.services`, as staff
+        page shows a real chart and one claimable incident, all inside the first term of the active
+        Service (ordered DEMO_CUSTOMER_MONTHS ago), so an accepted claim earns a share of its paid
+        order invoice (SLA-3). Recorded through `sla.services`, as staff
         would (the evidence trail holds them): incidents are idempotent by their monitoring id; the
         maintenance window, being in the past, is announced as urgent with a reason (SLA-7 refuses a
         planned one that starts in the past) and is looked up by its title before."""
