@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import unicodedata
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -53,11 +54,25 @@ def payment_reference(invoice: Invoice, account: str) -> str:
     A QR-IBAN needs a QR reference (27 digits: the number on 26, then the modulo-10 recursive check digit);
     any other IBAN takes an ISO 11649 creditor reference (RF, two check digits, the display number).
     """
+    return _structured_reference(f"{invoice.number:026d}", invoice.display_number, account)
+
+
+# A top-up's QR reference starts with this digit, an invoice's with 0 (its number on 26 digits), so the
+# two never meet while invoice numbers stay below 10^25.
+TOP_UP_QR_LEAD = "9"
+
+
+def top_up_reference(payment_id: int, account: str) -> str:
+    """The reference of a top-up by bank transfer (BIL-5), derived from its payment's id so that the
+    transfer names it: for a QR-IBAN a QR reference (TOP_UP_QR_LEAD, the id on 25 digits, the check
+    digit), else an RF creditor reference of "TOPUP" and the id on 8 digits."""
+    return _structured_reference(f"{TOP_UP_QR_LEAD}{payment_id:025d}", f"TOPUP{payment_id:08d}", account)
+
+
+def _structured_reference(qr_digits: str, creditor_body: str, account: str) -> str:
     if _is_qr_iban(account):
-        digits = f"{invoice.number:026d}"
-        return digits + esr.calc_check_digit(digits)
-    body = invoice.display_number
-    return "RF" + mod_97_10.calc_check_digits(body + "RF") + body
+        return qr_digits + esr.calc_check_digit(qr_digits)
+    return "RF" + mod_97_10.calc_check_digits(creditor_body + "RF") + creditor_body
 
 
 def qr_bill(invoice: Invoice) -> QRBill | None:
@@ -66,27 +81,46 @@ def qr_bill(invoice: Invoice) -> QRBill | None:
     amount_due = invoice.amount_due
     if invoice.currency != "CHF" or amount_due <= 0:
         return None
+    with override(invoice.language):
+        additional_information = _("Invoice %(number)s") % {"number": invoice.display_number}
+    return chf_qr_bill(
+        amount=amount_due,
+        reference=payment_reference(invoice, settings.PROVIDER_IBAN),
+        debtor=invoice.billing_address,
+        language=invoice.language,
+        additional_information=additional_information,
+    )
+
+
+def chf_qr_bill(
+    *, amount: Decimal, reference: str, debtor: dict[str, Any], language: str, additional_information: str
+) -> QRBill:
+    """A Swiss QR-bill in CHF to the provider's account (PROVIDER_IBAN), for an invoice or a top-up
+    (BIL-5). `debtor` is an address as invoices keep it (name, lines, country)."""
     creditor = _structured_address(settings.PROVIDER_NAME, settings.PROVIDER_ADDRESS_LINES, settings.PROVIDER_COUNTRY)
     if creditor is None:
         raise ImproperlyConfigured(
             "PROVIDER_NAME, PROVIDER_ADDRESS_LINES (last line 'postal code city') and PROVIDER_COUNTRY "
             "do not make a QR-bill creditor address"
         )
-    address = invoice.billing_address
-    language = invoice.language if invoice.language in QRBILL_LANGUAGES else "en"
-    with override(invoice.language):
-        additional_information = _("Invoice %(number)s") % {"number": invoice.display_number}
     return QRBill(
         account=settings.PROVIDER_IBAN,
         creditor=creditor,
         # Without a complete address, qrbill draws the empty box for the payer to fill in.
-        debtor=_structured_address(address.get("name", ""), address.get("lines", []), address.get("country", "")),
-        amount=quantize(amount_due),
+        debtor=_structured_address(debtor.get("name", ""), debtor.get("lines", []), debtor.get("country", "")),
+        amount=quantize(amount),
         currency="CHF",
-        reference_number=payment_reference(invoice, settings.PROVIDER_IBAN),
+        reference_number=reference,
         additional_information=_fit(additional_information, SVG_TEXT_ENCODING),
-        language=language,
+        language=language if language in QRBILL_LANGUAGES else "en",
     )
+
+
+def qr_bill_svg(bill: QRBill) -> str:
+    """The QR-bill drawn as SVG: A4 wide, BILL_HEIGHT mm high, with the scissors line on top."""
+    svg = io.StringIO()
+    bill.as_svg(svg)
+    return svg.getvalue()
 
 
 class _Document(FPDF):
@@ -255,9 +289,7 @@ def _draw_qr_bill_page(pdf: _Document, invoice: Invoice, title: str, bill: QRBil
         pdf.cell(35, LINE, label)
         pdf.cell(0, LINE, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
-    svg = io.StringIO()
-    bill.as_svg(svg)  # A4 wide, BILL_HEIGHT mm high, with the scissors line on top
-    pdf.image(io.BytesIO(svg.getvalue().encode()), x=0, y=pdf.h - BILL_HEIGHT, w=pdf.w)
+    pdf.image(io.BytesIO(qr_bill_svg(bill).encode()), x=0, y=pdf.h - BILL_HEIGHT, w=pdf.w)
 
 
 def _structured_address(name: str, lines: list[str], country: str) -> dict[str, str] | None:

@@ -210,3 +210,15 @@ def pending_top_ups(organization: Any) -> QuerySet[Payment]:
     return Payment.objects.filter(
         organization=organization, invoice__isnull=True, kind=MeansKind.BANK_TRANSFER, status=Payment.Status.PENDING
     ).order_by("-created_at", "-id")
+
+
+def top_up_transfer_for(*, organization: Any, payment_id: int) -> Payment:
+    """A top-up by bank transfer of this Organization, whatever its status; 404 for another's (ORG-6)."""
+    payment = (
+        Payment.objects.select_related("organization")
+        .filter(pk=payment_id, organization=organization, invoice__isnull=True, kind=MeansKind.BANK_TRANSFER)
+        .first()
+    )
+    if payment is None:
+        raise Http404("No such top-up.")
+    return payment

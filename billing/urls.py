@@ -36,5 +36,6 @@ urlpatterns = [
         name="means_remove",
     ),
     path("orgs/<int:org_id>/prepaid/", views.prepaid, name="prepaid"),
+    path("orgs/<int:org_id>/prepaid/transfers/<int:payment_id>/", views.prepaid_transfer, name="prepaid_transfer"),
     path("orgs/<int:org_id>/prepaid/cash-out/", views.prepaid_cash_out, name="prepaid_cash_out"),
 ]

@@ -42,6 +42,7 @@ from billing.services.orders import service_order, trial_convert, trial_start
 from billing.services.payments import invoice_pay
 from billing.services.prepaid import prepaid_account_for, prepaid_cash_out_request
 from billing.services.topup import prepaid_top_up_by_card, prepaid_top_up_by_transfer
+from billing.slips import top_up_slip
 from billing.timeline import service_timeline
 from core import clock
 from core.errors import RuleViolation
@@ -572,6 +573,7 @@ def prepaid(request: AuthenticatedHttpRequest, membership: Membership) -> HttpRe
                     )
                     % {"currency": payment.currency, "amount": payment.amount, "reference": payment.reference},
                 )
+                return redirect("billing:prepaid_transfer", org_id=organization.pk, payment_id=payment.pk)
         else:
             card = {f"card:{c.pk}": c for c in cards}[pay_with]  # one of the choices: the form checked it
             payment = call_service(
@@ -615,6 +617,24 @@ def prepaid(request: AuthenticatedHttpRequest, membership: Membership) -> HttpRe
             "pending_top_ups": selectors.pending_top_ups(organization),
             "cash_out": selectors.open_cash_out_request(account),
             "open_invoices": selectors.open_invoices(organization).exists(),
+        },
+    )
+
+
+@member_required
+def prepaid_transfer(request: AuthenticatedHttpRequest, membership: Membership, payment_id: int) -> HttpResponse:
+    """The payment slip of a top-up by bank transfer (BIL-5): the provider's account, the reference to
+    quote and, in CHF, the Swiss QR-bill, as on a CHF invoice."""
+    payment = selectors.top_up_transfer_for(organization=membership.organization, payment_id=payment_id)
+    return render(
+        request,
+        "billing/prepaid_transfer.html",
+        {
+            "organization": membership.organization,
+            "membership": membership,
+            "section": "prepaid",
+            "payment": payment,
+            "slip": top_up_slip(payment, language=request.LANGUAGE_CODE),
         },
     )
 

@@ -5,8 +5,9 @@
   (gateway timeout) records the payment as unknown and credits nothing until `payment_reconcile`
   has learnt from the gateway that the money moved.
 - By bank transfer, later: the portal records a pending payment with the reference the customer
-  quotes on the transfer; staff record it as received when the money is on the account (BIL-5:
-  up to 10 working days), and only then is the balance credited.
+  quotes on the transfer (a structured one, which the CHF QR-bill carries: `billing.slips`); staff
+  record it as received when the money is on the account (BIL-5: up to 10 working days), and only
+  then is the balance credited.
 
 Lock order, as in `billing.services.prepaid`: the account row first (its Organization is read with
 it, not locked: docs/decisions.md, "Lock order"). Staff recording a transfer lock the payment row,
@@ -26,15 +27,13 @@ from billing.models import LedgerEntry, MeansKind, MeansRestriction, Payment, Pa
 from billing.money import quantize
 from billing.services.payments import card_charge
 from billing.services.prepaid import _require_billing_member, prepaid_account_lock, prepaid_credit
+from billing.slips import top_up_transfer_reference
 from core.errors import RuleViolation
 
 # The most one top-up may bring in, in the account's currency. A guard against typing mistakes
 # (an extra zero) and against laundering through the balance (PRE-4 pays it back out); staff can
 # still adjust the balance by hand above it.
 MAX_TOP_UP = Decimal("10000.00")
-
-# What the customer writes on the bank transfer, so that staff find the pending top-up.
-TOP_UP_REFERENCE = "TOPUP-{pk:08d}"
 
 
 def is_top_up(payment: Payment) -> bool:
@@ -143,7 +142,8 @@ def prepaid_top_up_by_transfer(
             status=Payment.Status.PENDING,
             created_at=now,
         )
-        payment.reference = TOP_UP_REFERENCE.format(pk=payment.pk)
+        # What the customer quotes on the transfer (and the QR-bill carries), so that staff find it.
+        payment.reference = top_up_transfer_reference(payment.pk, payment.currency)
         payment.save(update_fields=["reference"])
         audit_record(
             actor=Actor.for_user(user, client_address=client_address),

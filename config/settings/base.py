@@ -198,6 +198,9 @@ PROVIDER_ADDRESS_LINES = env.list("PROVIDER_ADDRESS_LINES", default=["Rue du Por
 PROVIDER_COUNTRY = env("PROVIDER_COUNTRY", default="CH")
 PROVIDER_VAT_NUMBER = env("PROVIDER_VAT_NUMBER", default="CHE-123.456.788 MWST")
 PROVIDER_IBAN = env("PROVIDER_IBAN", default="CH44 3199 9123 0008 8901 2")
+# The provider's account for payments in EUR (bank details of EUR top-ups; no QR-bill in EUR). The default is
+# the Swiss example IBAN of the IBAN standard (not a QR-IBAN), so EUR references are RF creditor references.
+PROVIDER_EUR_IBAN = env("PROVIDER_EUR_IBAN", default="CH93 0076 2011 6238 5295 7")
 # The portal's public address, for links in e-mails (no trailing slash). By default the port `make run`
 # serves (PORT, as bin/run-dev reads it): `make seed` writes the demo's invitation before the server starts.
 _served_port = env.int("PORT", default=8000)

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
+from stdnum.ch import esr
 
 from accounts.models import Organization
 from audit.models import AuditEvent
@@ -181,12 +182,14 @@ def test_a_transfer_top_up_shows_its_reference_and_is_credited_once_staff_record
 
     payment = Payment.objects.get()
     html = response.content.decode()
-    assert payment.reference == f"TOPUP-{payment.pk:08d}"
+    assert response.redirect_chain == [
+        (reverse("billing:prepaid_transfer", args=[legal.organization_id, payment.pk]), 302)
+    ]  # its payment slip (tests/billing/test_topup_slip.py)
     assert (
         f"Please transfer CHF 200.00 quoting the reference {payment.reference}. A bank transfer can take up to "
         "10 working days to reach us: the balance is credited when it does."
     ) in html
-    assert f"quote the reference <strong>{payment.reference}</strong>" in html  # still shown on the page
+    assert f"quote the reference <strong>{payment.reference}</strong>" in client.get(url).content.decode()
     assert (payment.status, _balance(legal.organization), LedgerEntry.objects.count()) == (
         "pending",
         Decimal("0.00"),
@@ -343,7 +346,7 @@ def test_api_top_up_by_card_by_transfer_and_declined(legal) -> None:
                 "amount": "40.00",
                 "currency": "CHF",
                 "status": "pending",
-                "reference": f"TOPUP-{transfer.pk:08d}",
+                "reference": f"9{transfer.pk:025d}" + esr.calc_check_digit(f"9{transfer.pk:025d}"),
                 "created_at": "2026-04-10T11:00:00+02:00",
             },
             "balance": "100.00",

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from stdnum.ch import esr
 
 from accounts.models import Organization
 from audit.models import AuditEvent
@@ -257,7 +258,9 @@ def test_bil5_a_transfer_top_up_is_pending_with_a_reference_and_credits_nothing(
         Decimal("300.00"),
         None,
     )
-    assert payment.reference == f"TOPUP-{payment.pk:08d}"
+    # BIL-5: a QR reference (the default account is a QR-IBAN): "9", the payment id on 25 digits, the check digit
+    digits = f"9{payment.pk:025d}"
+    assert payment.reference == digits + esr.calc_check_digit(digits)
     assert (LedgerEntry.objects.count(), _balance(legal.organization), GatewayCharge.objects.count()) == (
         0,
         Decimal("0.00"),
