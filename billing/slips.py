@@ -11,6 +11,7 @@ would give (announced before references were structured, or the account changed 
 the bank details but no QR-bill: a QR-bill must carry a reference that fits its account.
 """
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -48,6 +49,20 @@ class TransferSlip:
     qr_bill_svg: str  # "" without QR-bill
 
 
+def _inline(svg: str) -> str:
+    """The QR-bill's SVG made fit for a page under the Content-Security-Policy: no XML declaration, and
+    its `style` attributes (refused inline) turned into the SVG presentation attributes they name."""
+
+    def attributes(match: re.Match[str]) -> str:
+        pairs = (part.split(":", 1) for part in match.group(1).split(";") if ":" in part)
+        return " ".join(f'{name.strip()}="{value.strip()}"' for name, value in pairs)
+
+    return _STYLE.sub(attributes, svg[svg.index("<svg") :])
+
+
+_STYLE = re.compile(r'style="([^"]*)"')
+
+
 def _shown(reference: str) -> str:
     """The reference in the groups a QR-bill prints it in (qrbill formats with these functions)."""
     if esr.is_valid(reference):
@@ -73,8 +88,7 @@ def top_up_slip(payment: Payment, *, language: str) -> TransferSlip | None:
             language=language,
             additional_information=purpose,
         )
-        svg = qr_bill_svg(bill)
-        svg = svg[svg.index("<svg") :]  # shown inside a page: without the XML declaration
+        svg = _inline(qr_bill_svg(bill))
     return TransferSlip(
         amount=payment.amount,
         currency=payment.currency,

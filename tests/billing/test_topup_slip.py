@@ -77,6 +77,7 @@ def test_bil5_a_chf_transfer_top_up_shows_the_account_the_creditor_and_a_qr_bill
     for text in (esr.format(payment.reference), "CH44 3199 9123 0008 8901 2", "Nuage Suisse SA", "200.00"):
         assert f">{text}</text>" in svg
     assert "Top-up of the Prepaid Account" in svg
+    assert "style=" not in svg  # the Content-Security-Policy refuses inline styles
     assert (payment.status, payment.amount, payment.currency) == ("pending", Decimal("200.00"), "CHF")
 
 
