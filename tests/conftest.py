@@ -134,6 +134,13 @@ def _source_language() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _own_evidence_seals(settings, tmp_path_factory: pytest.TempPathFactory) -> None:  # noqa: ANN001
+    """Each test its own directory of audit seals (EVD-1): the seals a daily run writes name events of
+    that test's database, which the next test no longer has."""
+    settings.EVIDENCE_SEAL_DIR = tmp_path_factory.getbasetemp() / "evidence" / secrets.token_hex(8)
+
+
 @pytest.fixture
 def now() -> dt.datetime:
     return dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC)

@@ -5,6 +5,7 @@ Every value read from the environment has a working default for the embedded set
 """
 
 import datetime as dt
+import hashlib
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -118,6 +119,13 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# EVD-1: on PostgreSQL the application connects (DATABASE_URL) as a role that owns no table and may
+# only read and append evidence; migrations run as the tables' owner: `migrate --database owner`,
+# which then grants the application role what it needs (audit/roles.py). Only the migrating
+# process needs this URL.
+DATABASE_OWNER_URL = env("DATABASE_OWNER_URL", default="")
+if DATABASE_OWNER_URL:
+    DATABASES["owner"] = env.db_url_config(DATABASE_OWNER_URL)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -314,6 +322,11 @@ INBOX_TACIT_ACCEPTANCE_MONTHS = env.int("INBOX_TACIT_ACCEPTANCE_MONTHS", default
 ADULT_AGE_YEARS = 18  # ORG-4
 # run_lifecycle --date after today: only to rehearse the future in development and tests.
 LIFECYCLE_ALLOW_FUTURE_DATES = env.bool("LIFECYCLE_ALLOW_FUTURE_DATES", default=False)
+
+# EVD-1: the daily run seals the audit chain's end with an HMAC whose key is kept out of the
+# database; the seals are files here (and lines of the log). Production sets its own key.
+EVIDENCE_SEAL_DIR = env.path("EVIDENCE_SEAL_DIR", default=VAR_DIR / "evidence")
+EVIDENCE_SEAL_KEY = env("EVIDENCE_SEAL_KEY", default=hashlib.sha256(f"evidence-seal:{SECRET_KEY}".encode()).hexdigest())
 
 LOGGING = {
     "version": 1,

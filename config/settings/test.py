@@ -9,7 +9,9 @@ gets a test database of its own: tests/conftest.py names it.
 
 import os
 import socket
+import tempfile
 import uuid
+from pathlib import Path
 
 from config.settings.base import *  # noqa: F403
 from config.settings.base import CELERY_VISIBILITY_TIMEOUT, REDIS_URL, VAR_DIR, env
@@ -63,5 +65,9 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F40
 # The test runner empties tables with TRUNCATE between transactional tests (see audit migration 0003).
 AUDIT_TRUNCATE_ALLOWED = True
 LIFECYCLE_ALLOW_FUTURE_DATES = True
+# Seals of the audit chain (EVD-1) out of the work tree; tests/conftest.py gives each test its own.
+EVIDENCE_SEAL_DIR = env.path(
+    "EVIDENCE_SEAL_DIR", default=Path(tempfile.gettempdir()) / "portal-test-evidence" / str(os.getpid())
+)
 # One process unless a test asks for more (the subprocess and parallel tests of the daily run do).
 LIFECYCLE_WORKERS = env.int("LIFECYCLE_WORKERS", default=1)  # noqa: F405
