@@ -14,6 +14,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+## migrate: as DATABASE_OWNER_URL when set, which then grants DATABASE_URL's role what it needs (EVD-1).
 migrate: $(STAMP)
 	@mkdir -p var
 	$(MANAGE) migrate --noinput

@@ -15,15 +15,16 @@ class AuditConfig(AppConfig):
 
 
 def _grant_app_role(*, using: str, **kwargs: Any) -> None:
-    """After `migrate --database owner` on PostgreSQL: grant the application role (the user of
-    DATABASE_URL) exactly what it needs, tables added by this migration included (EVD-1)."""
+    """After `migrate` as the owner (DATABASE_OWNER_URL) on PostgreSQL: grant the application role
+    (DATABASE_URL's) exactly what it needs, tables this migration added included (EVD-1)."""
     from django.conf import settings
     from django.db import connections
 
     from audit.roles import app_role_grant
 
-    if using != "owner" or connections[using].vendor != "postgresql":
+    connection = connections[using]
+    if not settings.DATABASE_OWNER_URL or connection.vendor != "postgresql":
         return
-    role = settings.DATABASES["default"].get("USER")
-    if role and role != settings.DATABASES["owner"].get("USER"):
-        app_role_grant(connections[using], role=role)
+    role = settings.DATABASE_APP_ROLE
+    if role and role != connection.settings_dict.get("USER"):
+        app_role_grant(connection, role=role)

@@ -118,14 +118,16 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
 }
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-# EVD-1: on PostgreSQL the application connects (DATABASE_URL) as a role that owns no table and may
-# only read and append evidence; migrations run as the tables' owner: `migrate --database owner`,
-# which then grants the application role what it needs (audit/roles.py). Only the migrating
-# process needs this URL.
+# EVD-1: on PostgreSQL the processes connect (DATABASE_URL) as a role that owns no table and may
+# only read and append evidence. Migrations run as the tables' owner: DATABASE_OWNER_URL, given to
+# the migrating command alone, replaces the connection, and `migrate` then grants DATABASE_URL's
+# role what the code needs (audit/roles.py).
+DATABASE_APP_ROLE = DATABASES["default"].get("USER", "")
+DATABASE_APP_PASSWORD = DATABASES["default"].get("PASSWORD", "")
 DATABASE_OWNER_URL = env("DATABASE_OWNER_URL", default="")
 if DATABASE_OWNER_URL:
-    DATABASES["owner"] = env.db_url_config(DATABASE_OWNER_URL)
+    DATABASES["default"] = env.db_url_config(DATABASE_OWNER_URL)
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -7,8 +7,10 @@ DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 DATABASES = {"default": env.db("DATABASE_URL")}  # the application role: owns nothing (README, Production)
-if DATABASE_OWNER_URL:  # noqa: F405  (migrations only: `migrate --database owner`)
-    DATABASES["owner"] = env.db_url_config(DATABASE_OWNER_URL)  # noqa: F405
+DATABASE_APP_ROLE = DATABASES["default"].get("USER", "")
+DATABASE_APP_PASSWORD = DATABASES["default"].get("PASSWORD", "")
+if DATABASE_OWNER_URL:  # noqa: F405  (the migrating command alone: it owns the tables)
+    DATABASES["default"] = env.db_url_config(DATABASE_OWNER_URL)  # noqa: F405
 EVIDENCE_SEAL_KEY = env("EVIDENCE_SEAL_KEY")  # EVD-1: never in the database, never derived
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -41,6 +41,7 @@ def _local_redis_url() -> str | None:
 
 _url = os.environ.get("DATABASE_URL") or _local_postgres_url() or f"sqlite:///{VAR_DIR / 'test.sqlite3'}"
 DATABASES = {"default": env.db_url_config(_url)}
+DATABASE_OWNER_URL = ""  # the suite connects as one user; tests/audit/test_roles.py makes the application role
 
 if not REDIS_URL:  # not in the environment
     REDIS_URL = _local_redis_url() or ""

@@ -140,20 +140,23 @@ def test_org8_run_lifecycle_prints_counts_and_a_second_run_does_nothing(publishe
     call_command("run_lifecycle", "--date", "2026-05-01")
     second = capsys.readouterr().out
 
-    # The accounts and notifications jobs (the billing, SLA and support jobs of the same run have nothing to do here).
+    # The accounts, notifications and audit jobs (the billing, SLA and support jobs of the run have nothing to do).
     others = ("billing.", "sla.", "support.")
     assert [line for line in first.splitlines() if not any(name in line for name in others)] == [
         "2026-04-30",
         "   890 accounts.document_notices                      0  (ORG-8)",
         "   900 accounts.deemed_acceptance                     0  (ORG-8)",
         "   910 notifications.tacit_reading                    0  (ORG-3)",
+        "   990 audit.seal                                     1  (EVD-1)",
         "2026-05-01",
         "   890 accounts.document_notices                      0  (ORG-8)",
         "   900 accounts.deemed_acceptance                     2  (ORG-8)",
         "   910 notifications.tacit_reading                    2  (ORG-3)",
+        "   990 audit.seal                                     1  (EVD-1)",
     ]
     assert "   900 accounts.deemed_acceptance                     0  (ORG-8)" in second.splitlines()
     assert "   910 notifications.tacit_reading                    0  (ORG-3)" in second.splitlines()
+    assert "   990 audit.seal                                     0  (EVD-1)" in second.splitlines()  # sealed once
     assert Acceptance.objects.filter(method="deemed").count() == 2
 
 
