@@ -41,6 +41,7 @@ def test_production_language_cookie_travels_like_the_session_cookie(tmp_path: Pa
         "DJANGO_ALLOWED_HOSTS": "portal.example",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "EVIDENCE_SEAL_KEY": "Zq4v-8Lr2xN6pT0wYb3mK7sJ1dF5hG9cV2eR4uA8iO6lP0",  # EVD-1: required in production
     }
     names = ["SECURE", "SAMESITE", "HTTPONLY"]
     script = (
