@@ -40,6 +40,7 @@ class Invoice(models.Model):
         ORDER = "order", _("order")
         RENEWAL = "renewal", _("renewal")
         TOP_UP = "top_up", _("prepaid top-up")
+        USAGE = "usage", _("usage")  # USE-3: a month of a usage Service
 
     class Status(models.TextChoices):
         OPEN = "open", _("open")
@@ -115,8 +116,9 @@ class InvoiceLine(models.Model):
     description = models.CharField(max_length=200)
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)  # exclusive: the first day not covered
-    quantity = models.DecimalField(max_digits=10, decimal_places=3, default=1)
-    unit_price_excl_vat = money_field()
+    # Six decimals: usage quantities and rates (USE-1); the amount is still rounded to the cent.
+    quantity = models.DecimalField(max_digits=18, decimal_places=6, default=1)
+    unit_price_excl_vat = models.DecimalField(max_digits=18, decimal_places=6)
     vat_rate = models.DecimalField(max_digits=5, decimal_places=2)  # percent applied to this line
     amount_excl_vat = money_field()
     vat_amount = money_field()

@@ -64,6 +64,9 @@ class Service(models.Model):
     terminated_at = models.DateTimeField(null=True, blank=True)
     termination_reason = models.TextField(blank=True)
     data_deleted_at = models.DateTimeField(null=True, blank=True)  # SC 8.3: deleted at termination
+    # USE-1: the plan is usage-based (copied at order): no term and no expiry date; billed monthly
+    # by the usage app, collected by the same debit attempts as renewals (USE-4).
+    usage_based = models.BooleanField(default=False)
     created_at = models.DateTimeField()
 
     class Meta:
@@ -82,6 +85,7 @@ class Service(models.Model):
             models.CheckConstraint(
                 condition=~Q(status__in=["active", "suspended"])
                 | Q(trial_ends_on__isnull=False)
+                | Q(usage_based=True)
                 | (Q(anchor_date__isnull=False) & Q(expires_on__isnull=False)),
                 name="paid_service_has_a_term",
             ),

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "billing",
     "sla",
     "support",
+    "usage",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -133,7 +134,7 @@ def test_the_degradable_cache_answers_as_an_empty_cache_while_redis_is_down(redi
 @pytest.mark.redis
 def test_the_degradable_cache_works_when_redis_answers() -> None:
     with override_settings(
-        CACHES={"default": {"BACKEND": "core.cache.DegradableRedisCache", "LOCATION": os.environ["REDIS_URL"]}}
+        CACHES={"default": {"BACKEND": "core.cache.DegradableRedisCache", "LOCATION": settings.REDIS_URL}}
     ):
         from django.core.cache import cache
 
