@@ -4,7 +4,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from accounts import services
+from accounts import passwords, services
 from accounts.models import (
     Acceptance,
     ContractDocument,
@@ -17,9 +17,10 @@ from accounts.models import (
     Organization,
     User,
 )
+from audit.services import Actor
 from core import clock
 from core.admin import AuditedChangesMixin, ReadOnlyAdmin, StaffAccessAuditMixin, reason_action, run_each
-from core.http import AuthenticatedHttpRequest
+from core.http import AuthenticatedHttpRequest, client_address
 
 
 @admin.register(User)
@@ -36,6 +37,18 @@ class UserAdmin(AuditedChangesMixin, DjangoUserAdmin):
         (None, {"classes": ("wide",), "fields": ("email", "first_name", "last_name", "password1", "password2")}),
     )
     readonly_fields = ["date_joined"]
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        """The staff site's password form: once it saved a new password, every API token of the user
+        is revoked, as on the customer's own change (accounts.passwords)."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            passwords.tokens_revoked_for_password(
+                user=User.objects.get(pk=id),
+                actor=Actor.for_user(request.user, client_address=client_address(request)),
+                now=clock.now(),
+            )
+        return response
 
 
 class MembershipInline(admin.TabularInline):

@@ -3,19 +3,21 @@ memberships: another Organization's id answers 404 on every endpoint, list and a
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services
-from accounts.lockout import LOGIN_REFUSED
+from accounts import selectors, services, tokens, two_factor
+from accounts.lockout import CODE_REFUSED, LOGIN_REFUSED, second_factor_failed
 from accounts.models import DocumentVersion, Membership, User
 from accounts.serializers import (
     AcceptanceSerializer,
+    ApiTokenSerializer,
     ContactInputSerializer,
     DocumentsSerializer,
     InvitationSerializer,
@@ -34,6 +36,7 @@ from billing.models import MembershipServiceScope
 from billing.services.scopes import membership_scope_set
 from core import clock
 from core.api import error_body
+from core.errors import RuleViolation
 from core.http import AuthenticatedRequest, client_address
 from core.schema import ErrorSerializer
 from core.throttling import AnonRateThrottle
@@ -46,25 +49,70 @@ def _membership(request: AuthenticatedRequest, org_id: int) -> Membership:
 
 
 class TokenView(APIView):
-    """Exchange e-mail and password for an API token (failed attempts are throttled like logins)."""
+    """Exchange e-mail and password (and the second factor's code when the user has one) for an API
+    token; failed attempts, wrong codes included, count towards the log-in lockout (accounts.lockout)."""
 
     permission_classes = [AllowAny]
     throttle_classes = [AnonRateThrottle]
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer, 400: ErrorSerializer})
+    @extend_schema(
+        request=TokenRequestSerializer, responses={200: TokenSerializer, 400: ErrorSerializer, 403: ErrorSerializer}
+    )
     def post(self, request: AuthenticatedRequest) -> Response:
+        """A new token, valid `API_TOKEN_DAYS` days (90 by default). With a second factor on, `otp` is
+        required; a member of an Organization that requires one, without it, is refused (403, ORG-5)."""
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = authenticate(
-            request._request,
-            username=serializer.validated_data["email"].lower(),
-            password=serializer.validated_data["password"],
-        )
+        data = serializer.validated_data
+        email = data["email"].lower()
+        user = authenticate(request._request, username=email, password=data["password"])
         if user is None:
             # The same answer when the account or address is paused (accounts.lockout).
             return Response(error_body(str(LOGIN_REFUSED)), status=status.HTTP_400_BAD_REQUEST)
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response(TokenSerializer({"token": token.key}).data)
+        address = client_address(request)
+        now = clock.now()
+        if two_factor.has_two_factor(user):
+            code = data.get("otp") or ""
+            if not code.strip():
+                message = _("This account has a second factor: send its 6-digit code (or a recovery code) as `otp`.")
+                return Response(
+                    {**error_body(message), "errors": {"otp": [message]}}, status=status.HTTP_400_BAD_REQUEST
+                )
+            if not two_factor.second_factor_verify(user=user, code=code, client_address=address, now=now):
+                second_factor_failed(request._request, email)
+                return Response(error_body(str(CODE_REFUSED)), status=status.HTTP_400_BAD_REQUEST)
+        elif two_factor.needs_enrolment(user):
+            raise RuleViolation(
+                _("An organization you belong to requires a second factor: turn it on in the portal first."),
+                rule="ORG-5",
+                status=403,
+            )
+        token, key = tokens.token_issue(
+            user=user, name=data.get("name", ""), scope=data.get("scope"), client_address=address, now=now
+        )
+        body = {"token": key, "id": token.pk, "name": token.name, "scope": token.scope, "expires_at": token.expires_at}
+        return Response(TokenSerializer(body).data)
+
+
+class TokenListView(APIView):
+    """The caller's own API tokens (never anyone else's)."""
+
+    @extend_schema(responses={200: ApiTokenSerializer(many=True)})
+    def get(self, request: AuthenticatedRequest) -> Response:
+        """Tokens not revoked, newest first; expired ones stay listed (`expired`) until revoked."""
+        found = tokens.tokens_of(request.user)
+        return Response(ApiTokenSerializer(found, many=True, context={"now": clock.now()}).data)
+
+
+class TokenDetailView(APIView):
+    @extend_schema(responses={204: None, 404: ErrorSerializer})
+    def delete(self, request: AuthenticatedRequest, token_id: int) -> Response:
+        """Revoke one of the caller's tokens (another user's id answers 404, as an unknown one)."""
+        token = tokens.token_of(user=request.user, token_id=token_id)
+        if token is None:
+            raise Http404("No such token.")
+        tokens.token_revoke(token=token, user=request.user, client_address=client_address(request), now=clock.now())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeView(APIView):

@@ -11,9 +11,11 @@ from typing import Any
 from axes.backends import AxesStandaloneBackend
 from axes.exceptions import AxesBackendPermissionDenied
 from axes.handlers.database import AxesDatabaseHandler
+from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_client_username
 from axes.models import AccessAttempt
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +24,11 @@ from django.utils.translation import gettext_lazy as _
 LOGIN_REFUSED = _(
     "The e-mail address or the password is not correct, or log-in is paused after too many attempts: "
     "try again in 15 minutes."
+)
+
+# A wrong second-factor code after the right password (it counts as a failed log-in too).
+CODE_REFUSED = _(
+    "The code is not correct, or log-in is paused after too many attempts: try again in 15 minutes."
 )
 
 
@@ -74,3 +81,14 @@ class LockoutHandler(AxesDatabaseHandler):
             return 0
         count, _ = AccessAttempt.objects.filter(username=username).delete()
         return count
+
+
+def second_factor_failed(request: HttpRequest, email: str) -> None:
+    """A wrong second-factor code (or recovery code) counts as a failed log-in of the account and
+    of the address, like a wrong password: five of them, in any mix, pause log-in."""
+    user_login_failed.send(sender=__name__, credentials={"username": email.lower()}, request=request)
+
+
+def login_paused(request: HttpRequest, email: str) -> bool:
+    """The account or the address is paused (checked again before a second-factor code is tried)."""
+    return bool(AxesProxyHandler.is_locked(request, credentials={"username": email.lower()}))

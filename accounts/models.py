@@ -123,6 +123,8 @@ class Organization(models.Model):
     )
     created_at = models.DateTimeField()
     terminated_at = models.DateTimeField(null=True, blank=True)
+    # Set by a Legal Responsible: every member needs a second factor (accounts.two_factor).
+    requires_two_factor = models.BooleanField(_("second factor required of every member"), default=False)
 
     class Meta:
         verbose_name = _("organization")
@@ -349,3 +351,66 @@ class Acceptance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization} · {self.version} · {self.method}"
+
+
+class ApiToken(models.Model):
+    """An API token (`Authorization: Token <key>`). The key is shown once, when issued; only its
+    SHA-256 digest is kept. A token expires (API_TOKEN_DAYS), may be revoked (kept, for the record),
+    and carries a scope: "full" (everything the user may do) or the one job of a machine account
+    ("monitoring", "metering"), refused everywhere else (accounts.permissions)."""
+
+    class Scope(models.TextChoices):
+        FULL = "full", _("full access")
+        MONITORING = "monitoring", _("monitoring only")
+        METERING = "metering", _("metering only")
+
+    class RevokedBecause(models.TextChoices):
+        USER = "user", _("revoked by its owner")
+        PASSWORD = "password", _("password changed")
+        TWO_FACTOR = "two_factor", _("second factor required")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    key_digest = models.CharField(max_length=64)  # SHA-256 of the key, hex; the key itself is never stored
+    prefix = models.CharField(_("key begins with"), max_length=8)
+    scope = models.CharField(_("scope"), max_length=12, choices=Scope.choices, default=Scope.FULL)
+    created_at = models.DateTimeField(_("created"))
+    expires_at = models.DateTimeField(_("expires"))
+    # Updated at most once a minute (accounts.authentication.LAST_USE_PRECISION).
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_because = models.CharField(max_length=12, choices=RevokedBecause.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        constraints = [
+            models.UniqueConstraint(fields=["key_digest"], name="api_token_key_digest_unique"),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | ~Q(revoked_because=""), name="api_token_revoked_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    def is_expired(self, now: dt.datetime) -> bool:
+        return self.expires_at <= now
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that stands in for the second factor (a lost phone). Shown once when made;
+    only its digest is kept; used once (`used_at`). Making new ones deletes the old ones."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_digest = models.CharField(max_length=64)  # SHA-256 of "<user id>:<code>", hex
+    created_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+        constraints = [models.UniqueConstraint(fields=["user", "code_digest"], name="recovery_code_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user}"

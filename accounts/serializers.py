@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.models import Acceptance, Invitation, Membership, Organization, User
+from accounts.models import Acceptance, ApiToken, Invitation, Membership, Organization, User
 from accounts.services import CONTACT_FIELDS
 from core.api import IdField
 
@@ -115,10 +115,40 @@ class DocumentsSerializer(serializers.Serializer):
 class TokenRequestSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(write_only=True)
+    otp = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=20,
+        help_text="With a second factor on: the 6-digit code of the authenticator app, or a recovery code.",
+    )
+    name = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="A label, to recognise the token in the list."
+    )
+    scope = serializers.ChoiceField(
+        choices=ApiToken.Scope.choices,
+        required=False,
+        help_text='Default: "full"; a monitoring or metering account always gets its own scope.',
+    )
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    expired = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "scope", "created_at", "expires_at", "last_used_at", "expired"]
+
+    def get_expired(self, token: ApiToken) -> bool:
+        return token.is_expired(self.context["now"])
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`.")
+    token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`. Shown this once only.")
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    scope = serializers.ChoiceField(choices=ApiToken.Scope.choices)
+    expires_at = serializers.DateTimeField()
 
 
 class MemberServicesSerializer(serializers.Serializer):

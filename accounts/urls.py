@@ -1,8 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts import views
-from accounts.forms import LoginForm
+from accounts import security_views, views
 
 app_name = "accounts"
 
@@ -10,13 +9,8 @@ app_name = "accounts"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("signup/", views.signup, name="signup"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="accounts/login.html", authentication_form=LoginForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", security_views.LoginView.as_view(), name="login"),
+    path("login/code/", security_views.login_code, name="login_code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
@@ -35,7 +29,7 @@ urlpatterns = [
     ),
     path(
         "password-reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
+        security_views.PasswordResetConfirmView.as_view(
             template_name="accounts/password_reset_confirm.html",
             success_url=reverse_lazy("accounts:password_reset_complete"),
         ),
@@ -47,6 +41,20 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("language/", views.set_language, name="set_language"),
+    path("account/security/", security_views.security, name="security"),
+    path("account/security/password/", security_views.password_change, name="password_change"),
+    path("account/security/tokens/<int:token_id>/revoke/", security_views.token_revoke, name="token_revoke"),
+    path("account/security/tokens/revoke-all/", security_views.tokens_revoke_all, name="tokens_revoke_all"),
+    path("account/security/two-factor/", security_views.two_factor_enrol, name="two_factor_enrol"),
+    path("account/security/two-factor/off/", security_views.two_factor_disable, name="two_factor_disable"),
+    path(
+        "account/security/two-factor/recovery-codes/",
+        security_views.recovery_codes_renew,
+        name="recovery_codes_renew",
+    ),
+    path(
+        "orgs/<int:org_id>/two-factor/", security_views.organization_two_factor, name="organization_two_factor"
+    ),
     path("staff/second-factor/", views.staff_otp, name="staff_otp"),
     path("orgs/new/", views.organization_create, name="organization_create"),
     path("orgs/<int:org_id>/", views.organization_detail, name="organization"),

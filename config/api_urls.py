@@ -7,6 +7,8 @@ from support import api as support_api
 
 urlpatterns = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
+    path("auth/tokens/", accounts_api.TokenListView.as_view(), name="api-tokens"),
+    path("auth/tokens/<int:token_id>/", accounts_api.TokenDetailView.as_view(), name="api-token-detail"),
     path("me/", accounts_api.MeView.as_view(), name="api-me"),
     path("organizations/", accounts_api.OrganizationListView.as_view(), name="api-organizations"),
     path("organizations/<int:org_id>/", accounts_api.OrganizationDetailView.as_view(), name="api-organization"),

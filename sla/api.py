@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors as account_selectors
 from accounts.models import Membership
+from accounts.permissions import HasTokenScope
 from billing import selectors as billing_selectors
 from billing.models import Service
 from billing.serializers import ServiceSerializer
@@ -215,7 +216,8 @@ class IsStaff(BasePermission):
 
 
 class StaffIncidentListView(APIView):
-    permission_classes = [IsAuthenticated, IsStaffOrMonitoring]
+    # The monitoring account's tokens (scope "monitoring", accounts.tokens) work here, and full ones.
+    permission_classes = [IsAuthenticated, HasTokenScope("monitoring", "full"), IsStaffOrMonitoring]
 
     @extend_schema(
         operation_id="v1_sla_incidents_list",
@@ -262,7 +264,8 @@ class StaffIncidentListView(APIView):
 
 
 class StaffIncidentResolveView(APIView):
-    permission_classes = [IsAuthenticated, IsStaffOrMonitoring]
+    # The monitoring account's tokens (scope "monitoring", accounts.tokens) work here, and full ones.
+    permission_classes = [IsAuthenticated, HasTokenScope("monitoring", "full"), IsStaffOrMonitoring]
 
     @extend_schema(
         request=SlaIncidentResolveSerializer,

@@ -36,7 +36,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_countries",
@@ -70,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
+    # ORG-5: a member whose Organization requires a second factor enrols before anything else.
+    "accounts.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -283,7 +284,9 @@ CELERY_BEAT_SCHEDULE = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous call answers 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        # accounts.ApiToken: expiry, revocation, last use, scope (a machine account's token works
+        # only where an endpoint accepts its scope: accounts.permissions.HasTokenScope).
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -323,6 +326,8 @@ CACHES: dict[str, dict[str, object]] = {"default": {"BACKEND": "django.core.cach
 DOCUMENT_DEEMED_ACCEPTANCE_DAYS = env.int("DOCUMENT_DEEMED_ACCEPTANCE_DAYS", default=30)  # ORG-8
 INBOX_TACIT_ACCEPTANCE_MONTHS = env.int("INBOX_TACIT_ACCEPTANCE_MONTHS", default=1)  # ORG-3
 ADULT_AGE_YEARS = 18  # ORG-4
+# API tokens expire this many days after they are issued (accounts.tokens).
+API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=90)
 # run_lifecycle --date after today: only to rehearse the future in development and tests.
 LIFECYCLE_ALLOW_FUTURE_DATES = env.bool("LIFECYCLE_ALLOW_FUTURE_DATES", default=False)
 

@@ -6,10 +6,10 @@ import pytest
 from axes.models import AccessAttempt
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts import lockout
+from accounts.models import ApiToken
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +76,7 @@ def test_asvs_6_3_1_token_endpoint_locks_the_account_after_failures_from_twelve_
     assert {response.status_code for response in wrong} == {400}
     assert (locked.status_code, locked.json()) == (400, {"detail": REFUSED, "rule": None})
     assert wrong[0].json() == wrong[-1].json() == {"detail": REFUSED, "rule": None}
-    assert Token.objects.count() == 0
+    assert ApiToken.objects.count() == 0
     assert set(AccessAttempt.objects.values_list("username", flat=True)) == {"victim@example.com"}
 
 
