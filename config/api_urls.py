@@ -4,6 +4,7 @@ from accounts import api as accounts_api
 from billing import api as billing_api
 from sla import api as sla_api
 from support import api as support_api
+from usage import api_customer as usage_customer_api
 
 urlpatterns = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
@@ -65,6 +66,8 @@ urlpatterns = [
             ("resume-renewal", billing_api.ServiceResumeRenewalView, "api-service-resume-renewal"),
             ("terminate", billing_api.ServiceTerminateView, "api-service-terminate"),
             ("money-back", billing_api.ServiceMoneyBackView, "api-service-money-back"),
+            ("usage", usage_customer_api.ServiceUsageView, "api-service-usage"),
+            ("usage/budget", usage_customer_api.ServiceBudgetView, "api-service-usage-budget"),
             ("sla/reports", sla_api.ServiceReportsView, "api-service-sla-reports"),
             ("sla/claimable", sla_api.ServiceClaimableView, "api-service-sla-claimable"),
             (

@@ -22,5 +22,6 @@ urlpatterns = [
     path("", include("billing.urls")),
     path("", include("support.urls")),
     path("", include("sla.urls")),
+    path("", include("usage.portal_urls")),
     path("", include("accounts.urls")),
 ]

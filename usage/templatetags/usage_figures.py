@@ -1,0 +1,29 @@
+"""Figures of the usage pages as people read them: quantities without trailing zeros (12.5, not
+12.500000), amounts to the cent, both with the active language's separators ("1'234.50").
+
+Formatted by `usage.charts.localized`, which looks the separators up once per language."""
+
+from decimal import Decimal
+
+from django import template
+
+from usage.charts import localized
+
+register = template.Library()
+
+
+@register.filter
+def quantity(value: Decimal | None) -> str:
+    """A quantity of up to six decimals, exact, without trailing zeros: "1'234.5", "0.000125"."""
+    if value is None:
+        return ""
+    exponent = value.normalize().as_tuple().exponent
+    return localized(value, max(0, -exponent) if isinstance(exponent, int) else 0)
+
+
+@register.filter
+def money(value: Decimal | None) -> str:
+    """An amount to the cent: "1'234.50"."""
+    if value is None:
+        return ""
+    return localized(value, 2)
