@@ -116,6 +116,9 @@ class UsageDay(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["service", "day", "resource"], name="usage_day_once"),
         ]
+        # The metering account (USE-2): a user with this permission and no staff status reports
+        # values and reads the limited Services through POST /api/v1/usage/ and …/limits/.
+        permissions = [("report_usage", "Can report usage values (metering account)")]
 
     def __str__(self) -> str:
         return f"{self.service_id} {self.resource_id} {self.day}"
