@@ -5,6 +5,7 @@ from billing import api as billing_api
 from sla import api as sla_api
 from support import api as support_api
 from usage import api_customer as usage_customer_api
+from usage.urls import api_urlpatterns as usage_api_urlpatterns
 
 urlpatterns = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
@@ -167,4 +168,5 @@ urlpatterns = [
         name="api-staff-sla-incident-resolve",
     ),
     path("sla/maintenance/", sla_api.StaffMaintenanceView.as_view(), name="api-staff-sla-maintenance"),
+    *usage_api_urlpatterns,
 ]
