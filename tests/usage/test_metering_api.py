@@ -244,3 +244,20 @@ def test_use5_use6_the_limits_list_the_services_limited_now_with_their_figures()
             },
         ],
     }
+
+
+def test_use2_the_openapi_schema_documents_the_metering_door_without_warnings() -> None:
+    from drf_spectacular.drainage import GENERATOR_STATS
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.validation import validate_schema
+
+    GENERATOR_STATS.reset()
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+
+    validate_schema(schema)
+    assert not GENERATOR_STATS, "drf-spectacular emitted warnings or errors (see stderr)"
+    post = schema["paths"]["/api/v1/usage/"]["post"]
+    assert set(post["responses"]) == {"200", "400", "401", "403", "413", "415", "429"}
+    assert "200 even when some values were refused" in post["description"]
+    assert set(schema["paths"]["/api/v1/usage/limits/"]["get"]["responses"]) == {"200", "400", "401", "403", "429"}
