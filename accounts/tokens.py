@@ -36,7 +36,7 @@ Scope = ApiToken.Scope
 # apps are named, never imported: "metering" is the usage app's metering account (USE-2).
 SCOPE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Scope.MONITORING: ("sla.add_incident",),
-    Scope.METERING: ("usage.add_usagemonth",),
+    Scope.METERING: ("usage.report_usage",),
 }
 KEY_BYTES = 32  # 256 random bits: 43 URL-safe characters
 

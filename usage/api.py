@@ -2,10 +2,10 @@
 Services limited now.
 
 Callers: the metering account — a user holding `usage.report_usage` and no staff status, with a token
-from POST /api/v1/auth/token/ — or staff from a session opened with their second factor (a token
-alone carries no staff powers). Anyone else, customers included, is refused (403, rule USE-2) before
-the body is read. Values of every Organization's Services are reported here: the metering account is
-the platform's, not a customer's.
+of scope "metering" from POST /api/v1/auth/token/ (accounts.tokens) — or staff from a session opened
+with their second factor (a token alone carries no staff powers). Anyone else, customers included, is
+refused (403, rule USE-2) before the body is read. Values of every Organization's Services are
+reported here: the metering account is the platform's, not a customer's.
 
 The batch is read with exact decimals (a JSON number is never a float here) and checked value by
 value (usage.values); it is answered 200 with the values refused and why even when some were,
@@ -28,6 +28,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import HasTokenScope
 from audit.services import Actor
 from core import clock
 from core.errors import RuleViolation
@@ -137,7 +138,8 @@ class UsageAnswerSerializer(serializers.Serializer):
 
 
 class UsageValuesView(APIView):
-    permission_classes = [IsAuthenticated, IsStaffOrMetering]
+    # The metering account's tokens (scope "metering", accounts.tokens) work here, and full ones.
+    permission_classes = [IsAuthenticated, HasTokenScope("metering", "full"), IsStaffOrMetering]
     parser_classes = [ExactJSONParser]
 
     @extend_schema(
@@ -235,7 +237,8 @@ class LimitPagination(PageNumberPagination):
 
 
 class UsageLimitsView(APIView):
-    permission_classes = [IsAuthenticated, IsStaffOrMetering]
+    # The metering account's tokens (scope "metering", accounts.tokens) work here, and full ones.
+    permission_classes = [IsAuthenticated, HasTokenScope("metering", "full"), IsStaffOrMetering]
 
     @extend_schema(
         operation_id="v1_usage_limits_list",

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
-from tests.factories import UserFactory, member
+from tests.factories import PASSWORD, UserFactory, member
 from tests.usage.metering import NOW, metering_user, resources, stored, totals, usage_service, value
 from usage.models import Budget, Limit, Threshold, UsageDay, UsageMonth
 
@@ -117,6 +117,27 @@ def test_use2_anyone_else_is_refused_and_nothing_is_written(who: str) -> None:
         assert response.json()["rule"] == "USE-2"
         assert set(response.json()) == {"detail", "rule"}
     assert nothing_written()
+
+
+def test_use2_the_metering_accounts_token_has_the_metering_scope_and_works_here_only() -> None:
+    # given the metering account's token, asked for with its password
+    service = usage_service()
+    metering_user()
+    asked = APIClient().post(
+        "/api/v1/auth/token/", {"email": "metering@example.com", "password": PASSWORD}, format="json"
+    )
+    assert asked.status_code in (200, 201), asked.content
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {asked.json()['token']}")
+
+    # when it reports a value, reads the limits, and tries a customer endpoint
+    posted = client.post(URL, {"values": [value(service, H, 2)]}, format="json")
+    listed = client.get(LIMITS)
+    elsewhere = client.get("/api/v1/organizations/")
+
+    # then the metering door answers, the rest of the API does not
+    assert (posted.status_code, listed.status_code, elsewhere.status_code) == (200, 200, 403)
+    assert posted.json()["new"] == 1
 
 
 def test_use2_an_anonymous_caller_is_asked_to_authenticate() -> None:
