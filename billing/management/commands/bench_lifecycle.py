@@ -1,7 +1,6 @@
 """`bench_lifecycle`: the daily run's benchmark (SPEC PERF goals; figures in docs/performance.md)."""
 
 import datetime as dt
-import os
 import resource
 import time
 from typing import Any
@@ -12,6 +11,7 @@ from django.db import connection
 
 from billing.benchmark import build_population
 from core import clock, lifecycle, parallel
+from core.benchmark import cpu_seconds, machine_busy_seconds, peak_rss_mib, throwaway_database
 
 
 class Command(BaseCommand):
@@ -30,30 +30,13 @@ class Command(BaseCommand):
         parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
 
     def handle(self, *args: object, **options: Any) -> None:
-        if connection.vendor != "postgresql":
-            raise CommandError("the benchmark runs on PostgreSQL: set DATABASE_URL")
         if not 0 <= options["due_fraction"] <= 1:
             raise CommandError("--due-fraction is between 0 and 1")
         settings.LIFECYCLE_BATCH_SIZE = options["batch_size"]
         settings.LIFECYCLE_WORKERS = options["workers"]
-        settings.DEBUG = False  # as in production: no query log kept by the connections
         settings.CELERY_TASK_ALWAYS_EAGER = False  # deliveries are queued, not sent inside the run
-        database = settings.DATABASES["default"]
-        original_name = database["NAME"]
-        database["TEST"] = {
-            **database.get("TEST", {}),
-            "NAME": f"bench_{original_name}",
-            "CHARSET": None,
-            "TEMPLATE": None,
-            "COLLATION": None,
-        }
-        self.stdout.write(f"creating database {database['TEST']['NAME']} ...")
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        try:
+        with throwaway_database(self.stdout, keep=options["keep"]):
             self._run(options)
-        finally:
-            if not options["keep"]:
-                connection.creation.destroy_test_db(original_name, verbosity=0)
 
     def _run(self, options: dict[str, Any]) -> None:
         services = options["services"]
@@ -81,35 +64,17 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"workers: {options['workers']}; peak memory (max RSS): this process "
-            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB, largest worker "
-            f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MiB"
+            f"{peak_rss_mib():.0f} MiB, largest worker {peak_rss_mib(resource.RUSAGE_CHILDREN):.0f} MiB"
         )
 
     def _timed(self, day: dt.date) -> dict[str, Any]:
         counter = parallel.QueryCounter()
         before = parallel.child_queries
         with connection.execute_wrapper(counter):
-            cpu, machine = _cpu_seconds(), _machine_busy_seconds()
+            cpu, machine = cpu_seconds(), machine_busy_seconds()
             started = time.perf_counter()
             lifecycle.run_day(day)
             seconds = time.perf_counter() - started
-            cpu, machine = _cpu_seconds() - cpu, _machine_busy_seconds() - machine
+            cpu, machine = cpu_seconds() - cpu, machine_busy_seconds() - machine
         queries = counter.count + parallel.child_queries - before
         return {"seconds": seconds, "cpu": cpu, "machine": machine, "queries": queries}
-
-
-def _cpu_seconds() -> float:
-    """User and system time of this process and of its ended workers (not the database's)."""
-    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
-
-
-def _machine_busy_seconds() -> float:
-    """CPU time the whole machine spent working (the database's included): user, nice, system, irq
-    and softirq time, not idle, I/O wait or time stolen by the hypervisor. Linux; 0 elsewhere."""
-    try:
-        with open("/proc/stat") as stat:
-            user, nice, system, _idle, _iowait, irq, softirq = map(int, stat.readline().split()[1:8])
-    except OSError:
-        return 0.0
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
