@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection
+from django.db.models import Q
 
 from billing.models import Service
 from usage.models import HOUR_COLUMNS, Resource, UsageDay, UsageMonth, UsageTotal
@@ -35,6 +36,13 @@ _SERVICE = Service._meta.db_table
 
 def _postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+def _array(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal of integers or dates (`{1,2}`, `{2026-03-01,…}`), passed as ONE text
+    parameter and cast in the statement: Django's cursor binds on the client side, where a Python
+    list is rendered element by element (tens of milliseconds for a batch's arrays), a string at once."""
+    return "{" + ",".join(["NULL" if value is None else str(value) for value in values]) + "}"
 
 
 def resources() -> dict[str, ResourceLimit]:
@@ -55,7 +63,7 @@ def services_lock(ids: Iterable[int]) -> dict[int, ServiceLife]:
             cursor.execute(
                 f"SELECT id, organization_id, plan_id, usage_based, activated_at, created_at, terminated_at "
                 f"FROM {_SERVICE} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR KEY SHARE",
-                [ids],
+                [_array(ids)],
             )
             rows: Sequence[Sequence[Any]] = cursor.fetchall()
     else:
@@ -85,8 +93,8 @@ def months_lock(keys: Iterable[Key]) -> set[Key]:
     keys = sorted(set(keys))
     if not keys:
         return set()
-    services, months = [k[0] for k in keys], [k[1] for k in keys]
     if _postgres():
+        services, months = _array(k[0] for k in keys), _array(k[1] for k in keys)
         with connection.cursor() as cursor:
             # Inserted in key order (as the rows are then locked): two batches cannot wait on each other.
             cursor.execute(
@@ -108,7 +116,7 @@ def months_lock(keys: Iterable[Key]) -> set[Key]:
     wanted = set(keys)
     rows = (
         UsageMonth.objects.select_for_update()
-        .filter(service_id__in=set(services), month__in=set(months))
+        .filter(service_id__in={k[0] for k in keys}, month__in={k[1] for k in keys})
         .order_by("service_id", "month")
         .values_list("service_id", "month", "closed_at")
     )
@@ -129,7 +137,7 @@ def slots_read(items: Sequence[tuple[int, dt.date, int, int]]) -> list[int | Non
                 f"JOIN unnest(%s::bigint[], %s::date[], %s::bigint[], %s::int[]) WITH ORDINALITY "
                 f"AS k(service_id, day, resource_id, slot, i) "
                 f"ON d.service_id = k.service_id AND d.day = k.day AND d.resource_id = k.resource_id",
-                [[i[0] for i in items], [i[1] for i in items], [i[2] for i in items], [i[3] for i in items]],
+                [_array(i[n] for i in items) for n in range(4)],
             )
             for ordinal, value in cursor.fetchall():
                 found[ordinal - 1] = value
@@ -163,7 +171,7 @@ def slots_write(items: Sequence[tuple[int, dt.date, int, int, int]]) -> None:
                 f"AS v(service_id, day, resource_id, slot, q) "
                 f"GROUP BY v.service_id, v.day, v.resource_id "
                 f"ON CONFLICT (service_id, day, resource_id) DO UPDATE SET {kept}",
-                [[i[n] for i in items] for n in range(5)],
+                [_array(i[n] for i in items) for n in range(5)],
             )
         return
     keys = {(i[0], i[1], i[2]) for i in items}
@@ -189,13 +197,14 @@ def slots_write(items: Sequence[tuple[int, dt.date, int, int, int]]) -> None:
     )
 
 
-def totals_move(deltas: dict[TotalKey, int]) -> None:
+def totals_move(deltas: dict[TotalKey, int]) -> dict[TotalKey, int]:
     """Add each delta (micro-units, maybe negative for a correction) to the month-to-date total of its
-    (Service, month, resource), creating it if missing. One statement; the caller holds the months'
-    locks (USE-7: moved in the transaction that accepts the values)."""
+    (Service, month, resource), creating it if missing; return the totals moved, as they now are (for
+    the thresholds). One statement; the caller holds the months' locks (USE-7: moved in the
+    transaction that accepts the values)."""
     moved = [(key, delta) for key, delta in deltas.items() if delta]
     if not moved:
-        return
+        return {}
     if _postgres():
         with connection.cursor() as cursor:
             # Not INSERT … ON CONFLICT DO UPDATE: the row it proposes (a negative difference of a
@@ -205,25 +214,56 @@ def totals_move(deltas: dict[TotalKey, int]) -> None:
                 f"AS v(service_id, month, resource_id, d)), "
                 f"up AS (UPDATE {_TOTAL} t SET quantity = t.quantity + v.d FROM v "
                 f"WHERE t.service_id = v.service_id AND t.month = v.month AND t.resource_id = v.resource_id "
-                f"RETURNING t.service_id, t.month, t.resource_id) "
-                f"INSERT INTO {_TOTAL} (service_id, month, resource_id, quantity) "
+                f"RETURNING t.service_id, t.month, t.resource_id, t.quantity), "
+                f"ins AS (INSERT INTO {_TOTAL} (service_id, month, resource_id, quantity) "
                 f"SELECT v.service_id, v.month, v.resource_id, v.d FROM v WHERE NOT EXISTS (SELECT 1 FROM up "
-                f"WHERE up.service_id = v.service_id AND up.month = v.month AND up.resource_id = v.resource_id)",
-                [[k[0] for k, _ in moved], [k[1] for k, _ in moved], [k[2] for k, _ in moved], [d for _, d in moved]],
+                f"WHERE up.service_id = v.service_id AND up.month = v.month AND up.resource_id = v.resource_id) "
+                f"RETURNING service_id, month, resource_id, quantity) "
+                f"SELECT * FROM up UNION ALL SELECT * FROM ins",
+                [_array(k[n] for k, _ in moved) for n in range(3)] + [_array(d for _, d in moved)],
             )
-        return
+            return {(s, m, r): q for s, m, r, q in cursor.fetchall()}
     current = {
         (t.service_id, t.month, t.resource_id): t.quantity
         for t in UsageTotal.objects.filter(
             service_id__in={k[0] for k, _ in moved}, month__in={k[1] for k, _ in moved}
         ).only("service_id", "month", "resource_id", "quantity")
     }
+    after = {key: current.get(key, 0) + delta for key, delta in moved}
     UsageTotal.objects.bulk_create(
-        [
-            UsageTotal(service_id=s, month=m, resource_id=r, quantity=current.get((s, m, r), 0) + delta)
-            for (s, m, r), delta in moved
-        ],
+        [UsageTotal(service_id=s, month=m, resource_id=r, quantity=q) for (s, m, r), q in after.items()],
         update_conflicts=True,
         unique_fields=["service", "month", "resource"],
         update_fields=["quantity"],
     )
+    return after
+
+
+def watched(service_ids: set[int], plan_ids: set[int]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The thresholds (service id, plan id, resource id, quantity) of these Services or plans, and the
+    budgets (service id, amount, limit at budget) of these Services: two queries (USE-5, USE-6)."""
+    from usage.models import Budget, Threshold
+
+    if _postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT service_id, plan_id, resource_id, quantity FROM {Threshold._meta.db_table} "
+                f"WHERE service_id = ANY(%s::bigint[]) OR plan_id = ANY(%s::bigint[])",
+                [_array(service_ids), _array(plan_ids)],
+            )
+            thresholds = cursor.fetchall()
+            cursor.execute(
+                f"SELECT service_id, amount, limit_at_budget FROM {Budget._meta.db_table} "
+                f"WHERE service_id = ANY(%s::bigint[])",
+                [_array(service_ids)],
+            )
+            return thresholds, cursor.fetchall()
+    thresholds = list(
+        Threshold.objects.filter(Q(service_id__in=service_ids) | Q(plan_id__in=plan_ids)).values_list(
+            "service_id", "plan_id", "resource_id", "quantity"
+        )
+    )
+    budgets = list(
+        Budget.objects.filter(service_id__in=service_ids).values_list("service_id", "amount", "limit_at_budget")
+    )
+    return thresholds, budgets

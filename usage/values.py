@@ -203,10 +203,11 @@ def check(
         refused.append(Refusal(index=index, value=value, code=code, message=message(code, **params)))
 
     for index, value in enumerate(values):
-        if not isinstance(value, dict) or not {"service", "resource", "hour", "quantity"} <= value.keys():
+        try:
+            service_id, slug, text, quantity = value["service"], value["resource"], value["hour"], value["quantity"]
+        except (KeyError, TypeError, IndexError):  # not an object, or a field missing
             refuse(index, value, VALUE_INVALID)
             continue
-        service_id = value["service"]
         if type(service_id) is not int:
             refuse(index, value, SERVICE_INVALID)
             continue
@@ -217,12 +218,10 @@ def check(
         if not service.usage_based:
             refuse(index, value, SERVICE_NOT_USAGE_BASED, service=service_id)
             continue
-        slug = value["resource"]
         resource = resources.get(slug) if isinstance(slug, str) else None
         if resource is None:
             refuse(index, value, RESOURCE_UNKNOWN, resource=str(slug)[:64])
             continue
-        text = value["hour"]
         try:
             slot = hours[text]
         except KeyError:
@@ -239,7 +238,7 @@ def check(
         if service.ends_at is not None and slot.hour >= service.ends_at:
             refuse(index, value, HOUR_AFTER_TERMINATION, service=service_id)
             continue
-        micro = parse_quantity(value["quantity"], resource.max_micro)
+        micro = parse_quantity(quantity, resource.max_micro)
         if type(micro) is str:
             params = {"maximum": format(engine.from_micro(resource.max_micro).normalize(), "f")}
             refuse(index, value, micro, **(params if micro == QUANTITY_TOO_LARGE else {}))

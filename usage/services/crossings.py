@@ -24,16 +24,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q
-
 from accounts.models import Organization
 from audit.services import Actor, AuditSpec, audit_record_many
 from billing.models import Service
 from billing.selectors import vat_treatment
 from core import clock
 from notifications.services import NoticeSpec, notify_many
-from usage import engine, selectors
-from usage.models import Alert, Budget, Limit, Resource, Threshold
+from usage import bulk, engine, selectors
+from usage.models import Alert, Limit, Resource
 
 ACTOR = Actor.system("usage_crossings")
 
@@ -67,39 +65,34 @@ class _Reached:
 
 
 def crossings_check(
-    *, moved: set[tuple[int, dt.date]], plans: dict[int, int], now: dt.datetime, effects: Effects
+    *, totals: dict[tuple[int, dt.date, int], int], plans: dict[int, int], now: dt.datetime, effects: Effects
 ) -> None:
-    """USE-5, USE-6: the alerts and limits reached by the (Service, month) totals that moved; their
-    notices and evidence are added to `effects`. `plans` gives each Service's plan id."""
-    if not moved:
+    """USE-5, USE-6: the alerts and limits reached by the month-to-date totals that moved (micro-units
+    by (Service, month, resource), as they now are); their notices and evidence are added to
+    `effects`. `plans` gives each Service's plan id."""
+    if not totals:
         return
-    service_ids = {service_id for service_id, _month in moved}
-    thresholds = _thresholds(service_ids, plans)
-    budgets = {budget.service_id: budget for budget in Budget.objects.filter(service_id__in=service_ids)}
-    watched = {key for key in moved if key[0] in thresholds or key[0] in budgets}
-    if not watched:
+    service_ids = {service_id for service_id, _month, _resource in totals}
+    threshold_rows, budget_rows = bulk.watched(service_ids, {plans[service_id] for service_id in service_ids})
+    if not threshold_rows and not budget_rows:
         return
-    months = {month for _service_id, month in watched}
-    totals: dict[tuple[int, dt.date], dict[int, int]] = defaultdict(dict)
-    for month in months:
-        for service_id, by_resource in selectors.month_totals({s for s, m in watched if m == month}, month).items():
-            totals[(service_id, month)] = by_resource
+    budgets = {service_id: (amount, limit) for service_id, amount, limit in budget_rows}
     reached = [
-        *_threshold_levels(watched, thresholds, totals),
-        *_budget_levels(watched, budgets, totals, now),
+        *_threshold_levels(totals, _thresholds(threshold_rows, service_ids, plans)),
+        *_budget_levels({(s, m) for s, m, _r in totals if s in budgets}, budgets, now),
     ]
     if reached:
         _record(reached, budgets, now=now, effects=effects)
 
 
-def _thresholds(service_ids: set[int], plans: dict[int, int]) -> dict[int, dict[int, Decimal]]:
-    """Each Service's threshold per resource id: its own, else its plan's (one query)."""
-    plan_ids = {plans[service_id] for service_id in service_ids}
+def _thresholds(
+    rows: list[tuple[Any, ...]], service_ids: set[int], plans: dict[int, int]
+) -> dict[int, dict[int, tuple[Decimal, int]]]:
+    """Each Service's threshold per resource id (in units and in micro-units): its own, else its
+    plan's."""
     by_plan: dict[int, dict[int, Decimal]] = defaultdict(dict)
     own: dict[int, dict[int, Decimal]] = defaultdict(dict)
-    for service_id, plan_id, resource_id, quantity in Threshold.objects.filter(
-        Q(service_id__in=service_ids) | Q(plan_id__in=plan_ids)
-    ).values_list("service_id", "plan_id", "resource_id", "quantity"):
+    for service_id, plan_id, resource_id, quantity in rows:
         if service_id is not None:
             own[service_id][resource_id] = quantity
         else:
@@ -108,38 +101,40 @@ def _thresholds(service_ids: set[int], plans: dict[int, int]) -> dict[int, dict[
     for service_id in service_ids:
         merged = {**by_plan.get(plans[service_id], {}), **own.get(service_id, {})}
         if merged:
-            found[service_id] = merged
+            found[service_id] = {resource: (q, engine.to_micro(q)) for resource, q in merged.items()}
     return found
 
 
 def _threshold_levels(
-    watched: set[tuple[int, dt.date]],
-    thresholds: dict[int, dict[int, Decimal]],
-    totals: dict[tuple[int, dt.date], dict[int, int]],
+    totals: dict[tuple[int, dt.date, int], int], thresholds: dict[int, dict[int, tuple[Decimal, int]]]
 ) -> list[_Reached]:
+    """The threshold levels the moved totals reach, compared in micro-units (a batch moves 10,000)."""
     reached = []
-    for service_id, month in sorted(watched):
-        for resource_id, threshold in sorted(thresholds.get(service_id, {}).items()):
-            used = engine.from_micro(totals.get((service_id, month), {}).get(resource_id, 0))
-            levels = engine.levels_crossed(Decimal(0), used, threshold, engine.ALERT_LEVELS_THRESHOLD)
-            if levels:
-                reached.append(
-                    _Reached(service_id, month, Alert.Kind.THRESHOLD, resource_id, tuple(levels), threshold, used, True)
-                )
+    lowest = min(engine.ALERT_LEVELS_THRESHOLD)
+    for (service_id, month, resource_id), used in sorted(totals.items()):
+        threshold = thresholds.get(service_id, {}).get(resource_id)
+        if threshold is None or used * 100 < threshold[1] * lowest:
+            continue
+        levels = tuple(level for level in engine.ALERT_LEVELS_THRESHOLD if threshold[1] * level <= used * 100)
+        figure = engine.from_micro(used)
+        reached.append(
+            _Reached(service_id, month, Alert.Kind.THRESHOLD, resource_id, levels, threshold[0], figure, True)
+        )
     return reached
 
 
 def _budget_levels(
-    watched: set[tuple[int, dt.date]],
-    budgets: dict[int, Budget],
-    totals: dict[tuple[int, dt.date], dict[int, int]],
-    now: dt.datetime,
+    keys_moved: set[tuple[int, dt.date]], budgets: dict[int, tuple[Decimal, bool]], now: dt.datetime
 ) -> list[_Reached]:
     """The budget levels reached: the month-to-date amount VAT included, at the month's rate card and
     the VAT rates in force today (a few queries for all the Services together)."""
-    keys = sorted(key for key in watched if key[0] in budgets)
+    keys = sorted(keys_moved)
     if not keys:
         return []
+    totals: dict[tuple[int, dt.date], dict[int, int]] = {}
+    for month in {month for _service_id, month in keys}:
+        for service_id, by_resource in selectors.month_totals({s for s, m in keys if m == month}, month).items():
+            totals[(service_id, month)] = by_resource
     services = {
         service.pk: service
         for service in Service.objects.filter(pk__in={s for s, _ in keys}).select_related(
@@ -152,7 +147,7 @@ def _budget_levels(
     vat: dict[tuple[str, bool, bool], Decimal] = {}
     reached = []
     for service_id, month in keys:
-        service, budget = services[service_id], budgets[service_id]
+        service, (amount, limit_at_budget) = services[service_id], budgets[service_id]
         if month not in cards:
             cards[month] = selectors.rate_cards_in_force({(s.plan_id, s.currency) for s in services.values()}, month)
         organization, service_type = service.organization, service.plan.service_type
@@ -165,7 +160,7 @@ def _budget_levels(
             order,
             vat[vat_key],
         )
-        levels = engine.levels_crossed(Decimal(0), priced.total_incl_vat, budget.amount, engine.ALERT_LEVELS_BUDGET)
+        levels = engine.levels_crossed(Decimal(0), priced.total_incl_vat, amount, engine.ALERT_LEVELS_BUDGET)
         if levels:
             reached.append(
                 _Reached(
@@ -174,15 +169,17 @@ def _budget_levels(
                     Alert.Kind.BUDGET,
                     None,
                     tuple(levels),
-                    budget.amount,
+                    amount,
                     priced.total_incl_vat,
-                    budget.limit_at_budget,
+                    limit_at_budget,
                 )
             )
     return reached
 
 
-def _record(reached: list[_Reached], budgets: dict[int, Budget], *, now: dt.datetime, effects: Effects) -> None:
+def _record(
+    reached: list[_Reached], budgets: dict[int, tuple[Decimal, bool]], *, now: dt.datetime, effects: Effects
+) -> None:
     """The alerts and limits not yet recorded this month: written, told and recorded as evidence."""
     service_ids = {r.service_id for r in reached}
     months = {r.month for r in reached}
@@ -248,7 +245,7 @@ def _tell(
     limited: bool,
     service: Service,
     resources: dict[int, Resource],
-    budget: Budget | None,
+    budget: tuple[Decimal, bool] | None,
     effects: Effects,
 ) -> None:
     context: dict[str, Any] = {"service": service, "level": level, "limited": limited, "month": r.month}
@@ -261,7 +258,7 @@ def _tell(
     else:
         template = "usage_budget"
         context |= {"amount": r.figure, "budget": r.limit, "currency": service.currency}
-        context |= {"limit_at_budget": bool(budget and budget.limit_at_budget)}
+        context |= {"limit_at_budget": bool(budget and budget[1])}
     effects.notices.append(
         NoticeSpec(organization=service.organization, template=template, context=context, related=service)
     )

@@ -122,16 +122,11 @@ def _record(
     if not writes:
         return
     bulk.slots_write(writes)
-    bulk.totals_move(deltas)
+    moved = bulk.totals_move(deltas)
     effects = Effects()
     effects.audits.extend(_correction_evidence(corrections, values, services, actor))
-    moved = {(service_id, month) for service_id, month, _resource in deltas}
-    crossings_check(
-        moved=moved,
-        plans={service_id: services[service_id].plan_id for service_id, _ in moved},
-        now=now,
-        effects=effects,
-    )
+    plans = {service_id: services[service_id].plan_id for service_id, _month, _resource in moved}
+    crossings_check(totals=moved, plans=plans, now=now, effects=effects)
     effects.flush(now)
 
 
