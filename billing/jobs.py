@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import Actor, AuditSpec, audit_record_many
 from billing.models import RenewalAttempt, Service
-from billing.services import lifecycle, order_expiry, renewals
+from billing.services import debit_lookup, lifecycle, order_expiry, renewals, warranty
 from billing.services.renewals import Effects
 from core import parallel
 from core.bulk import bulk_update
@@ -149,17 +149,17 @@ def _look_up_past_due(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> 
         renewals.open_renewal_invoices(ids, lock=True)
         services = renewals.locked_services(ids)
         effects = Effects()
-        remaining, _in_doubt = renewals._reconcile_unknown(services, day=day, now=now, actor=actor, effects=effects)
+        remaining, _in_doubt = debit_lookup.reconcile_unknown(services, day=day, now=now, actor=actor, effects=effects)
         effects.flush(now)
     return len(services) - len(remaining)
 
 
-@register_job(name=lifecycle.JOB_WARRANTY, order=200, rule="RW-3")
+@register_job(name=warranty.JOB_WARRANTY, order=200, rule="RW-3")
 def renewal_warranty(*, day: dt.date, now: dt.datetime) -> int:
     """RW-3, RW-5: protected Services unpaid on E - 2 are renewed by the provider; a last notice
     through every channel before the working period ends."""
-    renewed = in_batches(lifecycle.warranty_due(day), lifecycle.warranty_renew_run, day=day, now=now)
-    return renewed + in_batches(lifecycle.warranty_final_notice_due(day), _warranty_final_notices, day=day, now=now)
+    renewed = in_batches(warranty.warranty_due(day), warranty.warranty_renew_run, day=day, now=now)
+    return renewed + in_batches(warranty.warranty_final_notice_due(day), _warranty_final_notices, day=day, now=now)
 
 
 def _warranty_final_notices(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:

@@ -254,7 +254,7 @@ def _manual_renewal(service: Service, *, due: dt.date, today: dt.date) -> list[T
 
 
 def _warranty_protects(service: Service) -> bool:
-    """RW-1, RW-3 (`lifecycle.warranty_due`): the option is on, on an eligible type, and no warranty
+    """RW-1, RW-3 (`warranty.warranty_due`): the option is on, on an eligible type, and no warranty
     renewal is unpaid."""
     return (
         service.renewal_warranty
