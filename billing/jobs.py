@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import Actor, AuditSpec, audit_record_many
 from billing.models import RenewalAttempt, Service
-from billing.services import debit_lookup, lifecycle, order_expiry, renewals, warranty
+from billing.services import debit_lookup, lifecycle, order_expiry, renewals, usage_collection, warranty
 from billing.services.renewals import Effects
 from core import parallel
 from core.bulk import bulk_update
@@ -132,11 +132,15 @@ def _past_due_unknown(day: dt.date) -> QuerySet[Service]:
         invoice__due_date__lt=day,
         outcome=RenewalAttempt.Outcome.UNKNOWN,
     )
+    usage_unknown = RenewalAttempt.objects.filter(  # USE-4: a usage invoice's charge after its due date
+        service=OuterRef("pk"), term=0, invoice__due_date__lt=day, outcome=RenewalAttempt.Outcome.UNKNOWN
+    )
     Status = Service.Status
     past_due = Q(status=Status.ACTIVE, expires_on__lt=day) | Q(status=Status.TRIAL, trial_ends_on__lt=day)
     return Service.objects.filter(
         (past_due & Q(Exists(unknown)))
         | Q(Exists(warranty_unknown), status=Status.ACTIVE, warranty_invoice__isnull=False)
+        | Q(Exists(usage_unknown), usage_based=True)
     ).order_by("pk")
 
 
@@ -146,7 +150,7 @@ def _look_up_past_due(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> 
     Locks the open renewal invoices, then the Services (the billing lock order)."""
     actor = Actor.system("billing.unknown_payments")
     with transaction.atomic():
-        renewals.open_renewal_invoices(ids, lock=True)
+        usage_collection.open_collected_invoices(ids, lock=True)
         services = renewals.locked_services(ids)
         effects = Effects()
         remaining, _in_doubt = debit_lookup.reconcile_unknown(services, day=day, now=now, actor=actor, effects=effects)

@@ -6,7 +6,8 @@ things it changed. Jobs select their work by state and date, so running the same
 finds nothing to do the second time (REN-8).
 
 Order of the run (lower first; later issues fill the gaps):
-  100 debit attempts · 200 renewal warranty · 300 manual-renewal invoices and reminders ·
+  50 usage month-end invoices (USE-3) · 100 debit attempts · 200 renewal warranty ·
+  300 manual-renewal invoices and reminders ·
   400 suspension · 500 termination · 510 unpaid order invoices (ENF-5) · 600 SLA penalty credits ·
   610 SLA notices untold ·
   700 support escalation · 900 contract documents deemed accepted (ORG-8) ·

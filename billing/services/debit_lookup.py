@@ -28,12 +28,15 @@ def reconcile_unknown(
     left in doubt (None: there was nothing to look up)."""
     next_terms = {(s.pk, s.term + 1) for s in services}
     warranties = {(s.pk, s.warranty_invoice_id) for s in services if s.warranty_invoice_id is not None}
+    usage = {s.pk for s in services if s.usage_based}  # USE-4: their attempts are of term 0
     unknown = [
         attempt
         for attempt in RenewalAttempt.objects.filter(
             service_id__in=[s.pk for s in services], outcome=Outcome.UNKNOWN
         ).select_related("invoice")
-        if (attempt.service_id, attempt.term) in next_terms or (attempt.service_id, attempt.invoice_id) in warranties
+        if (attempt.service_id, attempt.term) in next_terms
+        or (attempt.service_id, attempt.invoice_id) in warranties
+        or (attempt.service_id in usage and attempt.term == 0)
     ]
     if not unknown:
         return services, None

@@ -21,6 +21,7 @@ from accounts.models import Membership, User
 from audit.services import Actor, AuditSpec
 from billing import selectors
 from billing.models import CreditNote, Invoice, RenewalAttempt, Service, ServiceAddOn
+from billing.services import usage_collection as usage
 from billing.services.invoices import _next_numbers
 from billing.services.means import card_is_valid_on
 from billing.services.order_expiry import order_invoices_cancel_for
@@ -83,6 +84,14 @@ def _unpaid_invoices(services: Sequence[Service], open_invoices: Sequence[Invoic
     by_term = {(invoice.service_id, invoice.term): invoice for invoice in by_pk.values()}
     unpaid = {}
     for service in services:
+        if service.usage_based:  # USE-4: the oldest usage invoice still open
+            overdue = sorted(
+                (i for i in open_invoices if i.service_id == service.pk and i.kind == Invoice.Kind.USAGE),
+                key=lambda i: (i.due_date, i.pk),
+            )
+            if overdue:
+                unpaid[service.pk] = overdue[0]
+            continue
         warranty = by_pk.get(service.warranty_invoice_id) if service.warranty_invoice_id is not None else None
         invoice = warranty or by_term.get((service.pk, service.term + 1))
         if invoice is not None:
@@ -187,7 +196,7 @@ def _unknown_attempt() -> Exists:
     Warranty (RW-3), whose outcome is still unknown."""
     return Exists(
         RenewalAttempt.objects.filter(
-            Q(term=OuterRef("term") + 1) | Q(invoice=OuterRef("warranty_invoice")),
+            Q(term=OuterRef("term") + 1) | Q(invoice=OuterRef("warranty_invoice")) | Q(term=usage.USAGE_TERM),
             service=OuterRef("pk"),
             outcome=RenewalAttempt.Outcome.UNKNOWN,
         )
@@ -203,13 +212,16 @@ def suspension_due(day: dt.date) -> QuerySet[Service]:
             Q(status=Status.ACTIVE, warranty_until__isnull=True, expires_on__lte=day, renewal_declined_at__isnull=True)
             | Q(status=Status.ACTIVE, warranty_until__lte=day)
             | Q(status=Status.TRIAL, trial_ends_on__lte=day)
+            | usage.usage_overdue_q(day)
         )
         .exclude(_unknown_attempt())
         .order_by("pk")
     )
 
 
-def _suspension_reason(service: Service, day: dt.date) -> str | None:
+def _suspension_reason(service: Service, day: dt.date, overdue: Invoice | None = None) -> str | None:
+    if service.usage_based and service.status == Status.ACTIVE:  # USE-4: a usage invoice past due
+        return Reason.UNPAID if overdue is not None else None
     if service.status == Status.TRIAL and service.trial_ends_on and service.trial_ends_on <= day:
         return Reason.TRIAL_LAPSED
     if service.status != Status.ACTIVE:
@@ -224,13 +236,18 @@ def _suspension_reason(service: Service, day: dt.date) -> str | None:
 def suspend_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
     """Suspend the unpaid Services, data kept (TCU 13.5), and tell the customer with the date of
     termination: E + the type's grace days (REN-4), T + grace days for a trial (REN-6), or 11 / 30
-    days after a warranty's working period (RW-3, which also ends the option, RW-6)."""
+    days after a warranty's working period (RW-3, which also ends the option, RW-6). A usage Service
+    is suspended on its usage invoice's due date and terminated grace days after it (USE-4); a usage
+    trial ends active at T when it can be collected from (USE-8, `_usage_trials_end`)."""
     actor = Actor.system(JOB_SUSPENSION)
     with transaction.atomic():
         effects = Effects()
-        changed = []
-        for service in locked_services(service_ids):
-            reason = _suspension_reason(service, day)
+        services = locked_services(service_ids)
+        _unused, usage_open = usage.open_collected_invoices(s.pk for s in services if s.usage_based)
+        changed = usage.usage_trials_end(services, day=day, now=now, actor=actor, effects=effects)
+        for service in services:
+            overdue = usage.overdue_usage_invoice(service, usage_open, day)
+            reason = _suspension_reason(service, day, overdue) if service not in changed else None
             if reason is None:
                 continue
             before = {"status": service.status, "terminates_on": None, "renewal_warranty": service.renewal_warranty}
@@ -241,6 +258,8 @@ def suspend_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime) -
                 rule = "RW-3"
             elif reason == Reason.TRIAL_LAPSED:
                 base, grace, rule = service.trial_ends_on, service.plan.service_type.grace_days, "REN-6"
+            elif overdue is not None:
+                base, grace, rule = overdue.due_date, service.plan.service_type.grace_days, "USE-4"
             else:
                 base, grace, rule = service.expires_on, service.plan.service_type.grace_days, "REN-3"
             assert base is not None
@@ -260,7 +279,7 @@ def suspend_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime) -
                 )
             )
             changed.append(service)
-        bulk_update(changed, SERVICE_LIFECYCLE_FIELDS)
+        bulk_update(changed, [*SERVICE_LIFECYCLE_FIELDS, "activated_at"])
         effects.flush(now)
     return len(changed)
 
@@ -286,13 +305,28 @@ def _terminate(
     now: dt.datetime,
     effects: Effects,
     unpaid: dict[int, Invoice] | None = None,
+    usage_invoice: bool = True,
 ) -> None:
     """End the Services for good: data deleted at once (SC 8.3), the option ended (RW-6), add-ons
     ended, renewal invoices of terms never provided cancelled by a credit note (the warranty's
     invoice stays due: the Service worked during that period, RW-3). No pro-rata refund (BIL-13).
-    `unpaid`: the invoice each Service is terminated for not paying, named in the evidence (RW-3)."""
+    `unpaid`: the invoice each Service is terminated for not paying, named in the evidence (RW-3).
+    A usage Service's usage to date is invoiced now and its months closed (USE-3) — without an
+    invoice when `usage_invoice` is off (money-back, USE-8)."""
     if not services:
         return
+    from usage.engine import month_of, next_month
+    from usage.services.invoicing import usage_months_close
+
+    usage_months_close(
+        services,
+        before=next_month(month_of(clock.business_date(now))),
+        actor=actor,
+        now=now,
+        effects=effects,
+        rule="USE-3",
+        invoice=usage_invoice,
+    )
     ids = [s.pk for s in services]
     warranty_invoices = {s.warranty_invoice_id for s in services if s.warranty_invoice_id}
     to_cancel = [
@@ -398,7 +432,17 @@ def terminate_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime)
             effects=effects,
             unpaid=invoices,
         )
-        others = [s for s in unpaid if s not in warranty]
+        metered = [s for s in unpaid if s not in warranty and s.usage_based]
+        _terminate(
+            metered,
+            reason=_("Usage invoice unpaid"),
+            rule="USE-4",
+            actor=actor,
+            now=now,
+            effects=effects,
+            unpaid=invoices,
+        )
+        others = [s for s in unpaid if s not in warranty and not s.usage_based]
         _terminate(
             others, reason=_("Renewal unpaid"), rule="REN-4", actor=actor, now=now, effects=effects, unpaid=invoices
         )
@@ -536,6 +580,8 @@ def service_renew_now(
         _lock_open_invoices([service.pk])
         locked = _lock_for_member(service, user)
         _require_live(locked)
+        if locked.usage_based:
+            raise RuleViolation(_("This Service is billed by usage each month: it has no term to renew."), rule="USE-1")
         if locked.status == Status.SUSPENDED and locked.suspension_reason == Reason.STAFF:
             raise RuleViolation(_("This Service was suspended by our staff: please contact support."), rule="TCU 13.1")
         if locked.renewal_declined_at is not None:
@@ -701,12 +747,17 @@ def staff_reactivate(*, service: Service, staff_user: User, reason: str, now: dt
         if locked.status != Status.SUSPENDED:
             raise RuleViolation(_("Only a suspended Service can be reactivated."), rule="TCU 13.1")
         covered = due_date(locked)
+        if locked.usage_based:  # USE-4: no term; it works again unless a usage invoice is past due
+            _unused, usage_open = usage.open_collected_invoices([locked.pk])
+            covered = None if usage.overdue_usage_invoice(locked, usage_open, today) else today + dt.timedelta(days=1)
         if covered is None or covered <= today:
             raise RuleViolation(
                 _("This Service's term has run out: it works again once its renewal is paid."), rule="REN-3"
             )
         before = {"status": locked.status, "suspension_reason": locked.suspension_reason}
-        locked.status = Status.TRIAL if locked.anchor_date is None else Status.ACTIVE
+        locked.status = Status.TRIAL if locked.anchor_date is None and not locked.usage_based else Status.ACTIVE
+        if locked.usage_based and locked.trial_ends_on and locked.trial_ends_on > today:
+            locked.status = Status.TRIAL
         locked.suspension_reason = ""
         locked.suspended_at = None
         locked.terminates_on = None

@@ -34,9 +34,10 @@ CREDIT_KINDS = frozenset({Kind.TOP_UP, Kind.PROVIDER_REIMBURSEMENT, Kind.MONEY_B
 # The sign of each kind's amount; a staff adjustment may go either way.
 _CREDITS = CREDIT_KINDS
 _DEBITS = frozenset({Kind.INVOICE_PAYMENT, Kind.PROVIDER_DEBIT, Kind.CASH_OUT})
-# PRE-3: the balance is spent only to order or renew Services (never on a top-up invoice, which
-# would fund the account with its own money).
-PAYABLE_INVOICE_KINDS = frozenset({Invoice.Kind.ORDER, Invoice.Kind.RENEWAL})
+# PRE-3: the balance is spent only to order or renew Services, and on usage invoices (USE-4: a
+# usage Service's month is what it pays to keep running) — never on a top-up invoice, which would
+# fund the account with its own money.
+PAYABLE_INVOICE_KINDS = frozenset({Invoice.Kind.ORDER, Invoice.Kind.RENEWAL, Invoice.Kind.USAGE})
 # PRE-4: the members who may ask for the balance back (and pay invoices from it).
 BILLING_ROLES = frozenset({Membership.Role.LEGAL_RESPONSIBLE, Membership.Role.ADMINISTRATOR, Membership.Role.BILLING})
 PREPAID_PAYMENT_KIND = "prepaid"  # Payment.kind of a payment taken from the balance
@@ -273,7 +274,7 @@ def _lock_payable_invoice(account: PrepaidAccount, invoice: Invoice) -> Invoice:
         raise RuleViolation(_("No such invoice."), rule="PRE-3", status=404)
     if locked.kind not in PAYABLE_INVOICE_KINDS:
         raise RuleViolation(
-            _("The Prepaid Account pays only for ordering or renewing Services."), rule="PRE-3", status=400
+            _("The Prepaid Account pays only for ordering, renewing or using Services."), rule="PRE-3", status=400
         )
     if locked.status != Invoice.Status.OPEN:
         raise RuleViolation(_("This invoice is not open: there is nothing to pay."), rule="PRE-3")

@@ -44,6 +44,7 @@ from billing.models import (
     Service,
 )
 from billing.models.payments import AUTO_DEBIT_KINDS
+from billing.services import usage_collection as usage
 from billing.services.debit_lookup import reconcile_unknown
 from billing.services.invoices import on_invoice_paid
 from billing.services.means import card_is_valid_on
@@ -212,20 +213,22 @@ def debit_due(day: dt.date) -> QuerySet[Service]:
     declined, and either their next term is due — `E - 14 <= day <= E`, or the trial's end T
     (REN-1, REN-6) — or the term the provider renewed under the Renewal Warranty is unpaid and its
     invoice's due date, the E it was renewed before, is not past (RW-3, REN-2: attempts go on to E).
+    A usage Service is due while a usage invoice of it is open from its issue to its due date (USE-4).
     A Service has at most one attempt a day (a rerun selects none that has one, REN-8)."""
     window_end = day + dt.timedelta(days=settings.RENEWAL_FIRST_ATTEMPT_DAYS)
     attempted = RenewalAttempt.objects.filter(service=OuterRef("pk"), day=day, forced_by__isnull=True)
     return (
         Service.objects.filter(
             Q(status=Status.ACTIVE, expires_on__gte=day, expires_on__lte=window_end)
-            | Q(status=Status.TRIAL, trial_ends_on__gte=day, trial_ends_on__lte=window_end)
+            | Q(status=Status.TRIAL, trial_ends_on__gte=day, trial_ends_on__lte=window_end, usage_based=False)
             | Q(
                 status=Status.ACTIVE,
                 warranty_until__isnull=False,
                 warranty_invoice__status=Invoice.Status.OPEN,
                 warranty_invoice__due_date__gte=day,
                 warranty_invoice__due_date__lte=window_end,
-            ),
+            )
+            | usage.usage_debit_q(day),
             auto_renew=True,
             renewal_declined_at__isnull=True,
         )
@@ -238,7 +241,8 @@ def _still_due(service: Service, day: dt.date) -> bool:
     """REN-1, REN-6: the next term is within its attempts' window on `day`."""
     due = due_date(service)
     return (
-        service.status in (Status.ACTIVE, Status.TRIAL)
+        not service.usage_based
+        and service.status in (Status.ACTIVE, Status.TRIAL)
         and service.auto_renew
         and service.renewal_declined_at is None
         and due is not None
@@ -251,6 +255,16 @@ def open_warranty_invoices(services: Iterable[Service], found: dict[tuple[int, i
     among the open renewal invoices `found` (by Service)."""
     by_pk = {invoice.pk: invoice for invoice in found.values()}
     return {s.pk: by_pk[s.warranty_invoice_id] for s in services if s.warranty_invoice_id in by_pk}
+
+
+def _due(service: Service, day: dt.date, warranties: dict[int, Invoice], usage_open: dict[int, list[Invoice]]) -> bool:
+    """Whether the Service gets an attempt on `day`: its next term (REN-1, REN-6), its warranty
+    term's invoice (RW-3) or a usage invoice (USE-4)."""
+    return (
+        _still_due(service, day)
+        or _warranty_still_due(service, warranties.get(service.pk), day)
+        or usage.usage_invoice_to_collect(service, usage_open, day) is not None
+    )
 
 
 def _warranty_still_due(service: Service, warranty: Invoice | None, day: dt.date) -> bool:
@@ -301,7 +315,11 @@ class _Means:
         return means, ""
 
 
-def _idempotency_key(service: Service, term: int, day: dt.date, forced: RenewalAttempt | None) -> str:
+def _idempotency_key(
+    service: Service, term: int, day: dt.date, forced: RenewalAttempt | None, invoice_id: int | None = None
+) -> str:
+    if service.usage_based and forced is None:  # USE-4: the attempt of a day names its invoice
+        return usage.usage_idempotency_key(service, invoice_id, day)
     if forced is not None:  # each forced retry is its own charge: the staff user and the instant
         return f"renewal:{service.pk}:term:{term}:forced:{forced.forced_by_id}:{forced.created_at.timestamp():.6f}"
     return f"renewal:{service.pk}:term:{term}:day:{day.isoformat()}"
@@ -412,10 +430,10 @@ def debit_attempts_run(
             .filter(organization_id__in=organization_ids)
             .order_by("pk")
         }
-        found = open_renewal_invoices(service_ids, lock=True)
+        found, usage_open = usage.open_collected_invoices(service_ids, lock=True)
         services = locked_services(service_ids, known)
         warranties = open_warranty_invoices(services, found)
-        services = [s for s in services if _still_due(s, day) or _warranty_still_due(s, warranties.get(s.pk), day)]
+        services = [s for s in services if _due(s, day, warranties, usage_open)]
         if forced_by is None:  # REN-8: one attempt a day per Service, whatever the term
             done = set(
                 RenewalAttempt.objects.filter(service__in=services, day=day, forced_by__isnull=True).values_list(
@@ -428,9 +446,9 @@ def debit_attempts_run(
         effects = Effects()
         services, looked_up = reconcile_unknown(services, day=day, now=now, actor=actor, effects=effects)
         if looked_up is not None:  # an earlier charge may have been booked: read the invoices again
-            found = open_renewal_invoices(s.pk for s in services)
+            found, usage_open = usage.open_collected_invoices(s.pk for s in services)
             warranties = open_warranty_invoices(services, found)
-            services = [s for s in services if _still_due(s, day) or _warranty_still_due(s, warranties.get(s.pk), day)]
+            services = [s for s in services if _due(s, day, warranties, usage_open)]
         in_doubt = looked_up or set()
         next_due = {s.pk for s in services if _still_due(s, day)}
         open_invoices = next_term_invoices(services, found)
@@ -440,6 +458,8 @@ def debit_attempts_run(
         # collected first (the next term's invoice is issued all the same); otherwise a card that
         # works again would pay later terms while the Service is suspended for the unpaid one.
         open_invoices.update(warranties)
+        collected = {s.pk: usage.usage_invoice_to_collect(s, usage_open, day) for s in services if s.usage_based}
+        open_invoices.update({pk: invoice for pk, invoice in collected.items() if invoice is not None})
         means = _Means.load(s.organization_id for s in services)
         balances = {org_id: account.balance for org_id, account in accounts.items()}
 
@@ -447,7 +467,12 @@ def debit_attempts_run(
         plans: list[_Plan] = []
         for service in services:
             # the next term's attempt; else one on the warranty term's invoice, up to its E (RW-3)
-            number = next_term(service)[0] if service.pk in next_due else (warranties[service.pk].term or service.term)
+            if service.usage_based:  # USE-4: term 0, the attempt names the usage invoice it collects
+                number = usage.USAGE_TERM
+            elif service.pk in next_due:
+                number = next_term(service)[0]
+            else:
+                number = warranties[service.pk].term or service.term
             invoice = open_invoices.get(service.pk)
             attempt = RenewalAttempt(
                 service=service, term=number, day=day, forced_by=forced_by, created_at=now, invoice=invoice
@@ -492,7 +517,11 @@ def _charge(plans: list[_Plan], *, day: dt.date, now: dt.datetime) -> None:
     with_card = [p for p in plans if p.card]
     for plan in plans:
         plan.attempt.idempotency_key = _idempotency_key(
-            plan.service, plan.attempt.term, day, plan.attempt if plan.attempt.forced_by_id else None
+            plan.service,
+            plan.attempt.term,
+            day,
+            plan.attempt if plan.attempt.forced_by_id else None,
+            plan.invoice.pk,
         )
         if not plan.card:
             plan.attempt.outcome = Outcome.SUCCEEDED
@@ -569,7 +598,7 @@ def _book(
                     AuditSpec(
                         actor=actor,
                         action="payment.succeeded",
-                        rule="PRE-5" if payment.kind == PREPAID_PAYMENT_KIND else "REN-2",
+                        rule="PRE-5" if payment.kind == PREPAID_PAYMENT_KIND else _collect_rule(plan.service),
                         obj=payment,
                         organization=plan.service.organization,
                         after={
@@ -625,7 +654,7 @@ def _book(
             AuditSpec(
                 actor=actor,
                 action="invoice.paid",
-                rule="REN-2",
+                rule=_collect_rule(plan.service),
                 obj=plan.invoice,
                 organization=plan.service.organization,
                 after={
@@ -648,7 +677,9 @@ def _attempt_evidence(attempts: list[RenewalAttempt], *, actor: Actor, effects: 
             continue  # its evidence: the payment (with its key), the invoice paid and the Service renewed
         rule = "REN-6" if service.status == Status.TRIAL else ("PRE-5" if attempt.prepaid_amount else "REN-1")
         if attempt.outcome in (Outcome.DECLINED, Outcome.UNKNOWN):
-            rule = "REN-2" if attempt.outcome == Outcome.DECLINED else "REN-8"
+            rule = _collect_rule(service) if attempt.outcome == Outcome.DECLINED else "REN-8"
+        elif service.usage_based:
+            rule = "USE-4"
         effects.audit.append(
             AuditSpec(
                 actor=actor,
@@ -673,12 +704,16 @@ def _attempt_evidence(attempts: list[RenewalAttempt], *, actor: Actor, effects: 
             effects.notices.append(
                 NoticeSpec(
                     organization=service.organization,
-                    template="renewal_attempt_failed",
+                    template="usage_attempt_failed" if service.usage_based else "renewal_attempt_failed",
                     context={"service": service, "attempt": attempt, "due": _attempt_due(service, attempt)},
                     related=service,
                     dedupe_key=f"renewal-attempt:{attempt.pk}",
                 )
             )
+
+
+def _collect_rule(service: Service) -> str:
+    return "USE-4" if service.usage_based else "REN-2"
 
 
 def _attempt_due(service: Service, attempt: RenewalAttempt) -> dt.date | None:
