@@ -45,7 +45,7 @@ from billing.services.lifecycle import (
     service_terminate_now,
 )
 from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
-from billing.services.orders import service_order, trial_convert, trial_start
+from billing.services.orders import plan_order, trial_convert, trial_start
 from billing.services.payments import invoice_pay
 from billing.services.prepaid import prepaid_account_for, prepaid_cash_out_request
 from billing.services.topup import prepaid_top_up_by_card, prepaid_top_up_by_transfer
@@ -92,17 +92,20 @@ class ServiceListView(APIView):
     @extend_schema(
         request=OrderSerializer,
         responses={
-            201: inline_serializer("OrderResult", {"service": ServiceSerializer(), "invoice": InvoiceSerializer()}),
+            201: inline_serializer(
+                "OrderResult", {"service": ServiceSerializer(), "invoice": InvoiceSerializer(allow_null=True)}
+            ),
             **REFUSALS,
         },
     )
     def post(self, request: AuthenticatedRequest, org_id: int) -> Response:
-        """Order a plan: the Service starts when its order invoice is paid (BIL-3)."""
+        """Order a plan: the Service starts when its order invoice is paid (BIL-3); a usage plan's
+        Service starts at once, with no order invoice (`invoice` is null, USE-1)."""
         organization = _membership(request, org_id).organization
         body = OrderSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         plan = get_object_or_404(Plan.objects.select_related("service_type"), pk=body.validated_data["plan_id"])
-        service, invoice = service_order(
+        service, invoice = plan_order(
             organization=organization,
             user=request.user,
             plan=plan,
@@ -112,7 +115,10 @@ class ServiceListView(APIView):
             now=clock.now(),
         )
         return Response(
-            {"service": ServiceSerializer(service).data, "invoice": InvoiceSerializer(invoice).data},
+            {
+                "service": ServiceSerializer(service).data,
+                "invoice": InvoiceSerializer(invoice).data if invoice is not None else None,
+            },
             status=status.HTTP_201_CREATED,
         )
 

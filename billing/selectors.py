@@ -160,6 +160,32 @@ def catalog(day: dt.date, currency: str) -> list[tuple[Plan, Price]]:
     return [(plan, prices[plan.pk]) for plan in plans if plan.pk in prices]
 
 
+def usage_catalog(day: dt.date, organization: Any) -> list[tuple[Plan, list[tuple[Any, Decimal]]]]:
+    """USE-1: active usage plans with a rate card pricing this month in the Organization's currency,
+    and their rates per resource as the customer sees them (VAT included for CH/EU customers, BIL-7,
+    to 6 decimals): one query for the plans, two for the cards, one for the resources."""
+    from usage.engine import month_of
+    from usage.selectors import rate_cards_in_force, resources
+
+    plans = list(Plan.objects.filter(is_active=True, usage_based=True).select_related("service_type"))
+    cards = rate_cards_in_force({(plan.pk, organization.currency) for plan in plans}, month_of(day))
+    order = resources() if cards else []
+    entries = []
+    for plan in plans:
+        card = cards.get((plan.pk, organization.currency))
+        if card is None:
+            continue
+        vat = vat_treatment(organization, plan.service_type, day).rate
+        rates = card.rate_by_resource  # type: ignore[attr-defined]
+        shown = [
+            (resource, (rates[resource.pk] * (1 + vat / 100)).quantize(Decimal("0.000001")))
+            for resource in order
+            if resource.pk in rates
+        ]
+        entries.append((plan, shown))
+    return entries
+
+
 def means_of(organization: Any) -> QuerySet[PaymentMeans]:
     """The means on file (removed ones are kept as evidence, not listed)."""
     return PaymentMeans.objects.filter(organization=organization, revoked_at__isnull=True).order_by("-is_default", "pk")

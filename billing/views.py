@@ -38,7 +38,7 @@ from billing.services.lifecycle import (
     service_terminate_now,
 )
 from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
-from billing.services.orders import service_order, trial_convert, trial_start
+from billing.services.orders import plan_order, trial_convert, trial_start
 from billing.services.payments import invoice_pay
 from billing.services.prepaid import prepaid_account_for, prepaid_cash_out_request
 from billing.services.topup import prepaid_top_up_by_card, prepaid_top_up_by_transfer
@@ -95,6 +95,10 @@ def order(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResp
         }
         for plan, price in selectors.catalog(today, organization.currency)
     ]
+    usage_entries = [  # USE-1: rates instead of a price
+        {"plan": plan, "rates": rates, "documents": _documents_to_accept(organization, plan, today)}
+        for plan, rates in selectors.usage_catalog(today, organization)
+    ]
     return render(
         request,
         "billing/order.html",
@@ -103,6 +107,7 @@ def order(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResp
             "membership": membership,
             "section": "services",
             "entries": entries,
+            "usage_entries": usage_entries,
             "vat_included": str(organization.billing_country) in selectors.SWISS_VAT_AREA | selectors.EU_COUNTRIES,
         },
     )
@@ -131,7 +136,7 @@ def _place_order(request: AuthenticatedHttpRequest, membership: Membership, form
             )
             messages.success(request, _("Your trial has started."))
         else:
-            service, invoice = service_order(
+            service, invoice = plan_order(
                 organization=membership.organization,
                 user=request.user,
                 plan=plan,
@@ -140,10 +145,14 @@ def _place_order(request: AuthenticatedHttpRequest, membership: Membership, form
                 client_address=client_address(request),
                 now=clock.now(),
             )
-            messages.success(
-                request,
-                _("Ordered. The Service starts when invoice %(number)s is paid.") % {"number": invoice.display_number},
-            )
+            if invoice is None:  # USE-1: a usage plan starts at once, nothing to pay in advance
+                messages.success(request, _("Ordered. The Service is ready; its usage is invoiced each month."))
+            else:
+                messages.success(
+                    request,
+                    _("Ordered. The Service starts when invoice %(number)s is paid.")
+                    % {"number": invoice.display_number},
+                )
     except RuleViolation as violation:
         messages.error(request, violation.message)
         return redirect("billing:order", org_id=membership.organization_id)

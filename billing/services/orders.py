@@ -74,6 +74,17 @@ def _ensure_accepted(
     document_accept(organization=organization, version=current, user=user, client_address=client_address, now=now)
 
 
+def _require_rate_card(plan: Plan, currency: str, today: dt.date) -> None:
+    """USE-1: a usage plan is on sale in a currency when a rate card prices this month in it."""
+    from usage.engine import month_of
+    from usage.selectors import rate_cards_in_force
+
+    if not plan.is_active or not rate_cards_in_force([(plan.pk, currency)], month_of(today)):
+        raise RuleViolation(
+            _("This plan is not available in %(currency)s.") % {"currency": currency}, rule="BIL-1", status=400
+        )
+
+
 def _price_line(plan: Plan, currency: str, today: dt.date) -> LineSpec:
     price = selectors.price_in_force(plan, currency, today)
     if price is None or not plan.is_active:
@@ -131,7 +142,10 @@ def service_order(
     now: dt.datetime,
 ) -> tuple[Service, Invoice]:
     """Order a plan: the Service waits for its order invoice to be paid in full (BIL-3). Auto-renewal is
-    on unless the default means cannot be debited automatically (BIL-12)."""
+    on unless the default means cannot be debited automatically (BIL-12). A usage plan has no order
+    invoice: it is ordered with `usage_order` (`plan_order` picks the one that applies)."""
+    if plan.usage_based:
+        raise ValueError("a usage plan is ordered with usage_order")
     today = clock.business_date(now)
     actor = Actor.for_user(user, client_address=client_address)
     with transaction.atomic():
@@ -175,6 +189,108 @@ def service_order(
             service=service,
         )
     return service, invoice
+
+
+def plan_order(
+    *,
+    organization: Organization,
+    user: User,
+    plan: Plan,
+    accept_tcu: DocumentVersion | None = None,
+    accept_special_conditions: DocumentVersion | None = None,
+    client_address: str | None = None,
+    now: dt.datetime,
+) -> tuple[Service, Invoice | None]:
+    """Order any plan (the order page and the API): `service_order`, or `usage_order` for a usage
+    plan — which has no order invoice (None)."""
+    if plan.usage_based:
+        service = usage_order(
+            organization=organization,
+            user=user,
+            plan=plan,
+            accept_tcu=accept_tcu,
+            accept_special_conditions=accept_special_conditions,
+            client_address=client_address,
+            now=now,
+        )
+        return service, None
+    return service_order(
+        organization=organization,
+        user=user,
+        plan=plan,
+        accept_tcu=accept_tcu,
+        accept_special_conditions=accept_special_conditions,
+        client_address=client_address,
+        now=now,
+    )
+
+
+def usage_order(
+    *,
+    organization: Organization,
+    user: User,
+    plan: Plan,
+    accept_tcu: DocumentVersion | None = None,
+    accept_special_conditions: DocumentVersion | None = None,
+    client_address: str | None = None,
+    now: dt.datetime,
+) -> Service:
+    """USE-1 (Decision): ordering a usage plan creates the Service at once, with no order invoice —
+    nothing is due in advance; its usage is invoiced each month (USE-3). It starts as the type's trial
+    (USE-8) when the Organization may have one (REN-7: no earlier Service of the type, nothing shared
+    with another Organization that used it), else active at once. Needs nothing more than any order."""
+    today = clock.business_date(now)
+    actor = Actor.for_user(user, client_address=client_address)
+    if not plan.usage_based:
+        raise ValueError("a plan with prices is ordered with service_order")
+    with transaction.atomic():
+        locked = _lock_orderable_organization(organization, user, today)
+        _require_rate_card(plan, locked.currency, today)
+        _documents(
+            organization=locked,
+            user=user,
+            plan=plan,
+            accept_tcu=accept_tcu,
+            accept_special_conditions=accept_special_conditions,
+            today=today,
+            client_address=client_address,
+            now=now,
+        )
+        service_type = plan.service_type
+        trial_days = service_type.trial_days
+        trial = (
+            trial_days is not None
+            and not Service.objects.filter(organization=locked, plan__service_type=service_type).exists()
+            and _trial_circumvention(locked, service_type) is None
+        )
+        service = Service.objects.create(
+            organization=locked,
+            plan=plan,
+            currency=locked.currency,
+            usage_based=True,
+            status=Service.Status.TRIAL if trial else Service.Status.ACTIVE,
+            trial_ends_on=today + dt.timedelta(days=trial_days) if trial and trial_days else None,
+            activated_at=None if trial else now,  # MB-2: the activation e-mail's time
+            auto_renew=selectors.default_auto_debit_means(locked) is not None,
+            created_at=now,
+        )
+        audit_record(
+            actor=actor,
+            action="service.ordered",
+            rule="USE-1",
+            obj=service,
+            organization=locked,
+            after={"plan": str(plan), "status": service.status, "usage_based": True, "auto_renew": service.auto_renew},
+            at=now,
+        )
+        notify(
+            organization=locked,
+            template="trial_started" if trial else "service_activated",
+            context={"service": service},
+            related=service,
+            now=now,
+        )
+    return service
 
 
 def _trial_circumvention(organization: Organization, service_type: Any) -> tuple[Organization, str] | None:
@@ -237,7 +353,10 @@ def trial_start(
         )
     with transaction.atomic():
         locked = _lock_orderable_organization(organization, user, today)
-        _price_line(plan, locked.currency, today)  # a trial leads to a plan sold in the currency
+        if plan.usage_based:  # a trial leads to a plan sold in the currency
+            _require_rate_card(plan, locked.currency, today)
+        else:
+            _price_line(plan, locked.currency, today)
         _documents(
             organization=locked,
             user=user,
@@ -253,6 +372,7 @@ def trial_start(
             plan=plan,
             currency=locked.currency,
             status=Service.Status.TRIAL,
+            usage_based=plan.usage_based,
             trial_ends_on=today + dt.timedelta(days=service_type.trial_days),
             auto_renew=selectors.default_auto_debit_means(locked) is not None,
             created_at=now,
@@ -303,6 +423,11 @@ def trial_convert(*, service: Service, user: User, client_address: str | None = 
         locked = Service.objects.select_for_update().get(pk=service.pk, organization=locked_org)
         if locked.status != Service.Status.TRIAL:
             raise RuleViolation(_("Only a Service in trial can be switched to paid."), rule="REN-7")
+        if locked.usage_based:
+            raise RuleViolation(
+                _("This trial becomes a paid Service by itself when it ends: nothing is paid in advance."),
+                rule="USE-8",
+            )
         # An order invoice, or the renewal invoice of the first paid term issued by the trial's
         # debit attempts (REN-6): paying that one switches the trial to paid as well.
         waiting = locked.invoices.filter(
