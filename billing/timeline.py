@@ -43,7 +43,7 @@ class TimelineEvent:
 def service_timeline(service: Service, *, today: dt.date) -> list[TimelineEvent]:
     """Past and coming events of `service` on `today` (a Zurich date, TIME-1), oldest first; on one
     day, what happened comes before what is still to come."""
-    attempts = list(service.renewal_attempts.select_related("forced_by").order_by("day", "pk"))
+    attempts = list(service.renewal_attempts.select_related("forced_by", "invoice").order_by("day", "pk"))
     events = _past_events(service, attempts) + _coming_events(service, today=today, attempts=attempts)
     return sorted(events, key=lambda event: (event.day, not event.past))
 
@@ -72,6 +72,7 @@ def _audit_label(action: str, after: dict[str, Any]) -> str:
     labels = {
         "service.ordered": _("Ordered"),
         "service.trial_started": _("Trial started"),
+        "service.trial_ended": _("Trial ended: the Service goes on, billed by usage"),
         "service.trial_conversion_ordered": _("Switch to the paid version ordered"),
         "service.activated": pgettext("service event", "Activated"),
         "service.renewed": _("Renewed"),
@@ -114,7 +115,11 @@ def _attempt_event(attempt: RenewalAttempt) -> TimelineEvent:
         rule = "REN-2"
     else:
         rule = "REN-1"
-    parts = [_("Term %(term)s") % {"term": attempt.term}]
+    if attempt.term == 0 and attempt.invoice is not None:  # USE-4: a usage invoice's attempt
+        rule = "USE-4" if rule != "REN-8" else rule
+        parts = [_("Invoice %(number)s") % {"number": attempt.invoice.display_number}]
+    else:
+        parts = [_("Term %(term)s") % {"term": attempt.term}]
     if attempt.amount:
         parts.append(f"{attempt.service.currency} {attempt.amount}")
     if attempt.reason:
@@ -139,6 +144,10 @@ def _coming(day: dt.date, kind: str, label: str, rule: str, detail: str = "") ->
 
 
 def _coming_events(service: Service, *, today: dt.date, attempts: list[RenewalAttempt]) -> list[TimelineEvent]:
+    if service.usage_based:
+        from billing.usage_timeline import usage_coming_events
+
+        return usage_coming_events(service, today=today, attempts=attempts)
     if service.status == Status.SUSPENDED:
         return _termination_of_suspended(service)
     if service.status not in (Status.ACTIVE, Status.TRIAL):
@@ -325,7 +334,9 @@ def _suspension_and_termination(service: Service, *, due: dt.date, today: dt.dat
 def _termination_of_suspended(service: Service) -> list[TimelineEvent]:
     if service.terminates_on is None:  # suspended by staff: until they lift it (TCU 13.1)
         return []
-    if service.suspension_reason == Reason.WARRANTY_UNPAID:
+    if service.usage_based and service.suspension_reason == Reason.UNPAID:
+        rule = "USE-4"
+    elif service.suspension_reason == Reason.WARRANTY_UNPAID:
         rule = "RW-3"
     elif service.suspension_reason == Reason.TRIAL_LAPSED:
         rule = "REN-6"
