@@ -38,7 +38,7 @@ from audit.services import Actor, audit_record
 from billing import selectors
 from billing.gateway import get_gateway
 from billing.models import Invoice, LedgerEntry, MeansKind, MoneyBackRefund, Payment, Service
-from billing.services.lifecycle import MANAGING_ROLES, _terminate
+from billing.services.lifecycle import MANAGING_ROLES, _credit_in_full, _terminate
 from billing.services.prepaid import prepaid_account_lock, prepaid_credit
 from billing.services.renewals import Effects
 from core import clock
@@ -86,7 +86,9 @@ def _check_eligible(service: Service, today: dt.date) -> Invoice:
     service_type = service.plan.service_type
     if MoneyBackRefund.objects.filter(service=service).exists():
         raise RuleViolation(_("This Service was already refunded under the money-back guarantee."), rule="MB-2")
-    if service.status not in REFUNDABLE_STATUSES or service.activated_at is None or service.anchor_date is None:
+    if service.status not in REFUNDABLE_STATUSES or service.activated_at is None or (
+        service.anchor_date is None and not service.usage_based
+    ):
         raise RuleViolation(_("Only a paid Service that is running can be refunded."), rule="MB-2")
     if service.status == Status.SUSPENDED and service.suspension_reason == Service.SuspensionReason.STAFF:
         raise RuleViolation(_("This Service was suspended by our staff: please contact support."), rule="TCU 13.1")
@@ -106,7 +108,7 @@ def _check_eligible(service: Service, today: dt.date) -> Invoice:
     earlier = (
         Service.objects.filter(organization_id=service.organization_id, plan__service_type=service_type)
         .exclude(pk=service.pk)
-        .filter(anchor_date__isnull=False)
+        .filter(Q(anchor_date__isnull=False) | Q(usage_based=True, activated_at__isnull=False))
         .filter(Q(activated_at__lt=activated_at) | Q(activated_at__isnull=True, pk__lt=service.pk))
     )
     if earlier.exists():
@@ -114,10 +116,23 @@ def _check_eligible(service: Service, today: dt.date) -> Invoice:
             _("The money-back guarantee covers only the first order of %(type)s.") % {"type": service_type.name},
             rule="MB-2",
         )
-    invoice = first_paid_invoice(service)
+    invoice = usage_invoices_refunded(service, last_day)[0] if service.usage_based else first_paid_invoice(service)
     if invoice is None or invoice.amount_paid <= 0:
         raise RuleViolation(_("Nothing was paid for this Service."), rule="MB-3")
     return invoice
+
+
+def usage_invoices_refunded(service: Service, last_day: dt.date) -> tuple[Invoice | None, list[Invoice], list[Invoice]]:
+    """USE-8: a usage Service's purchase is its usage invoices issued in its first 30 days: those
+    paid (in part or in full) are refunded, those still open cancelled by a credit note. Returns
+    (the first paid, the paid ones, the open ones)."""
+    first_day = clock.business_date(service.activated_at) if service.activated_at else last_day
+    window = Invoice.objects.filter(
+        service=service, kind=Invoice.Kind.USAGE, issue_date__gte=first_day, issue_date__lte=last_day
+    ).order_by("pk")
+    paid = [invoice for invoice in window if invoice.amount_paid > 0]
+    still_open = [invoice for invoice in window if invoice.status == Invoice.Status.OPEN and invoice.amount_due > 0]
+    return (paid[0] if paid else None), paid, still_open
 
 
 def service_money_back(
@@ -148,16 +163,25 @@ def service_money_back(
         if invoice.currency != account.currency:  # MONEY-1: nothing here converts
             raise RuleViolation(_("This invoice is not in your Prepaid Account's currency."), rule="MONEY-1")
         # The refund row first: a second request that got this far fails here, before money moves.
+        usage_paid: list[Invoice] = []
+        usage_open: list[Invoice] = []
+        if locked.usage_based:  # USE-8: every usage invoice of the first 30 days
+            last_day = money_back_last_day(locked)
+            assert last_day is not None
+            _first, usage_paid, usage_open = usage_invoices_refunded(locked, last_day)
         refund = MoneyBackRefund.objects.create(
             service=locked,
             invoice=invoice,
-            amount=invoice.amount_paid,
+            amount=sum((i.amount_paid for i in usage_paid), Decimal("0.00")) if usage_paid else invoice.amount_paid,
             currency=invoice.currency,
             destination=MoneyBackRefund.Destination.PREPAID,
             requested_by=user,
             created_at=now,
         )
-        card_total, prepaid_total = _refund_payments(invoice, refund=refund, actor=actor, now=now)
+        card_total = prepaid_total = Decimal("0.00")
+        for paid in usage_paid or [invoice]:
+            card, prepaid = _refund_payments(paid, refund=refund, actor=actor, now=now)
+            card_total, prepaid_total = card_total + card, prepaid_total + prepaid
         refund.card_amount, refund.prepaid_amount = card_total, prepaid_total
         if card_total:
             refund.destination = MoneyBackRefund.Destination.CARD
@@ -171,6 +195,7 @@ def service_money_back(
             after={
                 "service": locked.pk,
                 "invoice": invoice.number,
+                **({"usage_invoices": [i.number for i in usage_paid]} if usage_paid else {}),
                 "amount": str(refund.amount),
                 "currency": refund.currency,
                 "card": str(card_total),
@@ -179,6 +204,10 @@ def service_money_back(
             at=now,
         )
         effects = Effects()
+        if usage_open:  # USE-8: nothing more is invoiced for the first 30 days
+            _credit_in_full(
+                usage_open, reason=_("Cancelled under the money-back guarantee"), actor=actor, now=now, effects=effects
+            )
         _terminate(
             [locked],
             reason=_("Cancelled under the money-back guarantee"),
@@ -186,6 +215,7 @@ def service_money_back(
             actor=actor,
             now=now,
             effects=effects,
+            usage_invoice=False,  # USE-8: the month's usage up to now is closed without an invoice
         )
         effects.flush(now)
         notify(
