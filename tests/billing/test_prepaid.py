@@ -460,7 +460,7 @@ def test_pre3_what_is_due_takes_credit_notes_into_account() -> None:
         ("zero", "PRE-3", 400, "greater than zero"),
         ("invoice already paid", "PRE-3", 409, "not open"),
         ("invoice cancelled", "PRE-3", 409, "not open"),
-        ("top-up invoice", "PRE-3", 400, "only for ordering or renewing"),
+        ("top-up invoice", "PRE-3", 400, "only for ordering, renewing or using"),
         ("technical member", "ORG-5", 403, "Legal Responsible, an administrator or a billing member"),
         ("member of another organization", "ORG-5", 404, "not a member"),
     ],
