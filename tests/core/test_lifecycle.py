@@ -12,6 +12,8 @@ from core.tasks import run_daily_lifecycle
 
 def test_time2_jobs_run_in_their_documented_order() -> None:
     assert [(job.order, job.name, job.rule) for job in lifecycle.jobs()] == [
+        (50, "usage.month_end", "USE-3"),
+        (60, "usage.trials_resume", "USE-8"),
         (100, "billing.debit_attempts", "REN-1"),
         (110, "billing.unknown_payments", "REN-8"),
         (200, "billing.renewal_warranty", "RW-3"),
