@@ -9,9 +9,10 @@ their last month's UsageMonth and UsageTotal rows); the kill-and-rerun test uses
 import datetime as dt
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -176,3 +177,27 @@ def month_end_phase(*, services: int, day: dt.date, write: Callable[[str], None]
         f"peak memory {second.peak_rss_mib:.0f} MiB"
     )
     return {"first": first, "second": second, "rate": rate, "invoices": invoices}
+
+
+def run(*, stdout: Any, service_ids: Sequence[int], day: dt.date, pgbench_tps: float) -> dict:
+    """The month-end phase of `bench_usage` (usage/benchmark.py calls it with its population): the
+    invoices of the month `day` is in, on the 1st after it, then that 1st again; each figure on its
+    own line, the rate against pgbench's of the same run (target: at least 1×)."""
+    first_of_next = engine.next_month(engine.month_of(day))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    first = run_month_end(first_of_next)
+    rate = first.changed / first.seconds if first.seconds else 0.0
+    stdout.write(f"month-end: {rate:.0f} services/s")
+    stdout.write(f"ratio month-end/pgbench: {rate / pgbench_tps:.2f} (target >= 1)" if pgbench_tps else "")
+    stdout.write(
+        f"month-end: {first.changed} of {len(service_ids)} months closed in {first.seconds:.1f} s, "
+        f"{first.batches} batches, {first.queries / max(first.batches, 1):.1f} queries per batch, "
+        f"peak memory {first.peak_rss_mib:.0f} MiB"
+    )
+    second = run_month_end(first_of_next)
+    stdout.write(
+        f"month-end again: {second.changed} changed in {second.seconds:.2f} s, {second.queries} queries, "
+        f"peak memory {second.peak_rss_mib:.0f} MiB"
+    )
+    return {"first": first, "second": second, "rate": rate}
