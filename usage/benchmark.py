@@ -213,9 +213,12 @@ def state() -> tuple[Any, ...]:
     return (days, total, events)
 
 
-def storage_bytes() -> dict[str, int]:
-    """pg_total_relation_size (table, indexes, TOAST) of the usage tables."""
+def storage_bytes(*, compact: bool = False) -> dict[str, int]:
+    """pg_total_relation_size (table, indexes, TOAST) of the usage tables; with `compact`, after
+    VACUUM FULL (the live rows only, without the dead versions of the day's hourly updates)."""
     with connection.cursor() as cursor:
+        if compact:
+            cursor.execute("VACUUM FULL usage_usageday, usage_usagetotal, usage_usagemonth")
         cursor.execute(
             "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname IN "
             "('usage_usageday', 'usage_usagetotal', 'usage_usagemonth') ORDER BY relname"

@@ -70,11 +70,15 @@ class Command(BaseCommand):
                 f"on {clients} clients; {phase['queries'] / phase['batches']:.1f} queries per batch; in the view "
                 f"{phase['view_seconds']:.1f} s per client; peak RSS of a client {phase['rss_mib']:.0f} MiB"
             )
-        self.stdout.write(
-            "storage after the day: "
-            + ", ".join(f"{name} {size / 2**20:.1f} MiB" for name, size in sizes.items())
-            + f"; {sum(sizes.values()) / values:.1f} bytes per value"
-        )
+        for label, found in (
+            ("after the day", sizes),
+            ("live rows (VACUUM FULL)", benchmark.storage_bytes(compact=True)),
+        ):
+            self.stdout.write(
+                f"storage {label}: "
+                + ", ".join(f"{name} {size / 2**20:.1f} MiB" for name, size in found.items())
+                + f"; {sum(found.values()) / values:.1f} bytes per value"
+            )
         self.stdout.write(
             f"peak memory (max RSS): this process {peak_rss_mib():.0f} MiB, "
             f"largest client {peak_rss_mib(resource.RUSAGE_CHILDREN):.0f} MiB"
