@@ -160,6 +160,7 @@ def usage_months_close(
     vat = VatCache(clock.business_date(now))
     requests: list[tuple[UsageMonth, InvoiceRequest, Decimal]] = []
     closed: list[tuple[UsageMonth, str]] = []
+    texts: dict[str, dict[int, str]] = {}
     for month, month_rows in sorted(by_month.items()):
         ids = [row.service_id for row in month_rows]
         totals = selectors.month_totals(ids, month)
@@ -183,7 +184,9 @@ def usage_months_close(
                 closed.append((row, Close.ZERO))
                 continue
             start = service.trial_ends_on if part == "after" and service.trial_ends_on else month
-            request = _request(service, row, lines, resources, start=start, before=before, now=now, rule=rule)
+            request = _request(
+                service, row, lines, resources, start=start, before=before, now=now, rule=rule, texts=texts
+            )
             requests.append((row, request, engine.total_amount(lines)))
             closed.append((row, Close.INVOICED))
     issued = invoices_issue([request for _row, request, _total in requests], actor=actor, now=now, vat=vat)
@@ -238,20 +241,21 @@ def _request(
     before: dt.date,
     now: dt.datetime,
     rule: str,
+    texts: dict[str, dict[int, str]],
 ) -> InvoiceRequest:
     """The invoice of a month: one line per resource (USE-3), described in the customer's language."""
     end = min(engine.next_month(row.month), clock.business_date(now) + dt.timedelta(days=1))
-    with translation.override(service.organization.language):
-        specs = [
-            LineSpec(
-                description=f"{resources[line.resource_id].label} ({resources[line.resource_id].unit_label})",
-                unit_price_excl_vat=line.rate,
-                quantity=line.quantity,
-                period_start=start,
-                period_end=end,
-            )
-            for line in lines
-        ]
+    descriptions = _descriptions(resources, service.organization.language, texts)
+    specs = [
+        LineSpec(
+            description=descriptions[line.resource_id],
+            unit_price_excl_vat=line.rate,
+            quantity=line.quantity,
+            period_start=start,
+            period_end=end,
+        )
+        for line in lines
+    ]
     for spec, line in zip(specs, lines, strict=True):  # USE-7: the line's amount is the engine's
         assert quantize(spec.unit_price_excl_vat * spec.quantity) == line.amount
     issue_date = clock.business_date(now)
@@ -264,6 +268,15 @@ def _request(
         service=service,
         due_date=issue_date + dt.timedelta(days=USAGE_PAYMENT_DAYS),
     )
+
+
+def _descriptions(resources: dict[int, Resource], language: str, texts: dict[str, dict[int, str]]) -> dict[int, str]:
+    """The invoice line text of each resource in the customer's language — "Storage (GB-hours)" —
+    made once per language and batch (`texts`), not once per line."""
+    if language not in texts:
+        with translation.override(language):
+            texts[language] = {pk: f"{r.label} ({r.unit_label})" for pk, r in resources.items()}
+    return texts[language]
 
 
 def _evidence(closed: list[tuple[UsageMonth, str]], *, actor: Actor, rule: str, effects: Effects) -> None:
