@@ -1,7 +1,8 @@
 """A synthetic population for the daily run's benchmark (`bench_lifecycle`) and its crash test.
 
 Built with bulk inserts: `services` Organizations, each with a default sandbox card and one
-monthly Service; the first `due` of them expire on `day + 14` (their first debit attempt is on
+monthly web hosting Service (a fixed-price type: Jelastic Cloud is billed by usage, USE-1, and has
+its own benchmark, `bench_usage`); the first `due` of them expire on `day + 14` (their first debit attempt is on
 `day`, REN-1), the others far later (the daily run must not even read them)."""
 
 import datetime as dt
@@ -20,7 +21,7 @@ CHUNK = 5000
 def build_population(*, services: int, due: int, day: dt.date, prefix: str = "bench") -> list[int]:
     """Create the population; return the ids of the due Services."""
     now = clock.start_of_day(day) - dt.timedelta(days=20)
-    service_type = ServiceType.objects.get(slug="jelastic-cloud")
+    service_type = ServiceType.objects.get(slug="web-hosting")
     plan, _ = Plan.objects.get_or_create(service_type=service_type, name=f"{prefix} plan", period="monthly")
     Price.objects.get_or_create(
         plan=plan, currency="CHF", valid_from=day - dt.timedelta(days=400), defaults={"amount": Decimal("20.00")}

@@ -27,6 +27,7 @@ from sla.models import (
     PenaltySchedule,
     PenaltyStep,
 )
+from usage.models import UsageMonth
 
 Span = engine.Span
 REPORT_MONTHS = 12  # the portal's chart and table: the last twelve months
@@ -156,8 +157,18 @@ def invoice_covering(service: Any, instant: dt.datetime) -> Invoice | None:
     """SLA-3: the invoice of the period in which the unavailability occurred. The Service's term
     that holds the Zurich day of `instant` (TIME-3: from the anchor) names it: term 1 is paid by the
     order invoice, term k by the renewal invoice of term k (not cancelled). A day outside every
-    paid term (a trial, before the anchor) has none."""
+    paid term (a trial, before the anchor) has none. A usage Service (USE-3) is invoiced by calendar
+    month: the usage invoice of the Zurich month of `instant` covers it (none for a month not
+    invoiced: a trial month, a zero month, the month still running)."""
     day = clock.business_date(instant)
+    if service.usage_based:
+        row = (
+            UsageMonth.objects.filter(service=service, month=day.replace(day=1), invoice__isnull=False)
+            .exclude(invoice__status=Invoice.Status.CANCELLED)
+            .select_related("invoice")
+            .first()
+        )
+        return row.invoice if row is not None else None
     if service.anchor_date is None or day < service.anchor_date:
         return None
     period = service.plan.period

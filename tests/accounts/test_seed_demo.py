@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 from accounts.models import Invitation, Membership, Organization, User
 from audit.services import audit_verify
 from billing.models import Invoice, LedgerEntry, Service
+from billing.money import percent_of
 from billing.services.prepaid import prepaid_account_for
 from core import clock
 from notifications.models import Notification
@@ -42,8 +43,13 @@ def test_seed_demo_twice_creates_the_demo_once(settings) -> None:
     ]
     assert Organization.objects.get().name == "Demo Cloud Sàrl"
     assert sorted(Membership.objects.values_list("role", flat=True)) == ["legal_responsible", "technical"]
-    assert sorted(Service.objects.values_list("status", flat=True)) == ["active", "awaiting_payment"]
-    assert sorted(Invoice.objects.values_list("status", flat=True)) == ["open", "paid"]
+    # the Jelastic Service billed by usage, and a web hosting order waiting for its invoice
+    assert sorted(Service.objects.values_list("plan__service_type__slug", "status", "usage_based")) == [
+        ("jelastic-cloud", "active", True),
+        ("web-hosting", "awaiting_payment", False),
+    ]
+    assert Invoice.objects.filter(kind="order", status="open").count() == 1
+    assert Invoice.objects.filter(kind="usage").count() == 3  # the three months after the trial
     assert audit_verify()[1] is None
 
 
@@ -79,14 +85,14 @@ def check_sla_history() -> None:
     assert month.unavailable_seconds == 12 * 60 and month.limit_exceeded
     # the one claimable incident is the 12-minute failure (SLA-5)
     assert [c.incident for c in sla_selectors.claimable_incidents(service, now=now)] == [failure]
-    # SLA-3: the whole history lies inside the Service's life, in its first term, paid by its order invoice
-    order_invoice = Invoice.objects.get(service=service, kind="order", status="paid")
-    assert service.anchor_date is not None
+    # SLA-3: the whole history lies inside the Service's life; the claimable failure lies in last
+    # month, covered by that month's usage invoice (USE-3)
     for incident in Incident.objects.filter(links__service=service):
-        assert clock.business_date(incident.started_at) > service.anchor_date >= service.created_at.date()
-        assert sla_selectors.invoice_covering(service, incident.started_at) == order_invoice
+        assert clock.business_date(incident.started_at) > service.created_at.date()
+    last_month = Invoice.objects.get(service=service, kind="usage", issue_date=clock.business_date(now).replace(day=1))
+    assert sla_selectors.invoice_covering(service, failure.started_at) == last_month
     window = Maintenance.objects.get(links__service=service)
-    assert clock.business_date(window.starts_at) > service.anchor_date
+    assert clock.business_date(window.starts_at) > service.created_at.date()
     assert audit_verify()[1] is None
 
 
@@ -100,11 +106,11 @@ def test_seed_demo_refuses_without_debug(settings) -> None:
 
 
 @pytest.mark.parametrize("day", [None, dt.datetime(2027, 1, 2, 8, 0, tzinfo=dt.UTC)], ids=["today", "new-year"])
-def test_sla3_an_accepted_demo_claim_credits_a_share_of_the_order_invoice(
+def test_sla3_an_accepted_demo_claim_credits_a_share_of_the_usage_invoice_of_its_month(
     settings, django_capture_on_commit_callbacks, day: dt.datetime | None
 ) -> None:
-    """SLA-3, SLA-4, PRE-2: the demo's claimable failure lies in a term paid by an invoice, so accepting
-    the claim credits a share of it — not "no invoice covers the period"."""
+    """SLA-3, SLA-4, PRE-2: the demo's claimable failure lies in a month invoiced by usage (USE-3), so
+    accepting the claim credits a share of that invoice — not "no invoice covers the period"."""
     # given the demo, and the customer's claim for the claimable failure, filed as the SLA page does
     settings.DEBUG = True
     with time_machine.travel(day or clock.now(), tick=False):
@@ -127,24 +133,27 @@ def test_sla3_an_accepted_demo_claim_credits_a_share_of_the_order_invoice(
             claim_end=failure.resolved_at,
             now=now,
         )
-        order_invoice = Invoice.objects.get(service=service, kind="order")
+        month_invoice = sla_selectors.invoice_covering(service, failure.started_at)
+        balance = prepaid_account_for(service.organization).balance
 
         # when staff accept it, naming the failure
         with django_capture_on_commit_callbacks(execute=True):
             penalty = claim_accept(claim=ticket.sla_claim, incident=failure, staff_user=staff, now=now)
 
     # then 17 % (1st class-A occurrence of the year: 10 %, and 1 % for each of the 7 minutes beyond the
-    # 5 allowed) of the paid order invoice (CHF 490.00 + 8.1 % VAT = 529.69) is credited, once
-    assert order_invoice.total_incl_vat == Decimal("529.69")
+    # 5 allowed) of last month's usage invoice, VAT included, is credited, once
+    assert month_invoice is not None and month_invoice.kind == "usage"
+    expected = percent_of(month_invoice.total_incl_vat, Decimal(17))  # half up, to the cent
     assert (penalty.invoice, penalty.occurrence, penalty.percent, penalty.amount, penalty.currency) == (
-        order_invoice,
+        month_invoice,
         1,
         Decimal("17"),
-        Decimal("90.05"),
+        expected,
         "CHF",
     )
-    assert list(LedgerEntry.objects.filter(kind="sla_penalty").values_list("amount", flat=True)) == [Decimal("90.05")]
-    assert prepaid_account_for(service.organization).balance == Decimal("90.05")
+    assert expected > 0
+    assert list(LedgerEntry.objects.filter(kind="sla_penalty").values_list("amount", flat=True)) == [expected]
+    assert prepaid_account_for(service.organization).balance == balance + expected
     assert audit_verify()[1] is None
 
 

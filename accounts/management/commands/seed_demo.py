@@ -12,12 +12,20 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import selectors as account_selectors
 from accounts import services
 from accounts.models import ContractDocument, DocumentText, DocumentVersion, User
-from billing.models import AddOn, AddOnPrice, Plan, Price, Service, ServiceType
-from billing.services.orders import service_order
-from billing.services.payments import bank_transfer_record
+from billing.models import AddOn, AddOnPrice, Invoice, Plan, Price, Service, ServiceType
+from billing.services.lifecycle import suspend_run
+from billing.services.orders import service_order, usage_order
+from billing.services.prepaid import prepaid_pay_invoice
+from billing.services.topup import prepaid_top_up_by_transfer, prepaid_top_up_transfer_received
 from core import clock
 from sla.models import Cause, IncidentClass, Maintenance
 from sla.services import incident_record, maintenance_schedule
+from usage import engine
+from usage.management.commands.usage_simulate import simulate
+from usage.models import Budget, Rate, RateCard, Resource, UsageMonth
+from usage.services.budgets import budget_set
+from usage.services.invoicing import usage_invoices_issue
+from usage.services.thresholds import threshold_set
 
 DEMO_CUSTOMER = ("demo@example.com", "demo-portal-2026")
 DEMO_STAFF = ("staff@example.com", "staff-portal-2026")
@@ -28,22 +36,46 @@ DEMO_TOTP_KEY = "3132333435363738393031323334353637383930"
 # joined months before today (see `_customer`), found them in force on every day the tests travel to.
 DEMO_EPOCH = dt.date(2025, 1, 1)
 DEMO_LABEL = f"{DEMO_EPOCH:%Y-%m}"
-# How long before today the demo customer joined and ordered their Service: its SLA history (the
-# oldest entry 95 days back, see `_sla_history`) falls inside the Service's first term.
+# How long before today the demo customer joined and ordered their Jelastic Service: its 30-day
+# trial (USE-8), then three months of usage invoices and the current month; its SLA history (the
+# oldest entry 95 days back, see `_sla_history`) falls inside the Service's life.
 DEMO_CUSTOMER_MONTHS = 4
-# The demo's active Service: an annual plan, so one paid order invoice covers its whole history
-# (SLA-3: the penalty is a share of the invoice covering the incident) and it is not due today.
-DEMO_ACTIVE_PLAN = ("Demo Cloud M", "annual")
-DEMO_PENDING_PLAN = ("Demo Cloud M", "monthly")
+# The order waiting for its invoice to be paid (a fixed-price plan: a usage plan has no order invoice).
+DEMO_PENDING_PLAN = ("Demo Hosting", "annual")
 
-# service type, plan, period, CHF and EUR prices excluding VAT (demo figures)
+# service type, plan, period, CHF and EUR prices excluding VAT (demo figures). Jelastic Cloud is
+# billed by usage (USE-1): its fixed-price plans are withdrawn, its plan has rate cards instead.
 DEMO_PLANS = [
-    ("jelastic-cloud", "Demo Cloud S", "monthly", "19.00", "19.50"),
-    ("jelastic-cloud", "Demo Cloud M", "monthly", "49.00", "50.00"),
-    ("jelastic-cloud", "Demo Cloud M", "annual", "490.00", "500.00"),
     ("web-hosting", "Demo Hosting", "annual", "120.00", "125.00"),
     ("housing", "Demo Housing 1U", "monthly", "150.00", "155.00"),
 ]
+# The demo's usage plan and its rates per unit, excluding VAT — demo figures, not a price list.
+DEMO_USAGE_PLAN = "Pay per use"
+DEMO_RATES = {
+    "CHF": {
+        "reserved-cloudlets": "0.008",
+        "dynamic-cloudlets": "0.012",
+        "storage": "0.0002",
+        "traffic": "0.05",
+        "public-ipv4": "0.004",
+    },
+    "EUR": {
+        "reserved-cloudlets": "0.0085",
+        "dynamic-cloudlets": "0.0125",
+        "storage": "0.00021",
+        "traffic": "0.052",
+        "public-ipv4": "0.0042",
+    },
+}
+# The plan's consumption thresholds per month (USE-5), and the demo Service's own (lower) one.
+DEMO_PLAN_THRESHOLDS = {"dynamic-cloudlets": "20000", "traffic": "2000"}
+DEMO_SERVICE_THRESHOLD = ("traffic", "400")
+# The demo customer's monthly budget (USE-6), VAT included: alerts only.
+DEMO_BUDGET = "150.00"
+# Prepaid Account top-up received by bank transfer before the trial's end: the trial then goes on
+# as a paid Service (USE-8) and the usage invoices are paid from it.
+DEMO_TOP_UP = "400.00"
+DEMO_SEED = 2026  # usage_simulate's seed: the same values on every run
 
 DEMO_TEXTS = {
     "tcu": {
@@ -90,6 +122,7 @@ class Command(BaseCommand):
             self._catalog()
             staff = self._staff()
             self._customer(now, staff)
+            self._usage(now, staff)
             self._sla_history(now, staff)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  customer : {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[1]}")
@@ -129,6 +162,24 @@ class Command(BaseCommand):
             for currency, amount in (("CHF", chf), ("EUR", eur)):
                 Price.objects.get_or_create(
                     plan=plan, currency=currency, valid_from=DEMO_EPOCH, defaults={"amount": Decimal(amount)}
+                )
+        # USE-1: Jelastic Cloud is billed by usage; fixed-price Jelastic plans of an earlier demo
+        # database are withdrawn from the catalog (their Services, if any, keep their plan).
+        Plan.objects.filter(service_type=jelastic, usage_based=False, is_active=True).update(is_active=False)
+        usage_plan, _ = Plan.objects.get_or_create(
+            service_type=jelastic, name=DEMO_USAGE_PLAN, period="monthly", defaults={"usage_based": True}
+        )
+        resources = {resource.slug: resource for resource in Resource.objects.all()}
+        for currency, rates in DEMO_RATES.items():
+            card, created = RateCard.objects.get_or_create(
+                plan=usage_plan,
+                currency=currency,
+                valid_from=DEMO_EPOCH,
+                defaults={"created_at": dt.datetime.combine(DEMO_EPOCH, dt.time(), tzinfo=clock.ZURICH)},
+            )
+            if created:
+                Rate.objects.bulk_create(
+                    [Rate(rate_card=card, resource=resources[slug], rate=Decimal(rate)) for slug, rate in rates.items()]
                 )
         # BIL-8: an option billed each cycle of its Service, with a one-time activation fee.
         public_ip, _ = AddOn.objects.get_or_create(
@@ -202,27 +253,105 @@ class Command(BaseCommand):
         sc = account_selectors.current_version(
             ContractDocument.objects.get(slug="sc-jelastic-cloud"), clock.business_date(since)
         )
-        plans = Plan.objects.filter(service_type__slug="jelastic-cloud")
-        # One Service paid by bank transfer (active), one order waiting for its invoice to be paid.
-        _, paid = service_order(
+        # The Jelastic Service, billed by usage (USE-1): ordered then, it starts as the type's trial.
+        usage_order(
             organization=organization,
             user=user,
-            plan=plans.get(name=DEMO_ACTIVE_PLAN[0], period=DEMO_ACTIVE_PLAN[1]),
+            plan=Plan.objects.get(service_type__slug="jelastic-cloud", name=DEMO_USAGE_PLAN, period="monthly"),
             accept_special_conditions=sc,
             now=since,
         )
-        bank_transfer_record(
-            invoice=paid,
-            amount=paid.total_incl_vat,
-            reference="DEMO-TRANSFER-1",
-            staff_user=staff,
-            now=since + dt.timedelta(days=2),
+        # A top-up of the Prepaid Account by bank transfer, received two days later (BIL-5, PRE-2):
+        # the trial goes on as a paid Service at its end (USE-8) and the usage invoices are paid from it.
+        transfer = prepaid_top_up_by_transfer(
+            organization=organization, user=user, amount=Decimal(DEMO_TOP_UP), now=since + dt.timedelta(hours=1)
         )
+        prepaid_top_up_transfer_received(payment=transfer, staff_user=staff, now=since + dt.timedelta(days=2))
+        # An order placed today, waiting for its invoice to be paid.
         service_order(
             organization=organization,
             user=user,
-            plan=plans.get(name=DEMO_PENDING_PLAN[0], period=DEMO_PENDING_PLAN[1]),
+            plan=Plan.objects.get(
+                service_type__slug="web-hosting", name=DEMO_PENDING_PLAN[0], period=DEMO_PENDING_PLAN[1]
+            ),
             now=now,
+        )
+
+    def _usage(self, now: dt.datetime, staff: User) -> None:
+        """The demo Jelastic Service's usage (USE-2…USE-8), idempotent: plausible hourly values from
+        its start up to the current hour, fed through the metering door's service (usage_simulate);
+        at its trial's end the daily run's step makes it a paid Service (USE-8); each month before
+        this one closed and invoiced as on the 1st (USE-3) and, once due, paid from the Prepaid
+        Account (PRE-3); a threshold of its own (USE-5) and the customer's budget (USE-6)."""
+        service = self._usage_service()
+        if service is None:
+            return
+        customer = User.objects.get(email=DEMO_CUSTOMER[0])
+        this_month = engine.month_of(clock.business_date(now))
+        open_from = UsageMonth.objects.filter(service=service, closed_at__isnull=True).order_by("month").first()
+        closed = UsageMonth.objects.filter(service=service, closed_at__isnull=False).order_by("-month").first()
+        start = service.created_at
+        if closed is not None:  # a run before closed these months: values from the first open one
+            start = max(start, engine.local_midnight(engine.next_month(closed.month)))
+        if open_from is not None:
+            start = min(start, engine.local_midnight(open_from.month))
+        days = (now - start) // dt.timedelta(days=1) + 1
+        simulate(service, days=days, end=None, seed=DEMO_SEED, now=now)
+        # USE-8: the trial ends at T, the run of that day makes it a paid Service (a positive balance)
+        if (
+            service.status == Service.Status.TRIAL
+            and service.trial_ends_on
+            and service.trial_ends_on <= clock.business_date(now)
+        ):
+            day = service.trial_ends_on
+            suspend_run([service.pk], day=day, now=min(now, engine.local_midnight(day) + dt.timedelta(hours=3)))
+        month = engine.month_of(clock.business_date(service.created_at))
+        while month < this_month:
+            first = engine.next_month(month)
+            usage_invoices_issue(
+                [service.pk], month, first, min(now, engine.local_midnight(first) + dt.timedelta(hours=3))
+            )
+            month = first
+        today = clock.business_date(now)
+        for invoice in Invoice.objects.filter(
+            service=service, kind=Invoice.Kind.USAGE, status=Invoice.Status.OPEN, due_date__lte=today
+        ).order_by("number"):
+            prepaid_pay_invoice(
+                invoice=invoice,
+                user=customer,
+                amount=invoice.amount_due,
+                now=min(now, engine.local_midnight(invoice.issue_date) + dt.timedelta(days=3, hours=9)),
+            )
+        slug, quantity = DEMO_SERVICE_THRESHOLD
+        threshold_set(
+            resource=Resource.objects.get(slug=slug),
+            quantity=Decimal(quantity),
+            service=service,
+            staff_user=staff,
+            now=now,
+        )
+        for slug, quantity in DEMO_PLAN_THRESHOLDS.items():
+            threshold_set(
+                resource=Resource.objects.get(slug=slug),
+                quantity=Decimal(quantity),
+                plan=service.plan,
+                staff_user=staff,
+                now=now,
+            )
+        if not Budget.objects.filter(service=service).exists():
+            budget_set(service=service, user=customer, amount=Decimal(DEMO_BUDGET), limit_at_budget=False, now=now)
+
+    def _usage_service(self) -> Service | None:
+        return (
+            Service.objects.filter(
+                organization__memberships__user__email=DEMO_CUSTOMER[0],
+                plan__service_type__slug="jelastic-cloud",
+                usage_based=True,
+            )
+            .exclude(status=Service.Status.TERMINATED)
+            .select_related("plan", "organization")
+            .order_by("pk")
+            .first()
         )
 
     def _sla_history(self, now: dt.datetime, staff: User) -> None:
@@ -233,15 +362,7 @@ class Command(BaseCommand):
         would (the evidence trail holds them): incidents are idempotent by their monitoring id; the
         maintenance window, being in the past, is announced as urgent with a reason (SLA-7 refuses a
         planned one that starts in the past) and is looked up by its title before."""
-        service = (
-            Service.objects.filter(
-                organization__memberships__user__email=DEMO_CUSTOMER[0],
-                plan__service_type__slug="jelastic-cloud",
-                status=Service.Status.ACTIVE,
-            )
-            .order_by("pk")
-            .first()
-        )
+        service = self._usage_service()
         if service is None:
             return
         today = clock.business_date(now)
