@@ -11,7 +11,7 @@ from decimal import Decimal
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
 
-from accounts.models import Organization
+from accounts.benchmark import bench_organizations
 from billing.models import MeansKind, PaymentMeans, Plan, Price, Service, ServiceType
 from core import clock
 
@@ -30,25 +30,7 @@ def build_population(*, services: int, due: int, day: dt.date, prefix: str = "be
     for start in range(0, services, CHUNK):
         with transaction.atomic():
             count = min(CHUNK, services - start)
-            organizations = Organization.objects.bulk_create(
-                [
-                    Organization(
-                        name=f"{prefix} {start + i}",
-                        contact_first_name="Bench",
-                        contact_last_name="Customer",
-                        contact_email=f"{prefix}{start + i}@example.com",
-                        mobile="+41791234567",
-                        street="Rue du Banc 1",
-                        postal_code="1003",
-                        city="Lausanne",
-                        country="CH",
-                        billing_country="CH",
-                        language="en",
-                        created_at=now,
-                    )
-                    for i in range(count)
-                ]
-            )
+            organizations = bench_organizations(prefix=prefix, start=start, count=count, created_at=now)
             PaymentMeans.objects.bulk_create(
                 [
                     PaymentMeans(

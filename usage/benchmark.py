@@ -25,7 +25,8 @@ from django.contrib.auth.models import Permission
 from django.db import connection, transaction
 from rest_framework.test import APIRequestFactory, force_authenticate
 
-from accounts.models import Organization, User
+from accounts.benchmark import bench_organizations
+from accounts.models import User
 from billing.models import Plan, Service, ServiceType
 from usage import engine
 from usage.api import UsageValuesView
@@ -65,24 +66,7 @@ def build_population(*, services: int, day: dt.date, now: dt.datetime, prefix: s
     for start in range(0, services, CHUNK):
         count = min(CHUNK, services - start)
         with transaction.atomic():
-            organizations = [
-                Organization(
-                    name=f"{prefix} {start + i}",
-                    contact_first_name="Bench",
-                    contact_last_name="Customer",
-                    contact_email=f"{prefix}{start + i}@example.com",
-                    mobile="+41791234567",
-                    street="Rue du Banc 1",
-                    postal_code="1003",
-                    city="Lausanne",
-                    country="CH",
-                    billing_country="CH",
-                    language="en",
-                    created_at=activated,
-                )
-                for i in range(count)
-            ]
-            organizations = Organization.objects.bulk_create(organizations)
+            organizations = bench_organizations(prefix=prefix, start=start, count=count, created_at=activated)
             rows = [
                 Service(
                     organization=organization,

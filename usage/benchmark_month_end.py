@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from accounts.models import Organization
+from accounts.benchmark import bench_organizations
 from billing.models import Invoice, Plan, Service, ServiceType
 from core import clock, parallel
 from usage import engine
@@ -71,25 +71,7 @@ def build_month_end_population(*, services: int, month: dt.date, prefix: str = "
     for start in range(0, services, CHUNK):
         with transaction.atomic():
             count = min(CHUNK, services - start)
-            organizations = Organization.objects.bulk_create(
-                [
-                    Organization(
-                        name=f"{prefix} {start + i}",
-                        contact_first_name="Bench",
-                        contact_last_name="Customer",
-                        contact_email=f"{prefix}{start + i}@example.com",
-                        mobile="+41791234567",
-                        street="Rue du Banc 1",
-                        postal_code="1003",
-                        city="Lausanne",
-                        country="CH",
-                        billing_country="CH",
-                        language="en",
-                        created_at=created_at,
-                    )
-                    for i in range(count)
-                ]
-            )
+            organizations = bench_organizations(prefix=prefix, start=start, count=count, created_at=created_at)
             rows = Service.objects.bulk_create(
                 [
                     Service(
