@@ -4,7 +4,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from accounts import passwords, services
+from accounts import document_services, passwords, services
 from accounts.models import (
     Acceptance,
     ContractDocument,
@@ -185,7 +185,7 @@ class GuardianAuthorizationAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
             self,
             request,
             queryset,
-            lambda item: services.guardian_authorization_record(
+            lambda item: document_services.guardian_authorization_record(
                 authorization=item, staff_user=request.user, letter=True, now=clock.now()
             ),
         )
@@ -196,7 +196,7 @@ class GuardianAuthorizationAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
             self,
             request,
             queryset,
-            lambda item: services.guardian_authorization_record(
+            lambda item: document_services.guardian_authorization_record(
                 authorization=item, staff_user=request.user, identity=True, now=clock.now()
             ),
         )
@@ -207,7 +207,7 @@ class GuardianAuthorizationAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
             self,
             request,
             queryset,
-            lambda item: services.guardian_authorization_decide(
+            lambda item: document_services.guardian_authorization_decide(
                 authorization=item, staff_user=request.user, approve=True, now=clock.now()
             ),
         )
@@ -221,7 +221,7 @@ class GuardianAuthorizationAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
             request,
             queryset,
             title=_("Refuse authorizations"),
-            apply=lambda item, reason: services.guardian_authorization_decide(
+            apply=lambda item, reason: document_services.guardian_authorization_decide(
                 authorization=item, staff_user=request.user, approve=False, reason=reason, now=clock.now()
             ),
         )
@@ -278,7 +278,7 @@ class DocumentVersionAdmin(AuditedChangesMixin, admin.ModelAdmin):
             self,
             request,
             queryset,
-            lambda version: services.document_version_publish(
+            lambda version: document_services.document_version_publish(
                 version=version, staff_user=request.user, now=clock.now()
             ),
         )

@@ -12,7 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services, tokens, two_factor
+from accounts import document_services, selectors, services, tokens, two_factor
 from accounts.lockout import CODE_REFUSED, LOGIN_REFUSED, second_factor_failed
 from accounts.models import DocumentVersion, Membership, User
 from accounts.serializers import (
@@ -258,7 +258,7 @@ class DocumentAcceptView(APIView):
     def post(self, request: AuthenticatedRequest, org_id: int, version_id: int) -> Response:
         organization = _membership(request, org_id).organization
         version = get_object_or_404(DocumentVersion, pk=version_id)
-        acceptance = services.document_accept(
+        acceptance = document_services.document_accept(
             organization=organization,
             version=version,
             user=request.user,

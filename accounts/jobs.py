@@ -6,8 +6,8 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef
 
 from accounts import selectors
+from accounts.document_services import acceptance_deem, document_notices_send
 from accounts.models import Acceptance, ContractDocument, DocumentNotice, Organization
-from accounts.services import acceptance_deem, document_notices_send
 from core import clock
 from core.lifecycle import register_job
 

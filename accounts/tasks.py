@@ -1,7 +1,7 @@
 from celery import shared_task
 
+from accounts.document_services import document_notices_send
 from accounts.models import DocumentVersion
-from accounts.services import document_notices_send
 from core import clock
 
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
-from accounts import selectors, services
+from accounts import document_services, selectors, services
 from accounts.forms import (
     ContactForm,
     MemberAddForm,
@@ -367,7 +367,7 @@ def document_accept(request: AuthenticatedHttpRequest, membership: Membership, v
     organization = membership.organization
     version = get_object_or_404(DocumentVersion, pk=version_id)
     try:
-        services.document_accept(
+        document_services.document_accept(
             organization=organization,
             version=version,
             user=request.user,

@@ -8,8 +8,8 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
+from accounts.document_services import document_accept
 from accounts.models import DocumentVersion, Membership, Organization, User
-from accounts.services import document_accept
 from audit.services import Actor, audit_record
 from billing import selectors
 from billing.models import Invoice, PaymentMeans, Plan, Service, TrialFlag

@@ -8,7 +8,7 @@ import time_machine
 from django.core import mail
 from django.core.management import call_command
 
-from accounts import selectors, services
+from accounts import document_services, selectors
 from accounts.jobs import deem_documents_accepted, send_missing_document_notices
 from accounts.models import Acceptance, DocumentNotice, DocumentText, DocumentVersion
 from audit.models import AuditEvent
@@ -24,7 +24,7 @@ PUBLISHED_AT = dt.datetime(2026, 4, 1, 8, 0, tzinfo=dt.UTC)  # 1 April 2026 in Z
 def published(world, django_capture_on_commit_callbacks):
     """The draft published on 1 April 2026 (the notices are sent by a task after commit)."""
     with time_machine.travel(PUBLISHED_AT, tick=False), django_capture_on_commit_callbacks(execute=True):
-        services.document_version_publish(version=world["draft"], staff_user=world["staff"], now=PUBLISHED_AT)
+        document_services.document_version_publish(version=world["draft"], staff_user=world["staff"], now=PUBLISHED_AT)
     mail.outbox.clear()
     world["draft"].refresh_from_db()
     return world
@@ -52,7 +52,7 @@ def world():
 
 def test_org8_publishing_notifies_each_bound_organization_once(world, django_capture_on_commit_callbacks) -> None:
     with time_machine.travel(PUBLISHED_AT, tick=False), django_capture_on_commit_callbacks(execute=True):
-        published = services.document_version_publish(
+        published = document_services.document_version_publish(
             version=world["draft"], staff_user=world["staff"], now=PUBLISHED_AT
         )
 
@@ -63,19 +63,19 @@ def test_org8_publishing_notifies_each_bound_organization_once(world, django_cap
     assert mail.outbox[0].subject == "New version of the Terms and Conditions of Use"
     assert "Clearer renewal dates." in mail.outbox[0].body
     # sending again notifies nobody twice
-    assert services.document_notices_send(version=published, now=PUBLISHED_AT) == 0
+    assert document_services.document_notices_send(version=published, now=PUBLISHED_AT) == 0
     assert DocumentNotice.objects.count() == 2
     assert AuditEvent.objects.filter(action="document.published", rule="ORG-8").count() == 1
 
 
 def test_org8_publish_refusals(world) -> None:
-    services.document_version_publish(version=world["draft"], staff_user=world["staff"], now=PUBLISHED_AT)
+    document_services.document_version_publish(version=world["draft"], staff_user=world["staff"], now=PUBLISHED_AT)
     empty = DocumentVersion.objects.create(document=world["v1"].document, label="2026-05")
 
     with pytest.raises(RuleViolation, match="already published"):
-        services.document_version_publish(version=world["draft"], staff_user=world["staff"], now=PUBLISHED_AT)
+        document_services.document_version_publish(version=world["draft"], staff_user=world["staff"], now=PUBLISHED_AT)
     with pytest.raises(RuleViolation, match="Add the text"):
-        services.document_version_publish(version=empty, staff_user=world["staff"], now=PUBLISHED_AT)
+        document_services.document_version_publish(version=empty, staff_user=world["staff"], now=PUBLISHED_AT)
 
     empty.refresh_from_db()
     assert empty.published_at is None
@@ -84,7 +84,7 @@ def test_org8_publish_refusals(world) -> None:
 
 
 def test_org8_the_new_version_applies_at_once_to_new_organizations(world) -> None:
-    services.document_version_publish(version=world["draft"], staff_user=world["staff"], now=PUBLISHED_AT)
+    document_services.document_version_publish(version=world["draft"], staff_user=world["staff"], now=PUBLISHED_AT)
 
     assert selectors.current_tcu(dt.date(2026, 3, 31)) == world["v1"]
     assert selectors.current_tcu(dt.date(2026, 4, 1)) == world["draft"]
@@ -95,14 +95,14 @@ def test_org7_an_explicit_acceptance_binds_and_is_not_deemed_later(published) ->
     first, second = world["bound"]
     accepted_at = PUBLISHED_AT + dt.timedelta(days=3)
 
-    acceptance = services.document_accept(
+    acceptance = document_services.document_accept(
         organization=first.organization,
         version=world["draft"],
         user=first.user,
         client_address="192.0.2.1",
         now=accepted_at,
     )
-    again = services.document_accept(
+    again = document_services.document_accept(
         organization=first.organization, version=world["draft"], user=first.user, now=accepted_at + dt.timedelta(days=1)
     )
 
@@ -121,7 +121,9 @@ def test_org7_an_explicit_acceptance_binds_and_is_not_deemed_later(published) ->
 def test_org8_deemed_accepted_exactly_30_days_after_notification(published) -> None:
     world = published
     first, second = world["bound"]
-    services.document_accept(organization=first.organization, version=world["draft"], user=first.user, now=PUBLISHED_AT)
+    document_services.document_accept(
+        organization=first.organization, version=world["draft"], user=first.user, now=PUBLISHED_AT
+    )
     run_at = dt.datetime(2026, 5, 1, 0, 5, tzinfo=dt.UTC)
 
     assert deem_documents_accepted(day=dt.date(2026, 4, 30), now=run_at) == 0
@@ -164,7 +166,7 @@ def test_org8_a_draft_or_future_version_cannot_be_accepted(world) -> None:
     first = world["bound"][0]
 
     with pytest.raises(RuleViolation, match="not published") as refused:
-        services.document_accept(
+        document_services.document_accept(
             organization=first.organization, version=world["draft"], user=first.user, now=PUBLISHED_AT
         )
 
@@ -180,7 +182,7 @@ def test_org8_when_the_broker_is_down_the_daily_job_sends_the_notices(world, mon
 
     monkeypatch.setattr(tasks.send_document_notices, "delay", broker_down)
     with time_machine.travel(PUBLISHED_AT, tick=False):
-        services.document_version_publish(version=world["draft"], staff_user=world["staff"], now=PUBLISHED_AT)
+        document_services.document_version_publish(version=world["draft"], staff_user=world["staff"], now=PUBLISHED_AT)
     assert DocumentNotice.objects.count() == 0
 
     assert deem_documents_accepted(day=dt.date(2026, 5, 2), now=PUBLISHED_AT) == 0  # never notified: not deemed

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 
-from accounts import hooks, selectors, services
+from accounts import document_services, hooks, selectors, services
 from accounts.models import Acceptance, GuardianAuthorization, Membership, Organization
 from audit.models import AuditEvent
 from core.errors import RuleViolation
@@ -173,17 +173,21 @@ def test_org4_a_minor_needs_letter_and_verified_representative_before_approval(t
 
     # when: approval without evidence is refused
     with pytest.raises(RuleViolation, match="Record the authorization letter") as refused:
-        services.guardian_authorization_decide(authorization=authorization, staff_user=staff, approve=True, now=NOW)
+        document_services.guardian_authorization_decide(
+            authorization=authorization, staff_user=staff, approve=True, now=NOW
+        )
     assert refused.value.rule == "ORG-4"
     authorization.refresh_from_db()
     assert authorization.decision == "pending"
 
     # then: letter + identity, then approval
-    services.guardian_authorization_record(
+    document_services.guardian_authorization_record(
         authorization=authorization, staff_user=staff, letter=True, representative_name="Parent Lovelace", now=NOW
     )
-    services.guardian_authorization_record(authorization=authorization, staff_user=staff, identity=True, now=NOW)
-    approved = services.guardian_authorization_decide(
+    document_services.guardian_authorization_record(
+        authorization=authorization, staff_user=staff, identity=True, now=NOW
+    )
+    approved = document_services.guardian_authorization_decide(
         authorization=authorization, staff_user=staff, approve=True, now=NOW
     )
     assert (approved.decision, approved.decided_by) == ("approved", staff)
@@ -201,11 +205,11 @@ def test_org4_staff_may_refuse_even_with_the_evidence(tcu) -> None:
     staff = UserFactory(is_staff=True)
     organization = services.organization_create(user=minor, contact=CONTACT, accepted_tcu=tcu, now=NOW)
     authorization = GuardianAuthorization.objects.get(organization=organization)
-    services.guardian_authorization_record(
+    document_services.guardian_authorization_record(
         authorization=authorization, staff_user=staff, letter=True, identity=True, now=NOW
     )
 
-    refused = services.guardian_authorization_decide(
+    refused = document_services.guardian_authorization_decide(
         authorization=authorization,
         staff_user=staff,
         approve=False,
@@ -452,7 +456,7 @@ def test_org4_a_refused_authorization_blocks_the_organization(tcu) -> None:
     organization = services.organization_create(user=minor, contact=CONTACT, accepted_tcu=tcu, now=NOW)
     authorization = GuardianAuthorization.objects.get(organization=organization)
 
-    services.guardian_authorization_decide(
+    document_services.guardian_authorization_decide(
         authorization=authorization, staff_user=staff, approve=False, reason="No authorization letter received", now=NOW
     )
 
