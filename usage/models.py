@@ -1,4 +1,4 @@
-"""Jelastic Cloud billed by resource usage (SPEC USE-1…USE-8, SC 3.1, SC 5.6).
+"""Jelastic Cloud billed by resource usage (SPEC BIL-10 in detail: USE-1…USE-8, SC 3.1, SC 5.6).
 
 Storage (docs/decisions.md "Usage values"): the platform reports one value per (Service, resource,
 hour); a provider with 100,000 Services receives 12 million a day. They are folded into one row per

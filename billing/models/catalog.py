@@ -42,7 +42,7 @@ class Plan(models.Model):
     name = models.CharField(max_length=100)
     period = models.CharField(max_length=10, choices=Period.choices)
     is_active = models.BooleanField(default=True)
-    # USE-1: billed each calendar month by resource usage at its rate card (usage.RateCard); no term,
+    # BIL-2, BIL-10, USE-1: billed each calendar month by resource usage at its rate card (usage.RateCard); no term,
     # no expiry date, no Price rows. `period` is then monthly: the billing period.
     usage_based = models.BooleanField(default=False)
 

@@ -35,7 +35,7 @@ def demo_service() -> Service:
     return Service.objects.get(plan__service_type__slug="jelastic-cloud", usage_based=True)
 
 
-def test_use1_jelastic_cloud_is_sold_by_usage_only(settings) -> None:  # noqa: ANN001
+def test_use1_bil2_bil10_jelastic_cloud_is_sold_by_usage_only(settings) -> None:  # noqa: ANN001
     with time_machine.travel(NOW, tick=False):
         seed(settings)
     jelastic = Plan.objects.filter(service_type__slug="jelastic-cloud", is_active=True)

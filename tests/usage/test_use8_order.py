@@ -31,7 +31,7 @@ def test_use8_ordering_a_usage_plan_starts_the_trial_at_once_with_no_invoice() -
     assert AuditEvent.objects.get(action="service.ordered").rule == "USE-1"
 
 
-def test_use1_a_second_usage_service_of_the_type_is_active_at_once() -> None:
+def test_use1_bil2_a_second_usage_service_of_the_type_is_active_at_once() -> None:
     legal = customer(card=None)
     plan = usage_plan()
     usage_service(legal, plan=plan)
