@@ -157,9 +157,16 @@ class AuditSpec:
     action: str
     rule: str
     obj: models.Model | type[models.Model]
-    organization: Any = None
+    organization: Any = None  # an Organization, or its id
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
+
+
+def _organization_id(organization: Any) -> int | None:
+    """An Organization or its id (the batches name it by id, to read no row for it)."""
+    if organization is None or isinstance(organization, int):
+        return organization
+    return int(organization.pk)
 
 
 def _event_values(spec: AuditSpec, *, at: dt.datetime, prev_hash: str) -> dict[str, Any]:
@@ -179,7 +186,7 @@ def _unhashed_values(spec: AuditSpec, *, at: dt.datetime) -> dict[str, Any]:
         "actor_type": spec.actor.type,
         "actor_user_id": user.pk if user is not None else None,
         "actor_label": spec.actor.label,
-        "organization_id": spec.organization.pk if spec.organization is not None else None,
+        "organization_id": _organization_id(spec.organization),
         "object_type": obj._meta.label_lower,
         "object_id": "*" if isinstance(obj, type) else str(obj.pk),  # a model class: a list of its rows
         "action": spec.action,

@@ -19,9 +19,10 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from audit.services import Actor, AuditSpec, audit_record_many
+from billing.batch import locked_services
 from billing.models import RenewalAttempt, Service
-from billing.services import debit_lookup, lifecycle, order_expiry, renewals, usage_collection, warranty
-from billing.services.renewals import Effects
+from billing.services import debit_charges, debit_lookup, lifecycle, order_expiry, renewals, usage_collection, warranty
+from billing.services.posting import Effects
 from core import parallel
 from core.bulk import bulk_update
 from core.lifecycle import register_job
@@ -73,7 +74,12 @@ def run_batch(run: BatchRun, ids: Sequence[int], *, day: dt.date, now: dt.dateti
 
 @register_job(name=renewals.JOB_DEBIT, order=100, rule="REN-1")
 def debit_attempts(*, day: dt.date, now: dt.datetime) -> int:
-    """REN-1, REN-2, REN-6, PRE-5: the day's debit attempt of every auto-renewing Service due."""
+    """REN-1, REN-2, REN-6, PRE-5: the day's debit attempt of every auto-renewing Service due. First
+    (REN-8) the attempts a stopped run left CHARGING are answered and booked: charged again with
+    their keys if of today (the gateway never charges a key twice), looked up if older."""
+    resumed = in_batches(debit_charges.charging_due(), debit_charges.charging_resume_run, day=day, now=now)
+    if resumed:
+        logger.warning("%s debit attempts left by a stopped run were resumed", resumed)
     return in_batches(renewals.debit_due(day), _debit_batch, day=day, now=now)
 
 
@@ -147,13 +153,17 @@ def _past_due_unknown(day: dt.date) -> QuerySet[Service]:
 def _look_up_past_due(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
     """REN-8: look the charges up by their keys: succeeded -> booked and the term renewed; declined ->
     an ordinary failure (the suspension job then suspends the Service); still unknown -> left to staff.
-    Locks the open renewal invoices, then the Services (the billing lock order)."""
+    The gateway is asked first, with no lock held; then the open renewal invoices and the Services
+    are locked (the billing lock order) and the answers booked."""
     actor = Actor.system("billing.unknown_payments")
+    looked_up = debit_lookup.unknown_look_up(ids)
     with transaction.atomic():
         usage_collection.open_collected_invoices(ids, lock=True)
-        services = renewals.locked_services(ids)
+        services = locked_services(ids)
         effects = Effects()
-        remaining, _in_doubt = debit_lookup.reconcile_unknown(services, day=day, now=now, actor=actor, effects=effects)
+        remaining, _in_doubt = debit_lookup.reconcile_unknown(
+            services, looked_up, day=day, now=now, actor=actor, effects=effects
+        )
         effects.flush(now)
     return len(services) - len(remaining)
 

@@ -103,6 +103,8 @@ class Payment(models.Model):
         FAILED = "failed", _("failed")
         UNKNOWN = "unknown", _("outcome unknown")
         PENDING = "pending", _("pending")  # a bank transfer announced, not yet received
+        # A card charge recorded and sent; its answer not yet booked (the charge holds no lock, REN-8).
+        PROCESSING = "processing", _("being processed")
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="payments")
     invoice = models.ForeignKey(

@@ -21,6 +21,10 @@ class RenewalAttempt(models.Model):
         UNKNOWN = "unknown", _("outcome unknown (being checked with the payment provider)")
         AWAITING_LOOKUP = "awaiting_lookup", _("not attempted: an earlier charge is still being checked")
         RECONCILED = "reconciled", _("paid (an earlier charge was confirmed)")
+        # Recorded, its card part not yet answered: the charge runs outside any transaction (REN-8).
+        CHARGING = "charging", _("being charged")
+        # Recorded on an earlier day by a run that stopped before the charge reached the gateway.
+        INTERRUPTED = "interrupted", _("not charged: the run was interrupted")
 
     # Indexed by the (service, term) index below, not by one of its own.
     service = models.ForeignKey(
@@ -55,6 +59,7 @@ class RenewalAttempt(models.Model):
         ]
         indexes = [
             models.Index(fields=["outcome"], condition=Q(outcome="unknown"), name="attempt_unknown_idx"),
+            models.Index(fields=["outcome"], condition=Q(outcome="charging"), name="attempt_charging_idx"),
             models.Index(fields=["service", "term"]),
         ]
 

@@ -1,56 +1,78 @@
 """Unknown debit outcomes looked up before any new attempt (SPEC REN-8): a charge whose outcome the
 gateway did not give (a timeout) is asked for again by its idempotency key; found paid, it is booked
-on its invoice and no new charge is made. Moved out of `renewals` (its size); used by the debit
-attempts and by the daily look-up of charges past their due date (billing.jobs).
+on its invoice and no new charge is made. Used by the debit attempts and by the daily look-up of
+charges past their due date (billing.jobs). The gateway is asked outside any transaction
+(`unknown_look_up`); its answers are booked under the locks (`reconcile_unknown`).
 """
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+
+from django.db.models import F, Q
 
 from audit.services import Actor, AuditSpec
-from billing.gateway import get_gateway
+from billing.gateway import ChargeResult, get_gateway
 from billing.models import Invoice, MeansKind, Payment, RenewalAttempt, Service
-
-if TYPE_CHECKING:
-    from billing.services.renewals import Effects
+from billing.services.invoices import invoice_apply_payment
+from billing.services.posting import Effects
 
 Outcome = RenewalAttempt.Outcome
+LookedUp = dict[int, ChargeResult | None]  # by attempt id: the gateway's answer (None: never received)
+
+
+def _relevant() -> Q:
+    """The attempts whose unknown outcome stands in the way of a new one: of the next term, of the
+    invoice of a term renewed under the Renewal Warranty (RW-3), or a usage invoice's (USE-4)."""
+    return (
+        Q(term=F("service__term") + 1)
+        | Q(invoice_id=F("service__warranty_invoice_id"))
+        | Q(service__usage_based=True, term=0)
+    )
+
+
+def unknown_look_up(service_ids: Iterable[int]) -> LookedUp:
+    """REN-8: ask the gateway, by their keys, for the outcome of the Services' unknown charges. Called
+    outside any transaction: the gateway is a remote service, and no row lock waits on it."""
+    unknown = (
+        RenewalAttempt.objects.filter(service_id__in=list(service_ids), outcome=Outcome.UNKNOWN)
+        .filter(_relevant())
+        .values_list("pk", "idempotency_key")
+    )
+    pairs = list(unknown)
+    if not pairs:
+        return {}
+    gateway = get_gateway()
+    return {pk: gateway.lookup(key) for pk, key in pairs}
 
 
 def reconcile_unknown(
-    services: list[Service], *, day: dt.date, now: dt.datetime, actor: Actor, effects: "Effects"
+    services: list[Service], looked_up: LookedUp, *, day: dt.date, now: dt.datetime, actor: Actor, effects: Effects
 ) -> tuple[list[Service], set[int] | None]:
     """REN-8: before a new attempt, an earlier attempt of the same term whose outcome is unknown is
-    looked up with the gateway by its key — and one that charged the invoice of a term renewed under
-    the Renewal Warranty and still unpaid (RW-3), whatever the term it was made for. Succeeded:
-    booked now (the invoice is paid, no new charge). Declined: a normal failure, today's attempt
-    goes on. Still unknown: no new charge today. Returns the Services still to attempt and those
-    left in doubt (None: there was nothing to look up)."""
-    next_terms = {(s.pk, s.term + 1) for s in services}
-    warranties = {(s.pk, s.warranty_invoice_id) for s in services if s.warranty_invoice_id is not None}
-    usage = {s.pk for s in services if s.usage_based}  # USE-4: their attempts are of term 0
-    unknown = [
-        attempt
-        for attempt in RenewalAttempt.objects.filter(
-            service_id__in=[s.pk for s in services], outcome=Outcome.UNKNOWN
-        ).select_related("invoice")
-        if (attempt.service_id, attempt.term) in next_terms
-        or (attempt.service_id, attempt.invoice_id) in warranties
-        or (attempt.service_id in usage and attempt.term == 0)
-    ]
+    booked with what the gateway answered to `unknown_look_up` — and one that charged the invoice
+    of a term renewed under the Renewal Warranty and still unpaid (RW-3), whatever the term it was
+    made for. Succeeded: booked now (the invoice is paid, no new charge). Declined: a normal
+    failure, today's attempt goes on. Still unknown, or not looked up (it became unknown since):
+    no new charge today. Call with the Services locked. Returns the Services still to attempt and
+    those left in doubt (None: there was nothing to look up)."""
+    unknown = list(
+        RenewalAttempt.objects.filter(service_id__in=[s.pk for s in services], outcome=Outcome.UNKNOWN)
+        .filter(_relevant())
+        .select_related("invoice")
+        .order_by("pk")
+    )
     if not unknown:
         return services, None
-    gateway = get_gateway()
     by_service = {s.pk: s for s in services}
     in_doubt, settled = set(), set()
     for attempt in unknown:
-        result = gateway.lookup(attempt.idempotency_key)
+        result = looked_up.get(attempt.pk)
         if result is None or result.status == "unknown":
             in_doubt.add(attempt.service_id)
             continue
         attempt.settled_at = now
         service = by_service[attempt.service_id]
-        if result.status == "declined":
+        if result.status != "succeeded":  # declined, or the bank asks the customer to confirm
             attempt.outcome, attempt.reason = Outcome.DECLINED, result.decline_reason
             attempt.save(update_fields=["outcome", "reason", "settled_at"])
             continue
@@ -77,8 +99,6 @@ def book_reconciled(attempt: RenewalAttempt, service: Service, *, now: dt.dateti
     """The card part of an attempt turned out paid: its payment is booked on the invoice (the
     balance part was not taken while the card was in doubt, PRE-5). Returns whether that paid the
     invoice in full (the term is renewed); otherwise today's attempt collects the rest."""
-    from billing.services.invoices import invoice_apply_payment
-
     payment = Payment.objects.filter(idempotency_key=attempt.idempotency_key).first()
     if payment is not None and payment.status == Payment.Status.UNKNOWN:
         payment.status = Payment.Status.SUCCEEDED

@@ -1,10 +1,10 @@
 """Issuing invoices and credit notes (SPEC BIL-6, BIL-7, MONEY-1), and applying payments to them."""
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -13,6 +13,7 @@ from audit.services import Actor, AuditSpec, audit_record, audit_record_many
 from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceSequence, ServiceType
 from billing.money import percent_of, quantize
 from billing.selectors import VatTreatment, vat_treatment
+from billing.services.posting import Application, Effects, invoices_apply_payments
 from core import clock
 from core.bulk import bulk_insert
 from core.countries import country_code
@@ -20,19 +21,6 @@ from core.errors import RuleViolation
 
 # Days an invoice gives to pay (the due date). Renewal invoices are due on E (issue 4).
 PAYMENT_TERM_DAYS = 30
-
-# Called with the invoice, inside the transaction, when an invoice becomes paid in full (BIL-3:
-# a Service starts when its order invoice is paid). Registered by billing.services.orders.
-_paid_hooks: list[Callable[..., object]] = []
-
-
-HookT = TypeVar("HookT", bound=Callable[..., object])
-
-
-def on_invoice_paid(hook: HookT) -> HookT:
-    if hook not in _paid_hooks:
-        _paid_hooks.append(hook)
-    return hook
 
 
 @dataclass(frozen=True)
@@ -271,33 +259,9 @@ def credit_note_issue(
 
 def invoice_apply_payment(*, invoice: Invoice, amount: Decimal, actor: Actor, rule: str, now: dt.datetime) -> Invoice:
     """Book money received against an invoice already locked by the caller; paid in full -> PAID and
-    the paid hooks run (BIL-3). Overpaying is refused by the caller and by the database."""
-    if invoice.status != Invoice.Status.OPEN:
-        raise RuleViolation(_("This invoice is not open."), rule="BIL-6")
-    if amount <= 0 or amount > invoice.amount_due:
-        raise RuleViolation(
-            _("At most %(due)s %(currency)s is due on this invoice.")
-            % {"due": invoice.amount_due, "currency": invoice.currency},
-            rule=rule,
-            status=400,
-            field="amount",
-        )
-    invoice.amount_paid += amount
-    fields = ["amount_paid"]
-    if invoice.amount_due == 0:
-        invoice.status = Invoice.Status.PAID
-        fields.append("status")
-    invoice.save(update_fields=fields)
-    audit_record(
-        actor=actor,
-        action="invoice.paid" if invoice.status == Invoice.Status.PAID else "invoice.part_paid",
-        rule=rule,
-        obj=invoice,
-        organization=invoice.organization,
-        after={"amount": str(amount), "amount_paid": str(invoice.amount_paid), "status": invoice.status},
-        at=now,
-    )
-    if invoice.status == Invoice.Status.PAID:
-        for hook in _paid_hooks:
-            hook(invoice=invoice, actor=actor, now=now)
+    the paid hooks run (BIL-3). A batch of one of `posting.invoices_apply_payments`."""
+    effects = Effects()
+    application = Application(invoice=invoice, amount=amount, rule=rule)
+    invoices_apply_payments([application], actor=actor, now=now, effects=effects)
+    effects.flush(now)
     return invoice

@@ -20,12 +20,14 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, User
 from audit.services import Actor, AuditSpec
 from billing import selectors
+from billing.batch import locked_services
 from billing.models import CreditNote, Invoice, RenewalAttempt, Service, ServiceAddOn
 from billing.services import usage_collection as usage
 from billing.services.invoices import _next_numbers
 from billing.services.means import card_is_valid_on
 from billing.services.order_expiry import order_invoices_cancel_for
 from billing.services.payments import invoice_pay
+from billing.services.posting import Effects
 from billing.services.prepaid import prepaid_account_lock
 from billing.services.renewal_invoices import (
     due_date,
@@ -33,7 +35,6 @@ from billing.services.renewal_invoices import (
     open_renewal_invoices,
     renewal_invoices_issue,
 )
-from billing.services.renewals import Effects, locked_services
 from core import clock
 from core.bulk import bulk_update
 from core.errors import RuleViolation
@@ -198,7 +199,8 @@ def _unknown_attempt() -> Exists:
         RenewalAttempt.objects.filter(
             Q(term=OuterRef("term") + 1) | Q(invoice=OuterRef("warranty_invoice")) | Q(term=usage.USAGE_TERM),
             service=OuterRef("pk"),
-            outcome=RenewalAttempt.Outcome.UNKNOWN,
+            # a charge still being sent is in doubt too, until the debit run books its answer
+            outcome__in=(RenewalAttempt.Outcome.UNKNOWN, RenewalAttempt.Outcome.CHARGING),
         )
     )
 

@@ -39,8 +39,8 @@ from billing import selectors
 from billing.gateway import get_gateway
 from billing.models import Invoice, LedgerEntry, MeansKind, MoneyBackRefund, Payment, Service
 from billing.services.lifecycle import MANAGING_ROLES, _credit_in_full, _terminate
+from billing.services.posting import Effects
 from billing.services.prepaid import prepaid_account_lock, prepaid_credit
-from billing.services.renewals import Effects
 from core import clock
 from core.errors import RuleViolation
 from notifications.services import notify

@@ -38,8 +38,8 @@ from django.utils.translation import gettext as _
 from audit.services import Actor, AuditSpec
 from billing.models import CreditNote, Invoice, LedgerEntry, PrepaidAccount, Service
 from billing.services.invoices import _next_numbers
+from billing.services.posting import Effects
 from billing.services.prepaid import prepaid_credit
-from billing.services.renewals import Effects
 from core.bulk import bulk_update
 from notifications.models import Notification
 from notifications.services import NoticeSpec

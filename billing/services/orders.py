@@ -14,7 +14,8 @@ from audit.services import Actor, audit_record
 from billing import selectors
 from billing.models import Invoice, PaymentMeans, Plan, Service, TrialFlag
 from billing.periods import term_end
-from billing.services.invoices import LineSpec, invoice_issue, on_invoice_paid
+from billing.services.invoices import LineSpec, invoice_issue
+from billing.services.posting import Effects, of_kind, on_invoices_paid
 from core import clock
 from core.errors import RuleViolation
 from notifications.services import notify
@@ -460,7 +461,15 @@ def trial_convert(*, service: Service, user: User, client_address: str | None = 
     return invoice
 
 
-@on_invoice_paid
+@on_invoices_paid
+def order_invoices_paid(
+    *, invoices: list[Invoice], actor: Actor, now: dt.datetime, effects: Effects, services: dict[int, Service]
+) -> None:
+    """BIL-3: each order invoice paid in full starts its Service (orders are paid one at a time)."""
+    for invoice in of_kind(invoices, Invoice.Kind.ORDER):
+        service_activate(invoice=invoice, actor=actor, now=now)
+
+
 def service_activate(*, invoice: Invoice, actor: Actor, now: dt.datetime) -> Service | None:
     """BIL-3: an order invoice paid in full starts its Service: the first term starts that day (the
     anchor, TIME-3), and the activation e-mail's time is kept as the money-back proof (MB-2)."""

@@ -1,19 +1,37 @@
-"""Money received for invoices (SPEC BIL-3, BIL-5, PRE-3, PRE-5)."""
+"""Money received for invoices (SPEC BIL-3, BIL-4, BIL-5, PRE-3, PRE-5, REN-8).
+
+A card is charged outside any transaction: the first records the payment as PROCESSING with its
+idempotency key (`card_payment_open`), the charge holds no lock (`card_payment_charge`), the next
+transaction books the answer (`card_payment_close`). A request stopped in between leaves the
+payment PROCESSING; the daily look-up (`payment_reconcile`) asks the gateway by its key and books
+what happened, or marks it failed when the gateway never received it.
+"""
 
 import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership
-from audit.services import Actor, audit_record
-from billing.gateway import get_gateway
-from billing.models import Invoice, LedgerEntry, MeansKind, MeansRestriction, Payment, PaymentMeans
+from audit.services import Actor, AuditSpec, audit_record
+from billing.gateway import ChargeResult, get_gateway
+from billing.models import (
+    Invoice,
+    LedgerEntry,
+    MeansKind,
+    MeansRestriction,
+    Payment,
+    PaymentMeans,
+    RenewalAttempt,
+)
 from billing.money import quantize
+from billing.services.debit_charges import AUTHENTICATION_REQUIRED
 from billing.services.invoices import invoice_apply_payment
 from billing.services.means import card_is_valid_on
+from billing.services.posting import Effects, payment_evidence
 from billing.services.prepaid import prepaid_account_lock, prepaid_credit, prepaid_pay_invoice
 from core import clock
 from core.errors import RuleViolation
@@ -74,10 +92,12 @@ def invoice_pay(
     """A member pays what is due on an invoice: `prepaid_amount` from the Prepaid Account (PRE-3) and
     the rest by card (BIL-4) — both or neither (PRE-5): a declined card consumes no balance.
 
-    The card charge carries an idempotency key derived from the invoice and what is already paid, so
-    a double click charges once. An unknown outcome (gateway timeout) books nothing: the payment is
-    recorded as unknown, to be reconciled by `payment_reconcile` before anyone pays again (REN-8).
-    Returns the card payment, or None when the balance paid everything.
+    The card is charged outside any transaction (REN-8): the first one checks and records the
+    payment as PROCESSING with its idempotency key, the charge holds no lock, the second one books
+    the answer. While a charge of the invoice is processing or unknown, paying it again is refused.
+    A declined card raises 402 (the failed payment stays recorded); an unknown outcome (gateway
+    timeout) books nothing until `payment_reconcile` learns it (REN-8). Returns the card payment,
+    or None when the balance paid everything.
     """
     prepaid_amount = quantize(prepaid_amount)
     actor = Actor.for_user(user, client_address=client_address)
@@ -88,6 +108,7 @@ def invoice_pay(
         if locked.status != Invoice.Status.OPEN:
             raise RuleViolation(_("This invoice is not open: there is nothing to pay."), rule="BIL-6")
         _require_payer(locked, user)
+        require_no_charge_in_doubt(locked)
         due = locked.amount_due
         if prepaid_amount < 0 or prepaid_amount > due:
             raise RuleViolation(
@@ -105,121 +126,179 @@ def invoice_pay(
                 field="prepaid_amount",
             )
         card_amount = due - prepaid_amount
-        # The card first: the balance, locked above, is debited only once the card has paid (PRE-5).
-        payment = None
-        if card_amount:
-            payment = card_charge(
-                organization=locked.organization,
-                means=means,
-                amount=card_amount,
-                currency=locked.currency,
-                idempotency_key=f"invoice:{locked.pk}:paid:{locked.amount_paid}:card:{card_amount}:"
-                f"{means.pk if means else 0}",
-                actor=actor,
-                now=now,
-                invoice=locked,
-                details={"invoice": locked.number},
-            )
-            if payment.status == Payment.Status.UNKNOWN:
-                return payment  # nothing is booked, the balance is not used while the card is in doubt
-        if prepaid_amount:
+        if not card_amount:
             prepaid_pay_invoice(
                 invoice=locked, user=user, amount=prepaid_amount, now=now, client_address=client_address
             )
-            locked.refresh_from_db()
-        if payment is not None:
-            invoice_apply_payment(invoice=locked, amount=card_amount, actor=actor, rule="BIL-4", now=now)
+            return None
+        # One key per try: a try declined is followed by a new one, never by the same answer again.
+        tries = Payment.objects.filter(invoice=locked, kind=MeansKind.CARD).count()
+        payment = card_payment_open(
+            organization=locked.organization,
+            means=means,
+            amount=card_amount,
+            currency=locked.currency,
+            idempotency_key=f"invoice:{locked.pk}:card:{tries + 1}",
+            now=now,
+            invoice=locked,
+        )
+    result = card_payment_charge(payment, now=now)  # no lock held
+    with transaction.atomic():
+        account = prepaid_account_lock(invoice.organization)
+        locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        payment = card_payment_close(payment, result, actor=actor, now=now, details={"invoice": locked.number})
+        if payment.status == Payment.Status.SUCCEEDED and locked.status == Invoice.Status.OPEN:
+            # The card paid: the balance part now (PRE-5), as far as the balance still covers it
+            # (it may have been spent meanwhile: the rest stays due), then the card's part.
+            part = max(min(prepaid_amount, account.balance, locked.amount_due - card_amount), Decimal("0.00"))
+            if part:
+                prepaid_pay_invoice(invoice=locked, user=user, amount=part, now=now, client_address=client_address)
+                locked.refresh_from_db()
+            if card_amount <= locked.amount_due:
+                invoice_apply_payment(invoice=locked, amount=card_amount, actor=actor, rule="BIL-4", now=now)
+    refuse_if_declined(payment)
     return payment
 
 
-def card_charge(
+# Why a payment a stopped request left PROCESSING failed: the gateway never received its charge.
+NEVER_RECEIVED = "never_received"
+
+
+def require_no_charge_in_doubt(invoice: Invoice) -> None:
+    """REN-8: no second payment while a card charge of the invoice is being processed or its outcome
+    is unknown (it may have paid): the customer waits for the answer instead of paying twice."""
+    in_doubt = (Payment.Status.PROCESSING, Payment.Status.UNKNOWN)
+    charging = (RenewalAttempt.Outcome.CHARGING, RenewalAttempt.Outcome.UNKNOWN)
+    if (
+        Payment.objects.filter(invoice=invoice, status__in=in_doubt).exists()
+        or RenewalAttempt.objects.filter(invoice=invoice, outcome__in=charging).exists()
+    ):
+        raise RuleViolation(
+            _("A card payment of this invoice is being checked with the payment provider. Please do not pay again."),
+            rule="REN-8",
+        )
+
+
+def card_payment_open(
     *,
     organization: Any,
     means: PaymentMeans | None,
     amount: Decimal,
     currency: str,
     idempotency_key: str,
-    actor: Actor,
     now: dt.datetime,
     invoice: Invoice | None = None,
-    details: dict[str, Any] | None = None,
 ) -> Payment:
-    """Charge a card of the Organization once (BIL-4, REN-8) and record the payment: SUCCEEDED, or
-    UNKNOWN when the gateway timed out (to be reconciled by lookup). A declined card raises 402 and
-    records nothing. Call inside the transaction that books what the payment pays for."""
+    """Check a card of the Organization (valid today, not restricted: BIL-4) and record its payment
+    as PROCESSING, before the charge: call inside the transaction that checked what it pays for,
+    then `card_payment_charge` after its commit and `card_payment_close` in the next one."""
     if means is None or means.kind != MeansKind.CARD or means.organization_id != organization.pk:
         raise RuleViolation(_("Choose one of your organization's cards."), rule="BIL-4", status=400, field="means")
     current = PaymentMeans.objects.filter(pk=means.pk).first()  # as stored now, not as the caller read it
     if current is None or not card_is_valid_on(current, clock.business_date(now)):
         raise RuleViolation(_("This card has expired or was removed."), rule="BIL-4", field="means")
-    means = current
     if MeansRestriction.objects.filter(organization=organization, kind=MeansKind.CARD).exists():
         raise RuleViolation(
             _("This means of payment is not available to your organization. Please contact support."),
             rule="BIL-4",
             field="means",
         )
-    result = get_gateway().charge(
-        amount=amount, currency=currency, token=means.gateway_token, idempotency_key=idempotency_key, now=now
-    )
-    if result.status == "declined":
-        raise RuleViolation(
-            _("The card was declined (%(reason)s). Nothing was charged.") % {"reason": result.decline_reason},
-            rule="BIL-4",
-            status=402,
-        )
-    status = Payment.Status.SUCCEEDED if result.status == "succeeded" else Payment.Status.UNKNOWN
-    payment = Payment.objects.create(
+    return Payment.objects.create(
         organization=organization,
         invoice=invoice,
-        means=means,
+        means=current,
         kind=MeansKind.CARD,
         amount=amount,
         currency=currency,
-        status=status,
+        status=Payment.Status.PROCESSING,
         idempotency_key=idempotency_key,
         created_at=now,
     )
-    audit_record(
-        actor=actor,
-        action=f"payment.{status}",
-        rule="BIL-4" if status == Payment.Status.SUCCEEDED else "REN-8",
-        obj=payment,
-        organization=organization,
-        after={
-            **(details or {}),
-            "amount": str(amount),
-            "currency": currency,
-            "means": str(means),
-            "key": idempotency_key,
-        },
-        at=now,
+
+
+def card_payment_charge(payment: Payment, *, now: dt.datetime) -> ChargeResult:
+    """The charge itself, with the payment's key: call with no transaction open (no lock waits on
+    the gateway). The same key again is answered, never charged twice."""
+    assert payment.means is not None
+    assert payment.idempotency_key
+    return get_gateway().charge(
+        amount=payment.amount,
+        currency=payment.currency,
+        token=payment.means.gateway_token,
+        idempotency_key=payment.idempotency_key,
+        now=now,
     )
-    return payment
+
+
+def card_payment_close(
+    payment: Payment, result: ChargeResult | None, *, actor: Actor, now: dt.datetime, details: dict[str, Any]
+) -> Payment:
+    """Book the gateway's answer on a PROCESSING payment (locked here; the caller locked what it pays
+    for first): SUCCEEDED, FAILED (declined, or never received: `result` None) or UNKNOWN, with its
+    evidence. A payment already answered — by a racing request or the look-up job — is returned as
+    it is."""
+    locked = Payment.objects.select_for_update(of=("self",)).select_related("means", "invoice").get(pk=payment.pk)
+    if locked.status not in (Payment.Status.PROCESSING, Payment.Status.UNKNOWN):
+        return locked
+    if result is None:
+        locked.status, locked.failure_reason = Payment.Status.FAILED, NEVER_RECEIVED
+    elif result.status == "succeeded":
+        locked.status = Payment.Status.SUCCEEDED
+    elif result.status == "unknown":
+        locked.status = Payment.Status.UNKNOWN
+    else:  # declined; or the bank asks the customer to confirm (strong customer authentication)
+        locked.status = Payment.Status.FAILED
+        locked.failure_reason = result.decline_reason if result.status == "declined" else AUTHENTICATION_REQUIRED
+    locked.save(update_fields=["status", "failure_reason"])
+    rule = "BIL-4" if result is not None and result.status != "unknown" and not details.get("looked_up") else "REN-8"
+    details = {**details, **({"reason": locked.failure_reason} if locked.failure_reason else {})}
+    effects = Effects()
+    effects.audit.append(
+        AuditSpec(
+            actor=actor,
+            action=f"payment.{locked.status}",
+            rule=rule,
+            obj=locked,
+            organization=locked.organization_id,
+            after=payment_evidence(locked, details),
+        )
+    )
+    effects.flush(now)
+    return locked
+
+
+def refuse_if_declined(payment: Payment) -> None:
+    """After the answer is committed: a declined card is the customer's to hear about (402)."""
+    if payment.status == Payment.Status.FAILED:
+        raise RuleViolation(
+            _("The card was declined (%(reason)s). Nothing was charged.") % {"reason": payment.failure_reason},
+            rule="BIL-4",
+            status=402,
+        )
 
 
 def payment_reconcile(*, payment: Payment, now: dt.datetime) -> Payment:
-    """REN-8: ask the gateway what became of a charge whose outcome was unknown, and book it."""
+    """REN-8: ask the gateway what became of a charge whose outcome was unknown — or that a stopped
+    request left PROCESSING — and book it. The gateway is asked with no lock held."""
     actor = Actor.system("billing.payment_reconcile")
+    current = Payment.objects.filter(pk=payment.pk).values_list("status", "idempotency_key", "created_at").get()
+    status, key, created_at = current
+    if status not in (Payment.Status.UNKNOWN, Payment.Status.PROCESSING) or not key:
+        return Payment.objects.get(pk=payment.pk)
+    if status == Payment.Status.PROCESSING and now - created_at < settings.PROCESSING_PAYMENT_STALE_AFTER:
+        return Payment.objects.get(pk=payment.pk)  # its request may still be waiting for the answer
+    result = get_gateway().lookup(key)
+    if result is not None and result.status == "unknown":
+        return Payment.objects.get(pk=payment.pk)
+    if result is None and status == Payment.Status.UNKNOWN:
+        return Payment.objects.get(pk=payment.pk)  # the gateway lost it: staff check (flagged)
     with transaction.atomic():
+        organization = Payment.objects.select_related("organization").get(pk=payment.pk).organization
+        prepaid_account_lock(organization)
         locked = Payment.objects.select_for_update(of=("self",)).select_related("invoice").get(pk=payment.pk)
-        if locked.status != Payment.Status.UNKNOWN or not locked.idempotency_key:
+        if locked.status not in (Payment.Status.UNKNOWN, Payment.Status.PROCESSING):
             return locked
-        result = get_gateway().lookup(locked.idempotency_key)
-        if result is None or result.status == "unknown":
-            return locked
-        locked.status = Payment.Status.SUCCEEDED if result.status == "succeeded" else Payment.Status.FAILED
-        locked.failure_reason = result.decline_reason
-        locked.save(update_fields=["status", "failure_reason"])
-        audit_record(
-            actor=actor,
-            action=f"payment.{locked.status}",
-            rule="REN-8",
-            obj=locked,
-            organization=locked.organization,
-            after={"key": locked.idempotency_key},
-            at=now,
-        )
+        locked = card_payment_close(locked, result, actor=actor, now=now, details={"looked_up": True})
         if locked.status == Payment.Status.SUCCEEDED and locked.invoice is not None:
             invoice = Invoice.objects.select_for_update().get(pk=locked.invoice.pk)
             if invoice.status == Invoice.Status.OPEN and locked.amount <= invoice.amount_due:
@@ -238,6 +317,13 @@ def payment_reconcile(*, payment: Payment, now: dt.datetime) -> Payment:
                 rule="REN-8",
             )
     return locked
+
+
+def payments_in_doubt() -> Any:
+    """Card payments whose answer is not booked: unknown, or left PROCESSING by a stopped request."""
+    return Payment.objects.filter(
+        status__in=(Payment.Status.UNKNOWN, Payment.Status.PROCESSING), idempotency_key__isnull=False
+    ).order_by("pk")
 
 
 def _require_payer(invoice: Invoice, user: Any) -> None:

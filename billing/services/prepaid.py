@@ -22,8 +22,16 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, Organization, User
 from audit.services import Actor, audit_record
 from billing.models import CashOutRequest, Invoice, LedgerEntry, Payment, PrepaidAccount
-from billing.money import quantize
-from billing.services.invoices import invoice_apply_payment
+from billing.services.posting import (
+    Application,
+    Effects,
+    PaymentRecord,
+    Posting,
+    invoices_apply_payments,
+    ledger_post,
+    money,
+    payments_record,
+)
 from core import clock
 from core.errors import RuleViolation
 
@@ -31,9 +39,6 @@ Kind = LedgerEntry.Kind
 
 # PRE-2: what may fund the account, from other apps through `prepaid_credit`.
 CREDIT_KINDS = frozenset({Kind.TOP_UP, Kind.PROVIDER_REIMBURSEMENT, Kind.MONEY_BACK, Kind.SLA_PENALTY})
-# The sign of each kind's amount; a staff adjustment may go either way.
-_CREDITS = CREDIT_KINDS
-_DEBITS = frozenset({Kind.INVOICE_PAYMENT, Kind.PROVIDER_DEBIT, Kind.CASH_OUT})
 # PRE-3: the balance is spent only to order or renew Services, and on usage invoices (USE-4: a
 # usage Service's month is what it pays to keep running) — never on a top-up invoice, which would
 # fund the account with its own money.
@@ -46,17 +51,10 @@ PREPAID_PAYMENT_KIND = "prepaid"  # Payment.kind of a payment taken from the bal
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _money(amount: Any) -> Decimal:
-    """MONEY-1: a Decimal (never a float), finite, rounded to the cent."""
-    if not isinstance(amount, Decimal):
-        raise TypeError(f"money must be a Decimal, not {type(amount).__name__}")
-    if not amount.is_finite():
-        raise ValueError(f"money must be a finite amount, not {amount}")
-    return quantize(amount)
 
 
 def _positive(amount: Any, *, rule: str) -> Decimal:
-    value = _money(amount)
+    value = money(amount)
     if value <= 0:
         raise RuleViolation(_("The amount must be greater than zero."), rule=rule, status=400)
     return value
@@ -83,7 +81,7 @@ def _require_reason(reason: str, *, rule: str) -> str:
     return reason
 
 
-def _require_billing_member(organization: Organization, user: User) -> Membership:
+def require_billing_member(organization: Organization, user: User) -> Membership:
     membership = Membership.objects.filter(organization=organization, user=user).first()
     if membership is None:
         raise RuleViolation(_("You are not a member of this organization."), rule="ORG-5", status=404)
@@ -143,54 +141,22 @@ def _post(
     rule: str,
 ) -> LedgerEntry:
     """Book one movement: `account` must be locked FOR UPDATE by the caller, in this transaction.
-    Updates the balance, appends the entry with the balance after it and records the evidence."""
-    amount = _money(amount)
-    if kind not in Kind.values:  # MONEY-2: no interest, no fees — only the kinds of the ledger
-        raise ValueError(f"unknown ledger entry kind {kind!r}")
-    if amount == 0 or (kind in _CREDITS and amount < 0) or (kind in _DEBITS and amount > 0):
-        raise ValueError(f"a {kind} entry cannot be {amount}")
-    balance_after = account.balance + amount
-    if balance_after < 0:
-        raise RuleViolation(
-            _("The Prepaid Account's balance (%(currency)s %(balance)s) does not cover %(amount)s.")
-            % {"currency": account.currency, "balance": account.balance, "amount": -amount},
-            rule="PRE-1",
-        )
-    balance_before = account.balance
-    account.balance = balance_after
-    account.save(update_fields=["balance"])
-    entry = LedgerEntry.objects.create(
+    A batch of one of `posting.ledger_post`: the balance, the entry with the balance after it, and
+    the evidence."""
+    effects = Effects()
+    posting = Posting(
         account=account,
         kind=kind,
         amount=amount,
-        balance_after=balance_after,
+        rule=rule,
         invoice=invoice,
         payment=payment,
         claim_reference=claim_reference,
         staff_user=staff_user,
         reason=reason,
-        created_at=now,
     )
-    audit_record(
-        actor=actor,
-        action=f"ledger_entry.{kind}",
-        rule=rule,
-        obj=entry,
-        organization=account.organization,
-        before={"balance": balance_before},
-        after={
-            "kind": kind,
-            "amount": amount,
-            "currency": account.currency,
-            "balance": balance_after,
-            "invoice": invoice.number if invoice else None,
-            "payment": payment.pk if payment else None,
-            "claim_reference": claim_reference,
-            "staff_user": staff_user.email if staff_user else None,
-            "reason": reason,
-        },
-        at=now,
-    )
+    [entry] = ledger_post([posting], actor=actor, now=now, effects=effects)
+    effects.flush(now)
     return entry
 
 
@@ -294,8 +260,10 @@ def _settle(
     rule: str,
 ) -> LedgerEntry:
     """Pay `amount` of the locked `invoice` from the locked `account`: a "prepaid" payment, the
-    debit naming it and the invoice, and the payment applied to the invoice."""
-    payment = Payment.objects.create(
+    debit naming it and the invoice, and the payment applied to the invoice (BIL-3: an order starts
+    its Service) — the posting path the daily run's batches take too."""
+    effects = Effects()
+    payment = Payment(
         organization=account.organization,
         invoice=invoice,
         kind=PREPAID_PAYMENT_KIND,
@@ -305,33 +273,14 @@ def _settle(
         recorded_by=staff_user,
         created_at=now,
     )
-    audit_record(
-        actor=actor,
-        action="payment.succeeded",
-        rule=rule,
-        obj=payment,
-        organization=account.organization,
-        after={
-            "kind": PREPAID_PAYMENT_KIND,
-            "amount": amount,
-            "currency": account.currency,
-            "invoice": invoice.number,
-        },
-        at=now,
+    payments_record([PaymentRecord(payment, rule)], actor=actor, effects=effects)
+    posting = Posting(
+        account=account, kind=kind, amount=-amount, rule=rule, invoice=invoice, payment=payment, staff_user=staff_user
     )
-    entry = _post(
-        account=account,
-        kind=kind,
-        amount=-amount,
-        now=now,
-        invoice=invoice,
-        payment=payment,
-        staff_user=staff_user,
-        actor=actor,
-        rule=rule,
-    )
-    # Amount paid, PAID once nothing is due, and the paid hooks (BIL-3: an order starts its Service).
-    invoice_apply_payment(invoice=invoice, amount=amount, actor=actor, rule=rule, now=now)
+    [entry] = ledger_post([posting], actor=actor, now=now, effects=effects)
+    application = Application(invoice=invoice, amount=amount, rule=rule)
+    invoices_apply_payments([application], actor=actor, now=now, effects=effects)
+    effects.flush(now)
     return entry
 
 
@@ -344,7 +293,7 @@ def prepaid_pay_invoice(
     value = _positive(amount, rule="PRE-3")
     with transaction.atomic():
         account = prepaid_account_lock(invoice.organization)
-        _require_billing_member(account.organization, user)
+        require_billing_member(account.organization, user)
         locked = _lock_payable_invoice(account, invoice)
         if value > locked.amount_due:
             raise RuleViolation(
@@ -412,7 +361,7 @@ def prepaid_staff_adjust(
     below zero."""
     _require_staff(staff_user, rule="PRE-1")
     reason = _require_reason(reason, rule="PRE-1")
-    value = _money(amount)
+    value = money(amount)
     if value == 0:
         raise RuleViolation(_("The amount cannot be zero."), rule="PRE-1", status=400)
     with transaction.atomic():
@@ -447,7 +396,7 @@ def prepaid_cash_out_request(
     with transaction.atomic():
         account = prepaid_account_lock(organization)
         locked_organization = account.organization
-        _require_billing_member(locked_organization, user)
+        require_billing_member(locked_organization, user)
         if locked_organization.status == Organization.Status.BLOCKED:
             raise RuleViolation(_("This organization is blocked: please contact support."), rule="ORG-2", status=403)
         if CashOutRequest.objects.filter(account=account, status=CashOutRequest.Status.REQUESTED).exists():

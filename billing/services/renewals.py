@@ -1,56 +1,57 @@
 """Renewal of Services: debit attempts and what a paid renewal changes (SPEC REN-1, REN-2, REN-3,
 REN-5, REN-6, REN-8, RW-2, RW-3, BIL-1, BIL-8, PRE-5, TIME-3). The terms and the renewal invoices
-they pay: `billing.services.renewal_invoices`.
+they pay: `billing.services.renewal_invoices`; the charges and their booking:
+`billing.services.debit_charges`.
 
 Everything here works on a batch of Services at once, with a fixed number of queries per batch
 whatever its size (the daily run's cost grows with the work, not with the queries per Service); a
-single Service (staff forcing a retry, a customer renewing now, an invoice paid by hand) is a batch
-of one through the same code.
+single Service (staff forcing a retry, a customer renewing now) is a batch of one through the same
+code.
 
-Exactly once (REN-8): a debit attempt is a row unique per (Service, term, day); it is written in
-the same transaction as the charge's booking, after the Service rows are locked, so a second run
-of the day — a rerun, a second worker, a second beat — finds the row and does nothing. The card is
-charged with an idempotency key derived from those ids: a run killed after the gateway answered
-and before the commit asks again with the same key and gets the same answer, never a second
-charge. An unknown outcome is looked up before any new attempt of that term.
+Exactly once (REN-8): a debit attempt is a row unique per (Service, term, day), written after the
+Service rows are locked, so a second run of the day — a rerun, a second worker, a second beat —
+finds the row and does nothing. The attempts' transaction commits them (CHARGING, with their
+idempotency keys) before any card is charged; the charges then go to the gateway with no lock
+held, and a second transaction books the answers. A run killed in between is resumed by the next
+one with the same keys: the gateway answers, it does not charge again. An unknown outcome is looked
+up (outside any lock too) before any new attempt of that term.
 
-Lock order (as everywhere in billing): Prepaid Accounts, then invoices, then Services.
+Which Services are due is one rule, written once as SQL (`debit_q`): it selects the day's batches
+and it is evaluated again under the locks, after the unknown outcomes have been booked.
+
+Lock order (as everywhere in billing): Prepaid Accounts, then invoices, then Services, then attempts.
 """
 
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_noop
 
-from audit.services import Actor, AuditSpec, audit_record_many
-from billing.gateway import ChargeRequest, charge_many, get_gateway
+from audit.services import Actor, AuditSpec
+from billing.batch import locked_services
 from billing.models import (
     Invoice,
-    LedgerEntry,
     MeansKind,
     MeansRestriction,
-    Payment,
     PaymentMeans,
-    Plan,
     PrepaidAccount,
     RenewalAttempt,
     Service,
 )
 from billing.models.payments import AUTO_DEBIT_KINDS
+from billing.services import debit_lookup
 from billing.services import usage_collection as usage
-from billing.services.debit_lookup import reconcile_unknown
-from billing.services.invoices import on_invoice_paid
+from billing.services.debit_charges import JOB_DEBIT, Collected, attempt_evidence, attempts_book_paid, attempts_charge
 from billing.services.means import card_is_valid_on
-from billing.services.prepaid import PREPAID_PAYMENT_KIND
+from billing.services.posting import Effects, of_kind, on_invoices_paid
 from billing.services.renewal_invoices import (
-    due_date,
     next_term,
     next_term_invoices,
     open_renewal_invoices,
@@ -58,13 +59,12 @@ from billing.services.renewal_invoices import (
 )
 from core import clock
 from core.bulk import bulk_insert, bulk_update
-from notifications.services import NoticeSpec, notify_many
+from notifications.services import NoticeSpec
 
 logger = logging.getLogger(__name__)
 
 Outcome = RenewalAttempt.Outcome
 Status = Service.Status
-JOB_DEBIT = "billing.debit_attempts"
 REACTIVABLE = {
     Service.SuspensionReason.UNPAID,
     Service.SuspensionReason.TRIAL_LAPSED,
@@ -79,20 +79,6 @@ NO_MEANS_PAYPAL = gettext_noop("PayPal cannot be debited automatically by this p
 AWAITING_LOOKUP = gettext_noop("an earlier charge is still being checked with the payment provider")
 
 # --- what a paid renewal changes -------------------------------------------------------------
-
-
-@dataclass
-class Effects:
-    """What a batch writes besides its own rows: evidence and notices, written once at the end."""
-
-    audit: list[AuditSpec] = field(default_factory=list)
-    notices: list[NoticeSpec] = field(default_factory=list)
-
-    def flush(self, now: dt.datetime) -> None:
-        notify_many(self.notices, now=now)
-        # Last: the chain head is locked from here to the commit, and parallel batches queue on it.
-        audit_record_many(self.audit, at=now)
-        self.audit, self.notices = [], []
 
 
 def apply_paid_renewal(
@@ -185,69 +171,84 @@ SERVICE_RENEWAL_FIELDS = [
 ]
 
 
-@on_invoice_paid
-def renewal_invoice_paid(*, invoice: Invoice, actor: Actor, now: dt.datetime) -> Service | None:
+@on_invoices_paid
+def renewal_invoices_paid(
+    *, invoices: list[Invoice], actor: Actor, now: dt.datetime, effects: Effects, services: dict[int, Service]
+) -> None:
     """A renewal invoice paid in full by any means (card, Prepaid Account, bank transfer recorded by
-    staff) renews — and reactivates — its Service at once (REN-3)."""
-    if invoice.kind != Invoice.Kind.RENEWAL or invoice.service_id is None:
-        return None
-    service = (
-        Service.objects.select_for_update(of=("self",))
-        .select_related("plan__service_type", "organization")
-        .get(pk=invoice.service_id)
-    )
-    if service.status == Status.TERMINATED:
-        return None
-    effects = Effects()
-    if apply_paid_renewal(service, invoice, day=clock.business_date(now), now=now, actor=actor, effects=effects):
-        service.save(update_fields=SERVICE_RENEWAL_FIELDS)
-        effects.flush(now)
-    return service
+    staff, the daily run) renews — and reactivates — its Service at once (REN-3). `services`: those
+    the caller locked already; the others are locked here."""
+    paid = of_kind(invoices, Invoice.Kind.RENEWAL)
+    if not paid:
+        return
+    known = dict(services)
+    if missing := sorted({i.service_id for i in paid if i.service_id is not None} - known.keys()):
+        query = Service.objects.select_for_update(of=("self",)).select_related("plan__service_type", "organization")
+        known.update({s.pk: s for s in query.filter(pk__in=missing).order_by("pk")})
+    day = clock.business_date(now)
+    renewed = {}
+    for invoice in paid:
+        assert invoice.service_id is not None  # of_kind: invoices naming a Service
+        service = known[invoice.service_id]
+        if service.status == Status.TERMINATED:
+            continue
+        if apply_paid_renewal(service, invoice, day=day, now=now, actor=actor, effects=effects):
+            renewed[service.pk] = service
+    bulk_update(list(renewed.values()), SERVICE_RENEWAL_FIELDS)
 
 
 # --- the debit attempts (REN-1, REN-2, REN-6, PRE-5) -----------------------------------------
 
 
+def _window(day: dt.date) -> dt.date:
+    return day + dt.timedelta(days=settings.RENEWAL_FIRST_ATTEMPT_DAYS)
+
+
+def next_term_q(day: dt.date) -> Q:
+    """REN-1, REN-6: the next term is within its attempts' window on `day`: `E - 14 <= day <= E`, or
+    the trial's end T (a usage trial pays nothing in advance, USE-8)."""
+    return Q(status=Status.ACTIVE, expires_on__gte=day, expires_on__lte=_window(day)) | Q(
+        status=Status.TRIAL, trial_ends_on__gte=day, trial_ends_on__lte=_window(day), usage_based=False
+    )
+
+
+def debit_q(day: dt.date) -> Q:
+    """Who gets a debit attempt on `day`: auto-renewing, not declined, and either the next term is
+    due (`next_term_q`), or the term the provider renewed under the Renewal Warranty is unpaid and
+    its invoice's due date, the E it was renewed before, is not past (RW-3, REN-2 (Decision):
+    attempts go on up to and including E), or a usage invoice is open (USE-4)."""
+    warranty = Q(
+        status=Status.ACTIVE,
+        warranty_until__isnull=False,
+        warranty_invoice__status=Invoice.Status.OPEN,
+        warranty_invoice__due_date__gte=day,
+        warranty_invoice__due_date__lte=_window(day),
+    )
+    return (next_term_q(day) | warranty | usage.usage_debit_q(day)) & Q(
+        auto_renew=True, renewal_declined_at__isnull=True
+    )
+
+
+def _attempted(day: dt.date) -> Exists:
+    """REN-8: the day's attempt already made (a rerun selects none that has one)."""
+    return Exists(RenewalAttempt.objects.filter(service=OuterRef("pk"), day=day, forced_by__isnull=True))
+
+
 def debit_due(day: dt.date) -> QuerySet[Service]:
-    """Services that get a debit attempt on `day` (indexed on status and dates): auto-renewing, not
-    declined, and either their next term is due — `E - 14 <= day <= E`, or the trial's end T
-    (REN-1, REN-6) — or the term the provider renewed under the Renewal Warranty is unpaid and its
-    invoice's due date, the E it was renewed before, is not past (RW-3, REN-2: attempts go on to E).
-    A usage Service is due while a usage invoice of it is open from its issue to its due date (USE-4).
-    A Service has at most one attempt a day (a rerun selects none that has one, REN-8)."""
-    window_end = day + dt.timedelta(days=settings.RENEWAL_FIRST_ATTEMPT_DAYS)
-    attempted = RenewalAttempt.objects.filter(service=OuterRef("pk"), day=day, forced_by__isnull=True)
-    return (
-        Service.objects.filter(
-            Q(status=Status.ACTIVE, expires_on__gte=day, expires_on__lte=window_end)
-            | Q(status=Status.TRIAL, trial_ends_on__gte=day, trial_ends_on__lte=window_end, usage_based=False)
-            | Q(
-                status=Status.ACTIVE,
-                warranty_until__isnull=False,
-                warranty_invoice__status=Invoice.Status.OPEN,
-                warranty_invoice__due_date__gte=day,
-                warranty_invoice__due_date__lte=window_end,
-            )
-            | usage.usage_debit_q(day),
-            auto_renew=True,
-            renewal_declined_at__isnull=True,
-        )
-        .exclude(Exists(attempted))
-        .order_by("pk")
-    )
+    """Services that get a debit attempt on `day` (`debit_q`, indexed on status and dates) and have
+    none yet: at most one attempt a day per Service (REN-8)."""
+    return Service.objects.filter(debit_q(day)).exclude(_attempted(day)).order_by("pk")
 
 
-def _still_due(service: Service, day: dt.date) -> bool:
-    """REN-1, REN-6: the next term is within its attempts' window on `day`."""
-    due = due_date(service)
-    return (
-        not service.usage_based
-        and service.status in (Status.ACTIVE, Status.TRIAL)
-        and service.auto_renew
-        and service.renewal_declined_at is None
-        and due is not None
-        and day <= due <= day + dt.timedelta(days=settings.RENEWAL_FIRST_ATTEMPT_DAYS)
-    )
+def due_now(service_ids: Iterable[int], day: dt.date, *, forced: bool = False) -> dict[int, bool]:
+    """`debit_q` evaluated again for Services locked by the caller (their rows as this transaction
+    sees them), by id: whether it is their next term that is due (else a warranty term's invoice or
+    a usage invoice). `forced`: staff force an attempt on a day that had one."""
+    query = Service.objects.filter(debit_q(day), pk__in=list(service_ids))
+    if not forced:
+        query = query.exclude(_attempted(day))
+    next_due = ExpressionWrapper(next_term_q(day), output_field=BooleanField())
+    return dict(query.annotate(next_due=next_due).values_list("pk", "next_due"))
 
 
 def open_warranty_invoices(services: Iterable[Service], found: dict[tuple[int, int], Invoice]) -> dict[int, Invoice]:
@@ -255,29 +256,6 @@ def open_warranty_invoices(services: Iterable[Service], found: dict[tuple[int, i
     among the open renewal invoices `found` (by Service)."""
     by_pk = {invoice.pk: invoice for invoice in found.values()}
     return {s.pk: by_pk[s.warranty_invoice_id] for s in services if s.warranty_invoice_id in by_pk}
-
-
-def _due(service: Service, day: dt.date, warranties: dict[int, Invoice], usage_open: dict[int, list[Invoice]]) -> bool:
-    """Whether the Service gets an attempt on `day`: its next term (REN-1, REN-6), its warranty
-    term's invoice (RW-3) or a usage invoice (USE-4)."""
-    return (
-        _still_due(service, day)
-        or _warranty_still_due(service, warranties.get(service.pk), day)
-        or usage.usage_invoice_to_collect(service, usage_open, day) is not None
-    )
-
-
-def _warranty_still_due(service: Service, warranty: Invoice | None, day: dt.date) -> bool:
-    """RW-3, REN-2 (Decision): the warranty term's invoice gets a daily attempt up to and including
-    its due date, the E the provider renewed the Service before (renewing on E - 2 does not end
-    the attempts of E - 1 and E)."""
-    return (
-        warranty is not None
-        and service.status == Status.ACTIVE
-        and service.auto_renew
-        and service.renewal_declined_at is None
-        and day <= warranty.due_date <= day + dt.timedelta(days=settings.RENEWAL_FIRST_ATTEMPT_DAYS)
-    )
 
 
 @dataclass
@@ -325,18 +303,6 @@ def _idempotency_key(
     return f"renewal:{service.pk}:term:{term}:day:{day.isoformat()}"
 
 
-@dataclass
-class _Plan:
-    """What one Service's attempt will do, decided before anything is charged."""
-
-    service: Service
-    invoice: Invoice
-    attempt: RenewalAttempt
-    prepaid: Decimal = Decimal("0.00")
-    card: Decimal = Decimal("0.00")
-    means: PaymentMeans | None = None
-
-
 def renewal_invoices_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> list[Service]:
     """The next term's renewal invoice of each Service of a debit batch that is still due and has
     none open (price in force on `day`, BIL-1), in a transaction of its own before the attempts.
@@ -351,54 +317,9 @@ def renewal_invoices_run(service_ids: Sequence[int], *, day: dt.date, now: dt.da
     with transaction.atomic():
         found = open_renewal_invoices(service_ids, lock=True)  # the billing lock order: invoices, then Services
         services = locked_services(service_ids)
-        missing = [s for s in services if _still_due(s, day) and (s.pk, s.term + 1) not in found]
+        due = due_now(service_ids, day)
+        missing = [s for s in services if due.get(s.pk) and (s.pk, s.term + 1) not in found]
         renewal_invoices_issue(missing, day=day, actor=actor, rule="REN-5", now=now)
-    return services
-
-
-_SERVICE_COLUMNS = [field.attname for field in Service._meta.concrete_fields]
-
-
-def locked_services(service_ids: Iterable[int], known: Sequence[Service] = ()) -> list[Service]:
-    """The Services locked for update, in id order, with their Organization and with one Plan (and
-    service type) instance per plan: what is computed from a plan (its name in each language) is
-    computed once for the batch, not once per Service.
-
-    `known` are instances of them read by an earlier transaction of the same batch: their rows are
-    read again under the lock as plain values and written onto them, keeping the plan and the
-    Organization they hold while the row still points at the same ones (a Service changed in
-    between is simply up to date again); the others are read in full."""
-    query = Service.objects.select_for_update(of=("self",)).filter(pk__in=list(service_ids)).order_by("pk")
-    full = query.select_related("organization")
-    if not known:
-        return _with_plans(list(full))
-    by_pk = {service.pk: service for service in known}
-    services, unknown = [], []
-    for row in query.values_list(*_SERVICE_COLUMNS):
-        values = dict(zip(_SERVICE_COLUMNS, row, strict=True))
-        service = by_pk.get(values["id"])
-        if service is None or (service.plan_id, service.organization_id) != (
-            values["plan_id"],
-            values["organization_id"],
-        ):
-            unknown.append(values["id"])
-            continue
-        service.__dict__.update(values)
-        services.append(service)
-    if unknown:  # locked already, by the query above
-        known_plans = {service.plan_id: service.plan for service in services}
-        services.extend(_with_plans(list(full.filter(pk__in=unknown)), known_plans))
-    return sorted(services, key=lambda service: service.pk)
-
-
-def _with_plans(services: list[Service], known: dict[int, Plan] | None = None) -> list[Service]:
-    """Each Service given its Plan and service type: those of `known`, the others read once per
-    plan (one query), not joined into every row: a batch has a few plans and hundreds of Services."""
-    plans = dict(known or {})
-    if missing := {service.plan_id for service in services} - plans.keys():
-        plans.update(Plan.objects.select_related("service_type").in_bulk(missing))
-    for service in services:
-        service.plan = plans[service.plan_id]
     return services
 
 
@@ -411,7 +332,8 @@ def debit_attempts_run(
     forced_by: Any = None,
     known: Sequence[Service] = (),
 ) -> int:
-    """Make the day's debit attempt of each Service (one transaction, a fixed number of queries).
+    """Make the day's debit attempt of each Service: the attempts in one transaction, the charges
+    after it, their booking in a second one (a fixed number of queries each).
 
     For each Service still due: its next term's renewal invoice (issued now if none is open, at the
     price in force today, BIL-1), then the Prepaid Account's balance first and the remainder on
@@ -422,6 +344,7 @@ def debit_attempts_run(
     Returns how many attempts were recorded.
     """
     actor = actor or (Actor.for_user(forced_by) if forced_by is not None else Actor.system(JOB_DEBIT))
+    looked_up = debit_lookup.unknown_look_up(service_ids)  # the gateway, before any lock is taken
     with transaction.atomic():
         organization_ids = set(Service.objects.filter(pk__in=service_ids).values_list("organization_id", flat=True))
         accounts = {
@@ -432,292 +355,111 @@ def debit_attempts_run(
         }
         found, usage_open = usage.open_collected_invoices(service_ids, lock=True)
         services = locked_services(service_ids, known)
-        warranties = open_warranty_invoices(services, found)
-        services = [s for s in services if _due(s, day, warranties, usage_open)]
-        if forced_by is None:  # REN-8: one attempt a day per Service, whatever the term
-            done = set(
-                RenewalAttempt.objects.filter(service__in=services, day=day, forced_by__isnull=True).values_list(
-                    "service_id", flat=True
-                )
-            )
-            services = [s for s in services if s.pk not in done]
-        if not services:
-            return 0
         effects = Effects()
-        services, looked_up = reconcile_unknown(services, day=day, now=now, actor=actor, effects=effects)
-        if looked_up is not None:  # an earlier charge may have been booked: read the invoices again
+        services, in_doubt = debit_lookup.reconcile_unknown(
+            services, looked_up, day=day, now=now, actor=actor, effects=effects
+        )
+        if in_doubt is not None:  # an earlier charge may have been booked: read the invoices again
             found, usage_open = usage.open_collected_invoices(s.pk for s in services)
-            warranties = open_warranty_invoices(services, found)
-            services = [s for s in services if _due(s, day, warranties, usage_open)]
-        in_doubt = looked_up or set()
-        next_due = {s.pk for s in services if _still_due(s, day)}
-        open_invoices = next_term_invoices(services, found)
-        missing = [s for s in services if s.pk in next_due and s.pk not in open_invoices]
-        open_invoices.update(renewal_invoices_issue(missing, day=day, actor=actor, rule="REN-5", now=now))
-        # RW-3, RW-4: a term the provider renewed under the Renewal Warranty and still unpaid is
-        # collected first (the next term's invoice is issued all the same); otherwise a card that
-        # works again would pay later terms while the Service is suspended for the unpaid one.
-        open_invoices.update(warranties)
-        collected = {s.pk: usage.usage_invoice_to_collect(s, usage_open, day) for s in services if s.usage_based}
-        open_invoices.update({pk: invoice for pk, invoice in collected.items() if invoice is not None})
-        means = _Means.load(s.organization_id for s in services)
-        balances = {org_id: account.balance for org_id, account in accounts.items()}
-
-        attempts: list[RenewalAttempt] = []
-        plans: list[_Plan] = []
-        for service in services:
-            # the next term's attempt; else one on the warranty term's invoice, up to its E (RW-3)
-            if service.usage_based:  # USE-4: term 0, the attempt names the usage invoice it collects
-                number = usage.USAGE_TERM
-            elif service.pk in next_due:
-                number = next_term(service)[0]
-            else:
-                number = warranties[service.pk].term or service.term
-            invoice = open_invoices.get(service.pk)
-            attempt = RenewalAttempt(
-                service=service, term=number, day=day, forced_by=forced_by, created_at=now, invoice=invoice
-            )
-            attempts.append(attempt)
-            if service.pk in in_doubt:
-                attempt.outcome, attempt.reason = Outcome.AWAITING_LOOKUP, AWAITING_LOOKUP
-                continue
-            if invoice is None:  # no price in force: nothing to charge (logged when issuing)
-                attempt.outcome, attempt.reason = Outcome.NO_MEANS, "no price in force"
-                continue
-            due = invoice.amount_due
-            attempt.amount = due
-            balance = balances.get(service.organization_id, Decimal("0.00"))
-            prepaid = min(balance, due)
-            card = due - prepaid
-            chosen, why_not = (None, "") if card == 0 else means.usable(service.organization_id, day)
-            if card and chosen is None:
-                attempt.outcome, attempt.reason = Outcome.NO_MEANS, why_not
-                continue
-            # Reserved for this attempt; a failed card consumes none of it (PRE-5) and the next
-            # attempt sees it again.
-            balances[service.organization_id] = balance - prepaid
-            attempt.prepaid_amount, attempt.card_amount, attempt.means = prepaid, card, chosen
-            plans.append(
-                _Plan(service=service, invoice=invoice, attempt=attempt, prepaid=prepaid, card=card, means=chosen)
-            )
-
-        _charge(plans, day=day, now=now)
-        succeeded = [p for p in plans if p.attempt.outcome == Outcome.SUCCEEDED]
-        _book(succeeded, accounts=accounts, day=day, now=now, actor=actor, effects=effects)
+        due = due_now([s.pk for s in services], day, forced=forced_by is not None)
+        services = [s for s in services if s.pk in due]
+        attempts = _attempts_make(
+            services,
+            due=due,
+            found=found,
+            usage_open=usage_open,
+            in_doubt=in_doubt or set(),
+            accounts=accounts,
+            day=day,
+            now=now,
+            actor=actor,
+            forced_by=forced_by,
+            effects=effects,
+        )
         # REN-8: the unique (service, term, day) refuses a second attempt, and with it this whole
-        # transaction (charges included: a retry with the same keys is answered, not charged again).
+        # transaction (a batch paid from the balance included): nothing is charged before it commits.
         bulk_insert(attempts)
-        _attempt_evidence(attempts, actor=actor, effects=effects)
+        attempt_evidence(attempts, actor=actor, effects=effects)
         effects.flush(now)
+    charging = [a.pk for a in attempts if a.outcome == Outcome.CHARGING]
+    if charging:
+        attempts_charge(charging, now=now, actor=actor, known=services)
     return len(attempts)
 
 
-def _charge(plans: list[_Plan], *, day: dt.date, now: dt.datetime) -> None:
-    """The card parts, all at once, each with its idempotency key; the rest paid by the balance."""
-    with_card = [p for p in plans if p.card]
-    for plan in plans:
-        plan.attempt.idempotency_key = _idempotency_key(
-            plan.service,
-            plan.attempt.term,
-            day,
-            plan.attempt if plan.attempt.forced_by_id else None,
-            plan.invoice.pk,
-        )
-        if not plan.card:
-            plan.attempt.outcome = Outcome.SUCCEEDED
-    if not with_card:
-        return
-    results = charge_many(
-        get_gateway(),
-        [
-            ChargeRequest(
-                amount=p.card,
-                currency=p.service.currency,
-                token=p.means.gateway_token if p.means else "",
-                idempotency_key=p.attempt.idempotency_key,
-            )
-            for p in with_card
-        ],
-        now=now,
-    )
-    for plan, result in zip(with_card, results, strict=True):
-        if result.status == "succeeded":
-            plan.attempt.outcome = Outcome.SUCCEEDED
-        elif result.status == "declined":
-            plan.attempt.outcome, plan.attempt.reason = Outcome.DECLINED, result.decline_reason
-        else:
-            plan.attempt.outcome = Outcome.UNKNOWN
-        if plan.attempt.outcome != Outcome.SUCCEEDED:
-            plan.attempt.prepaid_amount = Decimal("0.00")  # PRE-5: a failed card consumes no balance
-
-
-def _book(
-    plans: list[_Plan],
+def _attempts_make(
+    services: list[Service],
     *,
+    due: dict[int, bool],
+    found: dict[tuple[int, int], Invoice],
+    usage_open: dict[int, list[Invoice]],
+    in_doubt: set[int],
     accounts: dict[int, PrepaidAccount],
     day: dt.date,
     now: dt.datetime,
     actor: Actor,
+    forced_by: Any,
     effects: Effects,
-) -> None:
-    """Record the payments of the succeeded attempts, debit the balances, pay the invoices and renew
-    the Services: bulk writes, the same evidence as the one-by-one services."""
-    payments: list[Payment] = []
-    for plan in plans:
-        if plan.card:
-            plan.card_payment = Payment(  # type: ignore[attr-defined]
-                organization=plan.service.organization,
-                invoice=plan.invoice,
-                means=plan.means,
-                kind=MeansKind.CARD,
-                amount=plan.card,
-                currency=plan.service.currency,
-                status=Payment.Status.SUCCEEDED,
-                idempotency_key=plan.attempt.idempotency_key,
-                created_at=now,
-            )
-            payments.append(plan.card_payment)  # type: ignore[attr-defined]
-        if plan.prepaid:
-            plan.prepaid_payment = Payment(  # type: ignore[attr-defined]
-                organization=plan.service.organization,
-                invoice=plan.invoice,
-                kind=PREPAID_PAYMENT_KIND,
-                amount=plan.prepaid,
-                currency=plan.service.currency,
-                status=Payment.Status.SUCCEEDED,
-                created_at=now,
-            )
-            payments.append(plan.prepaid_payment)  # type: ignore[attr-defined]
-    bulk_insert(payments)
-    entries = []
-    for plan in plans:
-        plan.attempt.payment = getattr(plan, "card_payment", None) or getattr(plan, "prepaid_payment", None)
-        for payment in (getattr(plan, "card_payment", None), getattr(plan, "prepaid_payment", None)):
-            if payment is not None:
-                effects.audit.append(
-                    AuditSpec(
-                        actor=actor,
-                        action="payment.succeeded",
-                        rule="PRE-5" if payment.kind == PREPAID_PAYMENT_KIND else _collect_rule(plan.service),
-                        obj=payment,
-                        organization=plan.service.organization,
-                        after={
-                            "kind": payment.kind,
-                            "amount": str(payment.amount),
-                            "currency": payment.currency,
-                            "invoice": plan.invoice.number,
-                            **({"key": payment.idempotency_key} if payment.idempotency_key else {}),
-                        },
-                    )
-                )
-        if plan.prepaid:
-            account = accounts[plan.service.organization_id]
-            before = account.balance
-            account.balance -= plan.prepaid
-            entry = LedgerEntry(
-                account=account,
-                kind=LedgerEntry.Kind.INVOICE_PAYMENT,
-                amount=-plan.prepaid,
-                balance_after=account.balance,
-                invoice=plan.invoice,
-                payment=plan.prepaid_payment,  # type: ignore[attr-defined]
-                created_at=now,
-            )
-            entries.append(entry)
-            effects.audit.append(
-                AuditSpec(
-                    actor=actor,
-                    action=f"ledger_entry.{entry.kind}",
-                    rule="PRE-5",
-                    obj=entry,
-                    organization=plan.service.organization,
-                    before={"balance": before},
-                    after={
-                        "kind": entry.kind,
-                        "amount": entry.amount,
-                        "currency": account.currency,
-                        "balance": account.balance,
-                        "invoice": plan.invoice.number,
-                    },
-                )
-            )
-        plan.invoice.amount_paid += plan.prepaid + plan.card
-        plan.invoice.status = Invoice.Status.PAID
-    # Entries need their ids before their evidence is hashed: insert them first.
-    bulk_insert(entries)
-    touched = {plan.service.organization_id for plan in plans if plan.prepaid}
-    bulk_update([accounts[org] for org in touched], ["balance"])
-    bulk_update([plan.invoice for plan in plans], ["amount_paid", "status"])
-    renewed = []
-    for plan in plans:
-        effects.audit.append(
-            AuditSpec(
-                actor=actor,
-                action="invoice.paid",
-                rule=_collect_rule(plan.service),
-                obj=plan.invoice,
-                organization=plan.service.organization,
-                after={
-                    "amount": str(plan.prepaid + plan.card),
-                    "amount_paid": str(plan.invoice.amount_paid),
-                    "status": "paid",
-                },
-            )
+) -> list[RenewalAttempt]:
+    """The attempts of the due Services, decided under the locks: CHARGING for a card part (charged
+    after the commit), paid at once when the balance covers all (PRE-5), or why not."""
+    next_due = {pk for pk, next_term_due in due.items() if next_term_due}
+    warranties = open_warranty_invoices(services, found)
+    open_invoices = next_term_invoices(services, found)
+    missing = [s for s in services if s.pk in next_due and s.pk not in open_invoices]
+    open_invoices.update(renewal_invoices_issue(missing, day=day, actor=actor, rule="REN-5", now=now))
+    # RW-3, RW-4: a term the provider renewed under the Renewal Warranty and still unpaid is
+    # collected first (the next term's invoice is issued all the same); otherwise a card that
+    # works again would pay later terms while the Service is suspended for the unpaid one.
+    open_invoices.update(warranties)
+    collected = {s.pk: usage.usage_invoice_to_collect(s, usage_open, day) for s in services if s.usage_based}
+    open_invoices.update({pk: invoice for pk, invoice in collected.items() if invoice is not None})
+    means = _Means.load(s.organization_id for s in services)
+    balances = {org_id: account.balance for org_id, account in accounts.items()}
+
+    attempts: list[RenewalAttempt] = []
+    paid_now: list[Collected] = []
+    for service in services:
+        # the next term's attempt; else one on the warranty term's invoice, up to its E (RW-3)
+        if service.usage_based:  # USE-4: term 0, the attempt names the usage invoice it collects
+            number = usage.USAGE_TERM
+        elif service.pk in next_due:
+            number = next_term(service)[0]
+        else:
+            number = warranties[service.pk].term or service.term
+        invoice = open_invoices.get(service.pk)
+        attempt = RenewalAttempt(
+            service=service, term=number, day=day, forced_by=forced_by, created_at=now, invoice=invoice
         )
-        if apply_paid_renewal(plan.service, plan.invoice, day=day, now=now, actor=actor, effects=effects):
-            renewed.append(plan.service)
-    bulk_update(renewed, SERVICE_RENEWAL_FIELDS)
-
-
-def _attempt_evidence(attempts: list[RenewalAttempt], *, actor: Actor, effects: Effects) -> None:
-    """One event per attempt, and one e-mail per failed attempt (REN-2) or missing means (REN-1)."""
-    for attempt in attempts:
-        service = attempt.service
-        if attempt.outcome == Outcome.SUCCEEDED:
-            continue  # its evidence: the payment (with its key), the invoice paid and the Service renewed
-        rule = "REN-6" if service.status == Status.TRIAL else ("PRE-5" if attempt.prepaid_amount else "REN-1")
-        if attempt.outcome in (Outcome.DECLINED, Outcome.UNKNOWN):
-            rule = _collect_rule(service) if attempt.outcome == Outcome.DECLINED else "REN-8"
-        elif service.usage_based:
-            rule = "USE-4"
-        effects.audit.append(
-            AuditSpec(
-                actor=actor,
-                action=f"renewal_attempt.{attempt.outcome}",
-                rule=rule,
-                obj=attempt,
-                organization=service.organization,
-                after={
-                    "service": service.pk,
-                    "term": attempt.term,
-                    "day": attempt.day,
-                    "amount": str(attempt.amount),
-                    "prepaid": str(attempt.prepaid_amount),
-                    "card": str(attempt.card_amount),
-                    "reason": attempt.reason,
-                    "invoice": attempt.invoice.number if attempt.invoice else None,
-                    **({"forced_by": attempt.forced_by.email} if attempt.forced_by else {}),
-                },
-            )
+        attempts.append(attempt)
+        if service.pk in in_doubt:
+            attempt.outcome, attempt.reason = Outcome.AWAITING_LOOKUP, AWAITING_LOOKUP
+            continue
+        if invoice is None:  # no price in force: nothing to charge (logged when issuing)
+            attempt.outcome, attempt.reason = Outcome.NO_MEANS, "no price in force"
+            continue
+        amount_due = invoice.amount_due
+        attempt.amount = amount_due
+        balance = balances.get(service.organization_id, Decimal("0.00"))
+        prepaid = min(balance, amount_due)
+        card = amount_due - prepaid
+        chosen, why_not = (None, "") if card == 0 else means.usable(service.organization_id, day)
+        if card and chosen is None:
+            attempt.outcome, attempt.reason = Outcome.NO_MEANS, why_not
+            continue
+        # Reserved for this attempt; a failed card consumes none of it (PRE-5) and the next
+        # attempt sees it again.
+        balances[service.organization_id] = balance - prepaid
+        attempt.prepaid_amount, attempt.card_amount, attempt.means = prepaid, card, chosen
+        attempt.idempotency_key = _idempotency_key(
+            service, number, day, attempt if forced_by is not None else None, invoice.pk
         )
-        if attempt.outcome in (Outcome.DECLINED, Outcome.NO_MEANS):
-            effects.notices.append(
-                NoticeSpec(
-                    organization=service.organization,
-                    template="usage_attempt_failed" if service.usage_based else "renewal_attempt_failed",
-                    context={"service": service, "attempt": attempt, "due": _attempt_due(service, attempt)},
-                    related=service,
-                    dedupe_key=f"renewal-attempt:{attempt.pk}",
-                )
-            )
-
-
-def _collect_rule(service: Service) -> str:
-    return "USE-4" if service.usage_based else "REN-2"
-
-
-def _attempt_due(service: Service, attempt: RenewalAttempt) -> dt.date | None:
-    """The last day of the attempts: E (T), or the due date of a warranty term's invoice (RW-3)."""
-    if attempt.invoice is not None and attempt.term <= service.term:
-        return attempt.invoice.due_date
-    return due_date(service)
+        if card:
+            attempt.outcome = Outcome.CHARGING
+            continue
+        attempt.outcome = Outcome.SUCCEEDED
+        paid_now.append(Collected(attempt=attempt, service=service, invoice=invoice, card=card, prepaid=prepaid))
+    attempts_book_paid(
+        paid_now, accounts=accounts, services={s.pk: s for s in services}, actor=actor, now=now, effects=effects
+    )
+    return attempts

@@ -1,9 +1,10 @@
 """Top-ups of the Prepaid Account (SPEC PRE-2, BIL-4, BIL-5, ORG-2, REN-8).
 
-- By card, at once: the card is charged through the gateway and, in the same transaction, the
-  succeeded payment is credited to the ledger. A declined card changes nothing; an unknown outcome
-  (gateway timeout) records the payment as unknown and credits nothing until `payment_reconcile`
-  has learnt from the gateway that the money moved.
+- By card, at once: the payment is recorded as processing, the card charged with no lock held
+  (`billing.services.payments`), and the succeeded payment credited to the ledger in the next
+  transaction. A declined card credits nothing (the failed payment stays recorded); an unknown
+  outcome (gateway timeout) credits nothing until `payment_reconcile` has learnt from the gateway
+  that the money moved.
 - By bank transfer, later: the portal records a pending payment with the reference the customer
   quotes on the transfer (a structured one, which the CHF QR-bill carries: `billing.slips`); staff
   record it as received when the money is on the account (BIL-5: up to 10 working days), and only
@@ -25,8 +26,8 @@ from accounts.models import Organization, User
 from audit.services import Actor, audit_record
 from billing.models import LedgerEntry, MeansKind, MeansRestriction, Payment, PaymentMeans
 from billing.money import quantize
-from billing.services.payments import card_charge
-from billing.services.prepaid import _require_billing_member, prepaid_account_lock, prepaid_credit
+from billing.services.payments import card_payment_charge, card_payment_close, card_payment_open, refuse_if_declined
+from billing.services.prepaid import prepaid_account_lock, prepaid_credit, require_billing_member
 from billing.slips import top_up_transfer_reference
 from core.errors import RuleViolation
 
@@ -96,22 +97,24 @@ def prepaid_top_up_by_card(
     with transaction.atomic():
         account = prepaid_account_lock(organization)
         locked_organization = account.organization
-        _require_billing_member(locked_organization, user)
+        require_billing_member(locked_organization, user)
         _require_open_for_payments(locked_organization)
         value = _check_amount(amount, account.currency)
-        payment = card_charge(
+        payment = card_payment_open(
             organization=locked_organization,
             means=means,
             amount=value,
             currency=account.currency,
             idempotency_key=f"topup:{locked_organization.pk}:{uuid.uuid4()}",
-            actor=actor,
             now=now,
-            details={"top_up": True},
         )
+    result = card_payment_charge(payment, now=now)  # REN-8: no lock held while the gateway answers
+    with transaction.atomic():
+        prepaid_account_lock(organization)
+        payment = card_payment_close(payment, result, actor=actor, now=now, details={"top_up": True})
         if payment.status == Payment.Status.SUCCEEDED:
             prepaid_credit(
-                organization=locked_organization,
+                organization=payment.organization,
                 kind=LedgerEntry.Kind.TOP_UP,
                 amount=value,
                 payment=payment,
@@ -119,6 +122,7 @@ def prepaid_top_up_by_card(
                 actor=actor,
                 rule="PRE-2",
             )
+    refuse_if_declined(payment)
     return payment
 
 
@@ -130,7 +134,7 @@ def prepaid_top_up_by_transfer(
     with transaction.atomic():
         account = prepaid_account_lock(organization)
         locked_organization = account.organization
-        _require_billing_member(locked_organization, user)
+        require_billing_member(locked_organization, user)
         _require_open_for_payments(locked_organization)
         value = _check_amount(amount, account.currency)
         _require_not_restricted(locked_organization, MeansKind.BANK_TRANSFER)

@@ -18,20 +18,16 @@ Decisions (docs/decisions.md "Usage invoices"):
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from audit.services import Actor, AuditSpec
 from billing.models import Invoice, Service
-from billing.services.invoices import on_invoice_paid
+from billing.services.posting import Effects, of_kind, on_invoices_paid
 from core import clock
 from core.bulk import bulk_update
 from notifications.services import NoticeSpec
-
-if TYPE_CHECKING:
-    from billing.services.renewals import Effects
 
 Status = Service.Status
 Reason = Service.SuspensionReason
@@ -105,7 +101,7 @@ def usage_idempotency_key(service: Service, invoice_id: int | None, day: dt.date
 
 
 def reactivate_if_settled(
-    services: Sequence[Service], *, day: dt.date, actor: Actor, effects: "Effects", invoice: Invoice
+    services: Sequence[Service], *, day: dt.date, actor: Actor, effects: Effects, invoice: Invoice
 ) -> list[Service]:
     """USE-4, REN-3: a usage Service suspended for an unpaid usage invoice works again once none of
     its usage invoices is open past its due date (the caller saves the Services returned)."""
@@ -156,30 +152,38 @@ def reactivate_if_settled(
     return changed
 
 
-@on_invoice_paid
-def usage_invoice_paid(*, invoice: Invoice, actor: Actor, now: dt.datetime) -> Service | None:
-    """USE-4: a usage invoice paid in full by any means (invoice page, Prepaid Account, staff)
-    reactivates its Service when it was suspended for it."""
-    if invoice.kind != Invoice.Kind.USAGE or invoice.service_id is None:
-        return None
-    from billing.services.renewals import Effects
-
-    service = (
-        Service.objects.select_for_update(of=("self",))
-        .select_related("plan", "organization")
-        .get(pk=invoice.service_id)
-    )
-    effects = Effects()
-    if reactivate_if_settled([service], day=clock.business_date(now), actor=actor, effects=effects, invoice=invoice):
-        service.save(update_fields=["status", "suspended_at", "suspension_reason", "terminates_on"])
-        effects.flush(now)
-    return service
+@on_invoices_paid
+def usage_invoices_paid(
+    *, invoices: list[Invoice], actor: Actor, now: dt.datetime, effects: Effects, services: dict[int, Service]
+) -> None:
+    """USE-4: a usage invoice paid in full by any means (invoice page, Prepaid Account, staff, the
+    daily run) reactivates its Service when it was suspended for it."""
+    paid = of_kind(invoices, Invoice.Kind.USAGE)
+    if not paid:
+        return
+    known = [services[i.service_id] for i in paid if i.service_id in services]
+    missing = [i.service_id for i in paid if i.service_id not in services]
+    if missing:
+        known += list(
+            Service.objects.select_for_update(of=("self",))
+            .select_related("plan", "organization")
+            .filter(pk__in=missing)
+            .order_by("pk")
+        )
+    by_service = {invoice.service_id: invoice for invoice in paid}
+    day = clock.business_date(now)
+    changed = [
+        service
+        for service in known
+        if reactivate_if_settled([service], day=day, actor=actor, effects=effects, invoice=by_service[service.pk])
+    ]
+    bulk_update(changed, ["status", "suspended_at", "suspension_reason", "terminates_on"])
 
 
 # --- the end of a usage trial (USE-8) -------------------------------------------------------
 
 
-def _audit(effects: "Effects", actor: Actor, service: Service, action: str, before: dict) -> None:  # type: ignore[type-arg]
+def _audit(effects: Effects, actor: Actor, service: Service, action: str, before: dict) -> None:  # type: ignore[type-arg]
     effects.audit.append(
         AuditSpec(
             actor=actor,
@@ -194,7 +198,7 @@ def _audit(effects: "Effects", actor: Actor, service: Service, action: str, befo
 
 
 def usage_trials_end(
-    services: Sequence[Service], *, day: dt.date, now: dt.datetime, actor: Actor, effects: "Effects"
+    services: Sequence[Service], *, day: dt.date, now: dt.datetime, actor: Actor, effects: Effects
 ) -> list[Service]:
     """USE-8 (Decision): at T a usage trial becomes active — nothing is paid in advance — when its
     usage can be collected: a default means that allows automatic debit that day, or a positive
@@ -244,7 +248,7 @@ def usage_trials_resume_due(day: dt.date) -> QuerySet[Service]:
 def usage_trials_resume_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
     """USE-8: a lapsed usage trial works again (active) once its Organization has a means to collect
     from — a default auto-debit means or a positive Prepaid balance — checked by each daily run."""
-    from billing.services.renewals import Effects, locked_services
+    from billing.batch import locked_services
 
     actor = Actor.system("billing.suspension")
     with transaction.atomic():

@@ -11,15 +11,16 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from audit.services import Actor
+from billing.batch import locked_services
 from billing.models import Service
 from billing.services.lifecycle import ALL_CHANNELS, Status, _service_audit
+from billing.services.posting import Effects
 from billing.services.renewal_invoices import (
     next_term,
     next_term_invoices,
     open_renewal_invoices,
     renewal_invoices_issue,
 )
-from billing.services.renewals import Effects, locked_services
 from core.bulk import bulk_update
 from notifications.services import NoticeSpec
 

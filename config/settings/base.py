@@ -235,6 +235,8 @@ MONEY_BACK_DAYS = 30  # MB-2
 ORDER_INVOICE_EXPIRY_DAYS = env.int("ORDER_INVOICE_EXPIRY_DAYS", default=30)
 ORDER_INVOICE_REMINDER_DAYS = tuple(env.list("ORDER_INVOICE_REMINDER_DAYS", cast=int, default=[7, 1]))
 UNKNOWN_PAYMENT_FLAG_AFTER = dt.timedelta(days=1)  # REN-8: an unknown outcome older than this is flagged
+# REN-8: a card payment left PROCESSING this long by a stopped request is looked up by the daily run.
+PROCESSING_PAYMENT_STALE_AFTER = dt.timedelta(minutes=15)
 LIFECYCLE_BATCH_SIZE = env.int("LIFECYCLE_BATCH_SIZE", default=500)  # Services per batch of the daily run
 # Processes that run a daily job's batches side by side (core.parallel; PostgreSQL only).
 LIFECYCLE_WORKERS = env.int("LIFECYCLE_WORKERS", default=os.cpu_count() or 1)

@@ -150,7 +150,10 @@ def test_pre5_a_declined_card_consumes_no_balance(number: str, reason: str) -> N
     assert (invoice.amount_paid, invoice.status, service.status) == (Decimal("0.00"), "open", "awaiting_payment")
     assert _balance(legal.organization) == Decimal("50.00")
     assert LedgerEntry.objects.count() == entries
-    assert Payment.objects.filter(invoice=invoice).count() == 0
+    # the declined charge stays on record, with its key and why; nothing was booked (BIL-4, REN-8)
+    failed = Payment.objects.get(invoice=invoice)
+    assert (failed.status, failed.failure_reason, failed.amount) == ("failed", reason, Decimal("58.10"))
+    assert failed.idempotency_key == f"invoice:{invoice.pk}:card:1"
 
 
 def test_ren8_an_unknown_card_outcome_books_nothing_until_reconciled() -> None:

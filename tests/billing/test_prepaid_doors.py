@@ -171,7 +171,11 @@ def test_a_declined_card_in_the_portal_shows_why_and_changes_nothing(legal) -> N
 
     assert response.status_code == 200
     assert "The card was declined (card_declined). Nothing was charged." in response.content.decode()
-    assert _state() == before
+    payments, ledger, accounts, requests, charges = _state()
+    assert (ledger, accounts, requests) == before[1:4]  # nothing credited
+    # the declined charge stays on record (REN-8: it was sent outside any transaction)
+    assert [(p["status"], p["failure_reason"]) for p in payments] == [("failed", "card_declined")]
+    assert [c["outcome"] for c in charges] == ["declined"]
 
 
 def test_a_transfer_top_up_shows_its_reference_and_is_credited_once_staff_record_it(legal, verified) -> None:
@@ -321,7 +325,8 @@ def test_api_top_up_by_card_by_transfer_and_declined(legal) -> None:
     no_card = client.post(url, {"amount": "30.00", "method": "card"}, format="json")
     too_much = client.post(url, {"amount": "10000.01", "method": "bank_transfer"}, format="json")
 
-    card_payment, transfer = Payment.objects.order_by("pk")
+    card_payment, transfer, failed = Payment.objects.order_by("pk")
+    assert (failed.status, failed.failure_reason, failed.amount) == ("failed", "card_declined", Decimal("30.00"))
     assert (by_card.status_code, by_card.json()) == (
         201,
         {
@@ -365,7 +370,9 @@ def test_api_top_up_by_card_by_transfer_and_declined(legal) -> None:
         },
     )
     assert too_much.status_code == 400
-    assert _state() == before
+    payments, *rest = _state()
+    assert rest[:3] == list(before[1:4])  # nothing credited: ledger, balances, cash-out requests
+    assert payments[:-1] == before[0] and payments[-1]["id"] == failed.pk  # only the failed charge's record
     pending = client.get(f"/api/v1/organizations/{legal.organization_id}/prepaid/").json()["pending_top_ups"]
     assert [p["reference"] for p in pending] == [transfer.reference]
 

@@ -124,10 +124,12 @@ def test_pre2_each_submission_is_a_new_top_up(legal) -> None:
 @pytest.mark.parametrize(
     ("number", "reason"), [("4000000000000002", "card_declined"), ("4000000000009995", "insufficient_funds")]
 )
-def test_bil4_a_declined_card_answers_402_and_changes_nothing(legal, number: str, reason: str) -> None:
+def test_bil4_a_declined_card_answers_402_credits_nothing_and_keeps_the_failed_charge(
+    legal, number: str, reason: str
+) -> None:
     card = _card(legal.organization, legal.user, number)
     prepaid_account_for(legal.organization)
-    before = _state()
+    payments, ledger, accounts, charges, events = _state()
 
     with pytest.raises(RuleViolation, match=reason) as refused:
         prepaid_top_up_by_card(
@@ -135,8 +137,16 @@ def test_bil4_a_declined_card_answers_402_and_changes_nothing(legal, number: str
         )
 
     assert (refused.value.rule, refused.value.status) == ("BIL-4", 402)
-    assert _state() == before
+    after_payments, after_ledger, after_accounts, after_charges, after_events = _state()
+    assert (after_ledger, after_accounts) == (ledger, accounts)  # nothing credited
     assert _balance(legal.organization) == Decimal("0.00")
+    # REN-8: the charge was sent outside any transaction, so the bank side and the record of the
+    # failed payment stay: one declined charge, one failed payment with the same key, its evidence.
+    [failed] = [p for p in after_payments if p not in payments]
+    [charge] = [c for c in after_charges if c not in charges]
+    assert (failed["status"], failed["failure_reason"], failed["amount"]) == ("failed", reason, Decimal("50.00"))
+    assert (charge["outcome"], charge["idempotency_key"]) == ("declined", failed["idempotency_key"])
+    assert after_events == events + 1
 
 
 def test_ren8_an_unknown_outcome_credits_nothing_until_reconciled_then_once(legal) -> None:

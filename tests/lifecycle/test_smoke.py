@@ -25,8 +25,8 @@ def test_ren8_the_attempts_lock_the_services_again_and_see_what_changed_since_th
     """The debit batch's second transaction reuses the instances the first one read, but re-reads
     their rows under the lock: a Service changed in between is seen as it is now, and one moved to
     another plan is read in full with that plan."""
+    from billing.batch import locked_services
     from billing.models import Service
-    from billing.services.renewals import locked_services
     from tests.billing.factories import PlanFactory
 
     legal = customer()
@@ -47,7 +47,7 @@ def test_ren8_the_attempts_lock_the_services_again_and_see_what_changed_since_th
 def test_perf_the_services_of_a_batch_share_one_plan_instance_per_plan() -> None:
     """Read in full or re-read onto instances of an earlier transaction, Services on the same plan
     get the same Plan instance (what is computed from a plan is computed once per batch)."""
-    from billing.services.renewals import locked_services
+    from billing.batch import locked_services
     from tests.billing.factories import ServiceFactory
 
     legal = customer()

@@ -25,9 +25,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from audit.services import Actor, audit_record
+from billing.batch import locked_services
 from billing.models import Service
 from billing.services.lifecycle import require_manager
-from billing.services.renewals import locked_services
 from core import clock
 from core.errors import RuleViolation
 from usage import engine, selectors

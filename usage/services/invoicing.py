@@ -32,10 +32,11 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import translation
 
 from audit.services import Actor, AuditSpec
+from billing.batch import locked_services
 from billing.models import Invoice, Service
 from billing.money import quantize
 from billing.services.invoices import InvoiceRequest, LineSpec, VatCache, invoices_issue
-from billing.services.renewals import Effects, locked_services
+from billing.services.posting import Effects
 from core import clock
 from core.bulk import bulk_update
 from usage import engine, selectors

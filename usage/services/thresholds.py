@@ -18,8 +18,8 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from audit.services import Actor, audit_record
+from billing.batch import locked_services
 from billing.models import Plan, Service
-from billing.services.renewals import locked_services
 from core.errors import RuleViolation
 from notifications.services import NoticeSpec, notify_many
 from usage.models import RATE_DECIMAL_PLACES, Limit, Resource, Threshold
