@@ -53,6 +53,7 @@ check-deploy: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.production DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
 	DJANGO_ALLOWED_HOSTS=portal.example DATABASE_URL=sqlite:///var/check.sqlite3 REDIS_URL=redis://127.0.0.1:6379/0 \
 	EVIDENCE_SEAL_KEY=$$(head -c 48 /dev/urandom | base64) \
+	PAYMENT_GATEWAY=stripe STRIPE_SECRET_KEY=sk_test_check STRIPE_WEBHOOK_SECRET=whsec_check \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean:

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from billing.webhooks import stripe_webhook
 from core.views import healthz
 
 # The API docs page's own policy: the portal's, plus a nonce for drf-spectacular's one inline script and
@@ -15,6 +16,7 @@ api_docs = csp_update({"script-src": [NONCE], "style-src": [NONCE], "img-src": [
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("webhooks/stripe/", stripe_webhook, name="stripe-webhook"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),

@@ -39,6 +39,7 @@ CARD_REJECTIONS = {
     "invalid_number": ("number", gettext_noop("This card number is not valid.")),
     "invalid_expiry": ("exp_month", gettext_noop("This expiry date is not valid.")),
     "invalid_cvc": ("cvc", gettext_noop("The security code must have 3 or 4 digits.")),
+    "card_declined": ("number", gettext_noop("Your bank declined this card. Please use another card.")),
 }
 
 
@@ -230,7 +231,13 @@ def means_add_card(
         _require_not_restricted(locked, MeansKind.CARD)
         _check_card_expiry(exp_month=exp_month, exp_year=exp_year, today=today)
         try:
-            card = get_gateway().tokenize_card(number=number, exp_month=exp_month, exp_year=exp_year, cvc=cvc)
+            card = get_gateway().tokenize_card(
+                number=number,
+                exp_month=exp_month,
+                exp_year=exp_year,
+                cvc=cvc,
+                customer_reference=f"organization:{locked.pk}",  # one Stripe Customer per Organization
+            )
         except CardRejected as rejected:
             field, message = CARD_REJECTIONS.get(rejected.code, CARD_REJECTIONS["invalid_number"])
             raise RuleViolation(_(message), rule="BIL-4", status=400, field=field) from None

@@ -218,7 +218,14 @@ PROVIDER_EUR_IBAN = env("PROVIDER_EUR_IBAN", default="CH93 0076 2011 6238 5295 7
 _served_port = env.int("PORT", default=8000)
 PORTAL_URL = env("PORTAL_URL", default=f"http://127.0.0.1:{_served_port}")
 SMS_BACKEND = env("SMS_BACKEND", default="notifications.backends.sms.ConsoleSMSBackend")
-PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="billing.gateway.SandboxGateway")
+# The payment gateway (billing.gateways): "sandbox" (development and tests; its tables are the dev-only
+# `sandbox` app's, which the local and test settings install and production refuses), "stripe", or a
+# dotted path to a class. Stripe's keys: the secret API key, the signing secret of the webhook endpoint
+# (/webhooks/stripe/), and an API base only to talk to a fake Stripe (localstripe) instead of Stripe.
+PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="sandbox")
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 
 # The renewal lifecycle (SPEC §3). Figures the provider may change are settings, cited by rule id.
 RENEWAL_FIRST_ATTEMPT_DAYS = 14  # REN-1 / REN-6: first debit attempt on E - 14

@@ -1,5 +1,8 @@
 """Production: every secret comes from the environment; `manage.py check --deploy` is clean."""
 
+from django.core.exceptions import ImproperlyConfigured
+
+from billing.gateways.base import gateway_path, is_sandbox
 from config.settings.base import *  # noqa: F403
 from config.settings.base import BASE_DIR, env
 
@@ -13,6 +16,18 @@ if DATABASE_OWNER_URL:  # noqa: F405  (the migrating command alone: it owns the 
     DATABASES["default"] = env.db_url_config(DATABASE_OWNER_URL)  # noqa: F405
 EVIDENCE_SEAL_KEY = env("EVIDENCE_SEAL_KEY")  # EVD-1: never in the database, never derived
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# The payment gateway: Stripe unless another real one is named. The sandbox takes no money and its
+# tables (the `sandbox` app) are not installed here: production refuses to start with it.
+PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="stripe")
+if is_sandbox(PAYMENT_GATEWAY):
+    raise ImproperlyConfigured(
+        "PAYMENT_GATEWAY names the sandbox, which takes no money and is not installed in production: "
+        "set PAYMENT_GATEWAY=stripe (with STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET)."
+    )
+if gateway_path(PAYMENT_GATEWAY) == gateway_path("stripe"):
+    STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
+    STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

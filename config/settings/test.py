@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import CELERY_VISIBILITY_TIMEOUT, REDIS_URL, VAR_DIR, env
+from config.settings.base import CELERY_VISIBILITY_TIMEOUT, INSTALLED_APPS, REDIS_URL, VAR_DIR, env
 
 
 def _local_postgres_url() -> str | None:
@@ -53,6 +53,12 @@ if not REDIS_URL:  # not in the environment
 CELERY_TASK_DEFAULT_QUEUE = f"portal-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 DEBUG = False
+# The payment gateway sandbox's tables (billing.gateways.sandbox): development and tests only.
+INSTALLED_APPS = [*INSTALLED_APPS, "sandbox"]
+# The tests' gateway is the sandbox whatever the environment says (tests/billing/test_gateway_contract.py
+# runs the Stripe adapter against localstripe by itself).
+PAYMENT_GATEWAY = "sandbox"
+STRIPE_API_BASE = ""
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SMS_BACKEND = "notifications.backends.sms.LocmemSMSBackend"

@@ -1,5 +1,6 @@
 """The payment gateway's sandbox (BIL-4, REN-8): Stripe's test cards, one charge per idempotency key,
-unknown outcomes reconciled by lookup, refunds within what was charged, no card number kept."""
+unknown outcomes reconciled by lookup, refunds within what was charged, no card number kept. The contract
+both gateways share is tests/billing/test_gateway_contract.py; this module keeps the sandbox's own."""
 
 import datetime as dt
 import threading
@@ -10,7 +11,6 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.db.models.query import QuerySet
 
-from billing import gateway
 from billing.gateway import (
     CardDetails,
     CardRejected,
@@ -21,7 +21,8 @@ from billing.gateway import (
     SandboxGateway,
     get_gateway,
 )
-from billing.models import GatewayCharge
+from billing.gateways import sandbox as gateway
+from sandbox.models import GatewayCharge
 
 pytestmark = pytest.mark.django_db
 
@@ -402,8 +403,10 @@ def test_the_sandbox_table_of_test_cards_matches_the_documentation() -> None:
     assert gateway.SANDBOX_TEST_CARDS == {
         "4242424242424242": gateway.SUCCEED,
         "4000000000000002": gateway.DECLINE,
+        "4000000000000341": gateway.DECLINE,
         "4000000000009995": gateway.NO_FUNDS,
         "4000000000000119": gateway.TIMEOUT,
+        "4000002760003184": gateway.AUTHENTICATE,
     }
 
 

@@ -10,11 +10,12 @@ import pytest
 from accounts.models import Organization
 from audit.models import AuditEvent
 from billing.gateway import SandboxGateway
-from billing.models import GatewayCharge, MeansRestriction, PaymentMeans
+from billing.models import MeansRestriction, PaymentMeans
 from billing.selectors import default_auto_debit_means
 from billing.services import means as services
 from billing.services.means import card_is_valid_on
 from core.errors import RuleViolation
+from sandbox.models import GatewayCharge
 from tests.factories import OrganizationFactory, UserFactory, member
 
 pytestmark = pytest.mark.django_db

@@ -20,10 +20,11 @@ from stdnum.ch import esr
 from accounts.models import Organization
 from audit.models import AuditEvent
 from audit.services import Actor
-from billing.models import CashOutRequest, GatewayCharge, Invoice, LedgerEntry, Payment, PaymentMeans, PrepaidAccount
+from billing.models import CashOutRequest, Invoice, LedgerEntry, Payment, PaymentMeans, PrepaidAccount
 from billing.services.means import means_add_card
 from billing.services.prepaid import prepaid_account_for, prepaid_credit
 from billing.services.topup import prepaid_top_up_by_transfer
+from sandbox.models import GatewayCharge
 from tests.billing.factories import InvoiceFactory
 from tests.factories import UserFactory, member
 

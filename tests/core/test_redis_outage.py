@@ -183,6 +183,8 @@ def test_production_uses_the_degradable_cache(tmp_path: Path) -> None:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "EVIDENCE_SEAL_KEY": "Zq4v-8Lr2xN6pT0wYb3mK7sJ1dF5hG9cV2eR4uA8iO6lP0",  # EVD-1: required in production
+        "STRIPE_SECRET_KEY": "sk_test_deploy",  # production's gateway is Stripe
+        "STRIPE_WEBHOOK_SECRET": "whsec_deploy",
     }
     code = "import django; django.setup(); from django.core.cache import caches; print(type(caches['default']))"
     result = subprocess.run(
