@@ -2,10 +2,11 @@
 
 An event is only a trigger: what it says about a charge is not booked as such. A
 `payment_intent.succeeded` or `payment_intent.payment_failed` event names the engine's idempotency key
-(the PaymentIntent's metadata); the portal then asks the gateway itself, through the existing look-up path
-(`payment_reconcile`), for a Payment whose outcome was unknown. A renewal attempt whose outcome is
-unknown is left to the daily look-up job (billing.services.debit_lookup), which owns its booking. Any other
-event is recorded and otherwise ignored.
+(the PaymentIntent's metadata); the portal then asks the gateway itself, through the existing look-up
+path (`payment_reconcile`), for a Payment whose outcome was unknown (or left processing by a stopped
+request). A renewal attempt whose outcome is unknown is left to the daily look-up job
+(billing.services.debit_lookup), which owns its booking. Any other event is recorded and otherwise
+ignored.
 
 The event is recorded after the look-up: if that fails (the gateway does not answer), nothing is recorded,
 the webhook answers an error and Stripe delivers the event again later. A second delivery of a recorded
@@ -33,8 +34,8 @@ def gateway_event_receive(
     payment = None
     if event_type in CHARGE_EVENTS and idempotency_key:
         payment = Payment.objects.filter(idempotency_key=idempotency_key).select_related("organization").first()
-        if payment is not None and payment.status == Payment.Status.UNKNOWN:
-            payment = payment_reconcile(payment=payment, now=now)  # locks, looks up, books (REN-8)
+        if payment is not None and payment.status in (Payment.Status.UNKNOWN, Payment.Status.PROCESSING):
+            payment = payment_reconcile(payment=payment, now=now)  # looks up, then locks and books (REN-8)
     try:
         with transaction.atomic():
             event = GatewayEvent.objects.create(

@@ -3,12 +3,12 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     """GatewayCharge comes from billing in the state only: its table billing_gatewaycharge, created by
-    billing 0001, is kept as it is, with its rows (billing 0011 dropped the model from billing's state)."""
+    billing 0001, is kept as it is, with its rows (billing 0012 dropped the model from billing's state)."""
 
     initial = True
 
     dependencies = [
-        ("billing", "0011_gatewaycharge_to_sandbox_gatewayevent"),
+        ("billing", "0012_gatewaycharge_to_sandbox_gatewayevent"),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
     install the sandbox, keeps it unused). GatewayEvent records each Stripe webhook event once."""
 
     dependencies = [
-        ("billing", "0010_usage_based_plans_and_six_decimal_lines"),
+        ("billing", "0011_charging_outside_locks"),
     ]
 
     operations = [
