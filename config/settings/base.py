@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "sla",
     "support",
     "usage",
+    # Last: the embedded demo (seed_demo, demo_totp) builds on every app above; its commands refuse without DEBUG.
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.management.commands.seed_demo import DEMO_STAFF
+from demo.management.commands.seed_demo import DEMO_STAFF
 
 
 class Command(BaseCommand):
