@@ -10,7 +10,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from accounts.models import Acceptance, DocumentNotice, DocumentVersion, GuardianAuthorization, Organization, User
-from accounts.services import _lock_organization, _require_membership, _snapshot, organization_block
+from accounts.permissions import require_member
+from accounts.services import _lock_organization, _snapshot, organization_block
 from audit.services import Actor, audit_record
 from core import clock
 from core.errors import RuleViolation
@@ -64,7 +65,7 @@ def document_accept(
         raise RuleViolation(_("This version is not published."), rule="ORG-8", status=400)
     with transaction.atomic():
         locked = _lock_organization(organization)
-        _require_membership(locked, user)
+        require_member(locked.pk, user)
         if locked.status == Organization.Status.TERMINATED:
             raise RuleViolation(_("This organization's contract is terminated."), rule="ORG-9")
         existing = Acceptance.objects.filter(organization=locked, version=version).first()

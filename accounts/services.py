@@ -25,6 +25,7 @@ from accounts.models import (
     Organization,
     User,
 )
+from accounts.permissions import require_changeable, require_manager, require_member
 from accounts.validators import normalize_phone, normalize_vat_number
 from audit.services import Actor, audit_record
 from core import clock
@@ -208,31 +209,6 @@ def _lock_organization(organization: Organization) -> Organization:
     return Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
 
 
-def _require_membership(organization: Organization, user: User) -> Membership:
-    membership = Membership.objects.filter(organization=organization, user=user).first()
-    if membership is None:
-        raise RuleViolation(_("You are not a member of this organization."), rule="ORG-5", status=404)
-    return membership
-
-
-def _require_manager(organization: Organization, user: User) -> Membership:
-    membership = _require_membership(organization, user)
-    if not membership.can_manage_organization:
-        raise RuleViolation(
-            _("Only a Legal Responsible or an administrator can change the organization."), rule="ORG-5", status=403
-        )
-    return membership
-
-
-def _require_changeable(organization: Organization) -> None:
-    if organization.status == Organization.Status.BLOCKED:
-        raise RuleViolation(
-            _("This organization is blocked: its data cannot be changed. Please contact support."), rule="ORG-2"
-        )
-    if organization.status == Organization.Status.TERMINATED:
-        raise RuleViolation(_("This organization's contract is terminated."), rule="ORG-9")
-
-
 def organization_create(
     *,
     user: User,
@@ -342,8 +318,8 @@ def organization_update_contact(
             raise ValidationError({"billing_country": error.messages}) from error
     with transaction.atomic():
         locked = _lock_organization(organization)
-        _require_manager(locked, user)
-        _require_changeable(locked)
+        require_manager(locked, user)
+        require_changeable(locked)
         changed = [field for field, value in cleaned.items() if str(getattr(locked, field)) != str(value)]
         if not changed:
             return locked
@@ -485,7 +461,7 @@ def organization_terminate(
     _reauthenticate(user, password, rule="ORG-9")
     with transaction.atomic():
         locked = _lock_organization(organization)
-        membership = _require_membership(locked, user)
+        membership = require_member(locked.pk, user)
         if membership.role != Role.LEGAL_RESPONSIBLE:
             raise RuleViolation(_("Only a Legal Responsible can terminate the contract."), rule="ORG-9", status=403)
         if locked.status == Organization.Status.TERMINATED:
@@ -576,8 +552,8 @@ def member_invite(
         raise RuleViolation(_("Enter a valid e-mail address."), rule="ORG-5", status=400, field="email") from error
     with transaction.atomic():
         locked = _lock_organization(organization)
-        actor_membership = _require_manager(locked, user)
-        _require_changeable(locked)
+        actor_membership = require_manager(locked, user)
+        require_changeable(locked)
         if role == Role.LEGAL_RESPONSIBLE:
             _require_legal_responsible_actor(actor_membership)
         if Membership.objects.filter(organization=locked, user__email__iexact=email).exists():
@@ -641,7 +617,7 @@ def invitation_accept(*, token: str, user: User, client_address: str | None = No
                 rule="ORG-5",
                 status=403,
             )
-        _require_changeable(locked)
+        require_changeable(locked)
         if Membership.objects.filter(organization=locked, user=user).exists():
             raise RuleViolation(_("You are already a member of this organization."), rule="ORG-5")
         if invitation.role == Role.LEGAL_RESPONSIBLE:
@@ -667,7 +643,7 @@ def invitation_revoke(
 ) -> Invitation:
     with transaction.atomic():
         locked = _lock_organization(invitation.organization)
-        _require_manager(locked, user)
+        require_manager(locked, user)
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if invitation.accepted_at is not None or invitation.revoked_at is not None:
             raise RuleViolation(_("This invitation is already closed."), rule="ORG-5")
@@ -720,8 +696,8 @@ def member_change_role(
     _check_role(role)
     with transaction.atomic():
         locked = _lock_organization(membership.organization)
-        actor_membership = _require_manager(locked, user)
-        _require_changeable(locked)
+        actor_membership = require_manager(locked, user)
+        require_changeable(locked)
         member = _lock_member(locked, membership)
         if member.role == role:
             return member
@@ -757,8 +733,8 @@ def member_remove(*, membership: Membership, user: User, client_address: str | N
         locked = _lock_organization(membership.organization)
         member = _lock_member(locked, membership)
         is_self = member.user_id == user.pk
-        actor_membership = _require_membership(locked, user) if is_self else _require_manager(locked, user)
-        _require_changeable(locked)
+        actor_membership = require_member(locked.pk, user) if is_self else require_manager(locked, user)
+        require_changeable(locked)
         if member.role == Role.LEGAL_RESPONSIBLE and not is_self and actor_membership.role != Role.LEGAL_RESPONSIBLE:
             raise RuleViolation(_("Only a Legal Responsible can remove a Legal Responsible."), rule="ORG-5", status=403)
         _require_other_legal_responsible(locked, member)

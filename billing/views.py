@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
 from accounts.models import DocumentVersion, Membership
+from accounts.permissions import SERVICE_MANAGER_ROLES, TERMINATING_ROLES
 from accounts.views import member_required
 from billing import selectors
 from billing.forms import (
@@ -28,8 +29,6 @@ from billing.models import Invoice, MeansKind, MoneyBackRefund, Payment, Payment
 from billing.pdf import invoice_pdf
 from billing.services import moneyback
 from billing.services.lifecycle import (
-    MANAGING_ROLES,
-    TERMINATING_ROLES,
     service_decline_renewal,
     service_renew_now,
     service_resume_renewal,
@@ -213,7 +212,7 @@ def service(request: AuthenticatedHttpRequest, membership: Membership, service_i
             "coming": [event for event in events if not event.past],
             "renew_form": renew_form,
             "balance": prepaid_account_for(membership.organization).balance,
-            "can_manage": membership.role in MANAGING_ROLES,
+            "can_manage": membership.role in SERVICE_MANAGER_ROLES,
             "can_terminate": membership.role in TERMINATING_ROLES,
             "running": found.status in (Service.Status.ACTIVE, Service.Status.TRIAL, Service.Status.SUSPENDED),
             "warranty_refusal": ""

@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors as account_selectors
 from accounts.models import Membership
-from accounts.permissions import HasTokenScope
+from accounts.permissions import HasTokenScope, require_staff, require_staff_second_factor
 from billing import selectors as billing_selectors
 from billing.models import Service
 from billing.serializers import ServiceSerializer
@@ -177,23 +177,6 @@ class ServiceForceMajeureTerminateView(APIView):
 # --- staff and the monitoring system ---------------------------------------------------------
 
 
-def _staff_with_second_factor(request: Request) -> bool:
-    """Staff act through the API only from a session whose second factor was checked (the admin's
-    log-in, django-otp): a password alone — an API token — never carries staff powers."""
-    user = request.user
-    is_verified = getattr(user, "is_verified", None)
-    return bool(user.is_staff and callable(is_verified) and is_verified())
-
-
-def _refuse_unverified_staff(request: Request, rule: str) -> None:
-    if request.user.is_staff and not _staff_with_second_factor(request):
-        raise RuleViolation(
-            _("Staff use this endpoint from a session opened with their second factor (the staff site's log-in)."),
-            rule=rule,
-            status=403,
-        )
-
-
 class IsStaffOrMonitoring(BasePermission):
     """SLA-8: incidents are recorded by staff (second factor checked) or by the monitoring system's
     account, which holds the `sla.add_incident` permission and no staff status. Refused with the rule
@@ -201,7 +184,7 @@ class IsStaffOrMonitoring(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        _refuse_unverified_staff(request, "SLA-8")
+        require_staff_second_factor(request, rule="SLA-8")
         if not (user.is_staff or user.has_perm("sla.add_incident")):
             raise RuleViolation(_("Only our staff and our monitoring record incidents."), rule="SLA-8", status=403)
         return True
@@ -209,9 +192,8 @@ class IsStaffOrMonitoring(BasePermission):
 
 class IsStaff(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
-        _refuse_unverified_staff(request, "SLA-7")
-        if not request.user.is_staff:
-            raise RuleViolation(_("Only our staff may do this."), rule="SLA-7", status=403)
+        require_staff_second_factor(request, rule="SLA-7")
+        require_staff(request.user, rule="SLA-7")
         return True
 
 

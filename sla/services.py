@@ -36,10 +36,11 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.permissions import TERMINATING_ROLES, require_staff
 from audit.services import Actor, audit_record
 from billing.models import Invoice, LedgerEntry, Service
 from billing.money import percent_of
-from billing.services.lifecycle import TERMINATING_ROLES, require_manager, service_terminate_for
+from billing.services.lifecycle import require_service_manager, service_terminate_for
 from billing.services.prepaid import prepaid_credit
 from core import clock
 from core.errors import RuleViolation
@@ -58,11 +59,6 @@ from sla.models import (
 )
 
 Status = Claim.Status
-
-
-def _require_staff(user: User, rule: str) -> None:
-    if not user.is_staff:
-        raise RuleViolation(_("Only our staff may do this."), rule=rule, status=403)
 
 
 def _require_monitoring(user: User) -> None:
@@ -214,7 +210,7 @@ def incident_update(
 ) -> Incident:
     """Staff correct what an incident is (class, cause — SLA-6 — title, public description), audited.
     A claim already decided keeps what was decided."""
-    _require_staff(user, "SLA-2")
+    require_staff(user, rule="SLA-2")
     _check_incident(incident_class=incident_class, cause=cause, title=title)
     fields = ("title", "description", "incident_class", "cause")
     with transaction.atomic():
@@ -255,7 +251,7 @@ def maintenance_schedule(
     """Staff plan a maintenance window, announced to the affected contact persons. Planned or urgent,
     it is recorded before it starts (SLA-7). A planned one needs the schedule's notice in business hours
     (48, weekends skipped); a shorter notice is refused unless the window is marked urgent with a reason."""
-    _require_staff(user, "SLA-7")
+    require_staff(user, rule="SLA-7")
     if not title.strip():
         raise RuleViolation(_("Give the maintenance a title."), rule="SLA-7", status=400, field="title")
     if ends_at <= starts_at:
@@ -457,7 +453,7 @@ def claim_accept(*, claim: Claim, incident: Incident, staff_user: User, now: dt.
     """Staff accept the claim, naming the incident that caused the unavailability: the penalty is
     computed and capped (SLA-3, SLA-4), the decision posted on the ticket, and the credit to the
     Prepaid Account queued (credited exactly once, `penalty_credit`)."""
-    _require_staff(staff_user, "SLA-5")
+    require_staff(staff_user, rule="SLA-5")
     with transaction.atomic():
         locked = _lock_pending(claim)
         incident = _lock_incident(incident)  # decided on the incident as it is now, not a stale copy
@@ -552,7 +548,7 @@ def _accepted_message(penalty: Penalty) -> str:
 
 def claim_refuse(*, claim: Claim, staff_user: User, reason: str, cause: str = "", now: dt.datetime) -> Claim:
     """Staff refuse the claim with a reason, and the excluding cause where there is one (SLA-6)."""
-    _require_staff(staff_user, "SLA-5")
+    require_staff(staff_user, rule="SLA-5")
     reason = reason.strip()
     if not reason:
         raise RuleViolation(_("Give the reason of the refusal."), rule="SLA-5", status=400, field="reason")
@@ -663,7 +659,7 @@ def service_terminate_force_majeure(
 ) -> Service:
     """SLA-9: during force majeure the customer may terminate at once (data deleted for good, SC 8.3;
     no compensation, BIL-13) — a Legal Responsible or administrator who manages the Service."""
-    require_manager(service, user, TERMINATING_ROLES)
+    require_service_manager(service, user, TERMINATING_ROLES)
     _force_majeure_incident(service, incident)
     if not confirmed:
         raise RuleViolation(
@@ -687,7 +683,7 @@ def staff_terminate_force_majeure(
     *, service: Service, incident: Incident, staff_user: User, reason: str, now: dt.datetime
 ) -> Service:
     """SLA-9: after the schedule's days of force majeure (30), the provider may terminate too."""
-    _require_staff(staff_user, "SLA-9")
+    require_staff(staff_user, rule="SLA-9")
     if not reason.strip():
         raise RuleViolation(_("A reason is required."), rule="SLA-9", status=400, field="reason")
     _force_majeure_incident(service, incident)

@@ -19,10 +19,10 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership
+from accounts.permissions import TERMINATING_ROLES
 from accounts.views import member_required
 from billing import selectors as billing_selectors
 from billing.models import Service
-from billing.services.lifecycle import TERMINATING_ROLES
 from core import clock
 from core.errors import RuleViolation
 from core.forms import raise_unless_the_forms, show_refusal

@@ -40,6 +40,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Language, Membership, Organization, User
+from accounts.permissions import require_staff
 from audit.services import Actor, audit_record
 from billing import selectors as billing_selectors
 from billing.models import Invoice, Service
@@ -235,11 +236,6 @@ def _require_language(language: str) -> None:
             status=400,
             field="language",
         )
-
-
-def _require_staff(user: User) -> None:
-    if not user.is_staff:
-        raise RuleViolation(_("Only our staff may do this."), rule="SUP-5", status=403)
 
 
 def _visible_service(membership: Membership, service: Service | None) -> None:
@@ -468,7 +464,7 @@ def ticket_open_by_staff(
     supporting documents by `documents_due_on`, a Zurich day after today), an acceptable-use case
     (SC 5.7: `aup_category` and the `service` required), or any other kind. The ticket waits for the
     customer; the opening message is sent to the contact persons like any staff reply (SUP-7)."""
-    _require_staff(staff_user)
+    require_staff(staff_user, rule="SUP-5")
     if kind not in Kind.values:
         raise RuleViolation(_("Choose the kind of request."), rule="SUP-5", status=400, field="kind")
     subject, body = _require_text(subject, body)
@@ -554,7 +550,7 @@ def message_post(
     other (staff powers come only through the staff site, behind its second factor)."""
     staff = bool(user.is_staff) if as_staff is None else as_staff
     if staff:
-        _require_staff(user)
+        require_staff(user, rule="SUP-5")
     if not staff:
         if membership_seeing(user, ticket) is None:
             raise RuleViolation(_("No such ticket."), rule="SUP-2", status=404)
@@ -669,7 +665,7 @@ def ticket_set_priority(
 def ticket_set_status(*, ticket: Ticket, staff_user: User, status: str, now: dt.datetime) -> Ticket:
     """Staff set the status: resolve, close, or reopen (open / waiting for either side). Waiting for
     the provider starts the escalation clock anew."""
-    _require_staff(staff_user)
+    require_staff(staff_user, rule="SUP-5")
     if status not in Status.values:
         raise RuleViolation(_("Choose a status."), rule="SUP-3", status=400, field="status")
     with transaction.atomic():
@@ -698,7 +694,7 @@ def ticket_set_status(*, ticket: Ticket, staff_user: User, status: str, now: dt.
 def ticket_flag_abusive(*, ticket: Ticket, staff_user: User, reason: str, now: dt.datetime) -> Ticket:
     """SUP-6 (TCU 9.5): staff flag abusive conduct on a ticket, with a reason; flagged once (a second
     flag is refused and changes nothing)."""
-    _require_staff(staff_user)
+    require_staff(staff_user, rule="SUP-5")
     if not reason.strip():
         raise RuleViolation(_("A reason is required."), rule="SUP-6", status=400, field="reason")
     with transaction.atomic():
@@ -728,7 +724,7 @@ def ticket_suspend_service(*, ticket: Ticket, staff_user: User, reason: str, now
     one transaction. Refused for other kinds, and as billing refuses (e.g. not active)."""
     from billing.services.lifecycle import staff_suspend
 
-    _require_staff(staff_user)
+    require_staff(staff_user, rule="SUP-5")
     if ticket.kind != Kind.ACCEPTABLE_USE or ticket.service_id is None:
         raise RuleViolation(
             _("A Service is suspended from an acceptable-use case about it."), rule="SC 5.7", status=400

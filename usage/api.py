@@ -28,7 +28,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import HasTokenScope
+from accounts.permissions import HasTokenScope, require_staff_second_factor
 from audit.services import Actor
 from core import clock
 from core.errors import RuleViolation
@@ -45,14 +45,6 @@ ECHO_DEPTH = 3  # a value is an object of scalars: anything nested deeper is not
 # --- who may call ----------------------------------------------------------------------------------
 
 
-def _staff_with_second_factor(request: Request) -> bool:
-    """Staff act through the API only from a session whose second factor was checked (the admin's
-    log-in, django-otp): a password alone — an API token — never carries staff powers."""
-    user = request.user
-    is_verified = getattr(user, "is_verified", None)
-    return bool(user.is_staff and callable(is_verified) and is_verified())
-
-
 class IsStaffOrMetering(BasePermission):
     """USE-2: usage is reported by the metering account, which holds `usage.report_usage` and no staff
     status, or by staff with their second factor checked. Refused with the rule before the request's
@@ -60,12 +52,7 @@ class IsStaffOrMetering(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        if user.is_staff and not _staff_with_second_factor(request):
-            raise RuleViolation(
-                _("Staff use this endpoint from a session opened with their second factor (the staff site's log-in)."),
-                rule=RULE,
-                status=403,
-            )
+        require_staff_second_factor(request, rule=RULE)
         if not (user.is_staff or user.has_perm(PERMISSION)):
             raise RuleViolation(_("Only our metering system reports usage."), rule=RULE, status=403)
         return True

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Membership
+from accounts.permissions import BILLING_ROLES
 from accounts.views import member_required
 from billing import selectors as billing_selectors
 from billing.models import Service
@@ -25,7 +26,7 @@ from core.http import AuthenticatedHttpRequest, client_address
 from usage import selectors
 from usage.charts import daily_svg, invoiced_svg, money
 from usage.forms import BudgetForm
-from usage.services.budgets import BUDGET_ROLES, budget_remove, budget_set
+from usage.services.budgets import budget_remove, budget_set
 from usage.templatetags.usage_figures import quantity
 
 
@@ -57,7 +58,7 @@ def _render(
     request: AuthenticatedHttpRequest, membership: Membership, service: Service, form: BudgetForm | None = None
 ) -> HttpResponse:
     figures = selectors.month_to_date(service, organization=membership.organization, now=clock.now())
-    can_manage = membership.role in BUDGET_ROLES and service.status != Service.Status.TERMINATED
+    can_manage = membership.role in BILLING_ROLES and service.status != Service.Status.TERMINATED
     if form is None and can_manage:
         budget = figures.budget
         form = BudgetForm(

@@ -9,7 +9,7 @@ customer and staff actions below go through the same functions with one Service.
 """
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
+from accounts.permissions import SERVICE_MANAGER_ROLES, TERMINATING_ROLES, require_role
 from audit.services import Actor, AuditSpec
 from billing import selectors
 from billing.batch import locked_services
@@ -462,22 +463,26 @@ def terminate_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime)
 
 # --- what customers do -----------------------------------------------------------------------
 
-MANAGING_ROLES = (Membership.Role.LEGAL_RESPONSIBLE, Membership.Role.ADMINISTRATOR, Membership.Role.BILLING)
+# The name billing/services/moneyback.py imports; the role sets live in accounts.permissions.
+MANAGING_ROLES = SERVICE_MANAGER_ROLES
 
 
-def require_manager(service: Service, user: User, roles: Sequence[str] = MANAGING_ROLES) -> Membership:
-    """`user`'s membership if it may act on the Service (ORG-5 roles, ORG-6 scope); else 404 / 403."""
+def require_service_manager(
+    service: Service, user: User, roles: Collection[str] = SERVICE_MANAGER_ROLES, *, refusal: str | None = None
+) -> Membership:
+    """`user`'s membership if it may act on the Service (ORG-5 roles, ORG-6 scope); else 404 / 403.
+    The roles are accounts.permissions'; the scope is the Services the member sees (billing.selectors)."""
     membership = Membership.objects.filter(organization_id=service.organization_id, user=user).first()
     if membership is None or not selectors.services_for_member(membership).filter(pk=service.pk).exists():
         raise RuleViolation(_("No such service."), rule="ORG-6", status=404)
-    if membership.role not in roles:
-        raise RuleViolation(_("Your role does not allow this action on the Service."), rule="ORG-5", status=403)
-    return membership
+    return require_role(
+        membership, roles, refusal=refusal or _("Your role does not allow this action on the Service.")
+    )
 
 
-def _lock_for_member(service: Service, user: User, roles: Sequence[str] = MANAGING_ROLES) -> Service:
-    """The Service locked, if `user` may manage it (`require_manager`)."""
-    require_manager(service, user, roles)
+def _lock_for_member(service: Service, user: User, roles: Collection[str] = SERVICE_MANAGER_ROLES) -> Service:
+    """The Service locked, if `user` may manage it (`require_service_manager`)."""
+    require_service_manager(service, user, roles)
     return locked_services([service.pk])[0]
 
 
@@ -656,9 +661,6 @@ def service_resume_renewal(
         _service_audit(effects, actor, locked, "service.renewal_resumed", "REN-5", before)
         effects.flush(now)
     return locked
-
-
-TERMINATING_ROLES = (Membership.Role.LEGAL_RESPONSIBLE, Membership.Role.ADMINISTRATOR)
 
 
 def service_terminate_now(

@@ -17,18 +17,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import Membership, Organization, User
-from accounts.services import _require_changeable, _require_membership
+from accounts.permissions import require_billing_member, require_changeable
 from audit.services import Actor, audit_record
 from billing.gateway import CardRejected, get_gateway
 from billing.models import MeansKind, MeansRestriction, PaymentMeans, Service
 from billing.models.payments import AUTO_DEBIT_KINDS
 from core import clock
 from core.errors import RuleViolation
-
-Role = Membership.Role
-
-# ORG-5: who may manage the means of payment of an Organization.
-MEANS_MANAGER_ROLES = frozenset({Role.LEGAL_RESPONSIBLE, Role.ADMINISTRATOR, Role.BILLING})
 
 # A card whose expiry is further away than this is a typing mistake (card schemes issue for at most
 # a few years; Stripe refuses beyond 50).
@@ -67,14 +62,11 @@ def _lock_organization(organization_id: int) -> Organization:
 
 def _require_means_manager(organization: Organization, user: User) -> Membership:
     """ORG-5: a member (else 404, the Organization is none of their business) with a billing role."""
-    membership = _require_membership(organization, user)
-    if membership.role not in MEANS_MANAGER_ROLES:
-        raise RuleViolation(
-            _("Only a Legal Responsible, an administrator or a billing member can manage the means of payment."),
-            rule="ORG-5",
-            status=403,
-        )
-    return membership
+    return require_billing_member(
+        organization,
+        user,
+        refusal=_("Only a Legal Responsible, an administrator or a billing member can manage the means of payment."),
+    )
 
 
 def _require_not_restricted(organization: Organization, kind: str) -> None:
@@ -227,7 +219,7 @@ def means_add_card(
     with transaction.atomic():
         locked = _lock_organization(organization.pk)
         _require_means_manager(locked, user)
-        _require_changeable(locked)
+        require_changeable(locked)
         _require_not_restricted(locked, MeansKind.CARD)
         _check_card_expiry(exp_month=exp_month, exp_year=exp_year, today=today)
         try:
@@ -296,7 +288,7 @@ def means_add_other(
     with transaction.atomic():
         locked = _lock_organization(organization.pk)
         _require_means_manager(locked, user)
-        _require_changeable(locked)
+        require_changeable(locked)
         _require_not_restricted(locked, kind)
         if kind == MeansKind.PAYPAL:
             try:
@@ -343,7 +335,7 @@ def means_set_default(
     with transaction.atomic():
         locked_organization = _lock_organization(means.organization_id)
         _require_means_manager(locked_organization, user)
-        _require_changeable(locked_organization)
+        require_changeable(locked_organization)
         locked = _lock_means(locked_organization, means)
         if locked.kind not in AUTO_DEBIT_KINDS:
             raise RuleViolation(_("Only a card or PayPal can be debited automatically."), rule="BIL-12", field="means")
@@ -369,7 +361,7 @@ def means_remove(
     with transaction.atomic():
         locked_organization = _lock_organization(means.organization_id)
         _require_means_manager(locked_organization, user)
-        _require_changeable(locked_organization)
+        require_changeable(locked_organization)
         locked = _lock_means(locked_organization, means)
         before = _describe(locked)
         locked.revoked_at = now

@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
 from accounts.document_services import document_accept
-from accounts.models import DocumentVersion, Membership, Organization, User
+from accounts.models import DocumentVersion, Organization, User
+from accounts.permissions import require_billing_member
 from audit.services import Actor, audit_record
 from billing import selectors
 from billing.models import Invoice, PaymentMeans, Plan, Service, TrialFlag
@@ -20,19 +21,13 @@ from core import clock
 from core.errors import RuleViolation
 from notifications.services import notify
 
-ORDERING_ROLES = (Membership.Role.LEGAL_RESPONSIBLE, Membership.Role.ADMINISTRATOR, Membership.Role.BILLING)
-
 
 def _lock_orderable_organization(organization: Organization, user: User, today: dt.date) -> Organization:
     """The checks every order and trial makes (ORG-2, ORG-4, ORG-5), with the Organization locked."""
     locked = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
-    membership = Membership.objects.filter(organization=locked, user=user).first()
-    if membership is None:
-        raise RuleViolation(_("You are not a member of this organization."), rule="ORG-5", status=404)
-    if membership.role not in ORDERING_ROLES:
-        raise RuleViolation(
-            _("Only a Legal Responsible, an administrator or a billing member can order."), rule="ORG-5", status=403
-        )
+    require_billing_member(
+        locked, user, refusal=_("Only a Legal Responsible, an administrator or a billing member can order.")
+    )
     if locked.status == Organization.Status.BLOCKED:
         raise RuleViolation(_("This organization is blocked: it cannot order. Please contact support."), rule="ORG-2")
     if locked.status == Organization.Status.TERMINATED:

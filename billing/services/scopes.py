@@ -7,13 +7,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization
+from accounts.permissions import LIMITABLE_ROLES, require_manager
 from audit.services import Actor, audit_record
 from billing.models import MembershipServiceScope, Service
 from core.errors import RuleViolation
-
-# The roles that can be limited: a Legal Responsible holds the whole contract and an administrator
-# manages the whole Organization, so neither is limited to some Services.
-LIMITABLE_ROLES = (Membership.Role.BILLING, Membership.Role.TECHNICAL)
 
 
 def membership_scope_set(
@@ -28,13 +25,7 @@ def membership_scope_set(
     administrator decides, for billing and technical members."""
     with transaction.atomic():
         organization = Organization.objects.select_for_update(no_key=True).get(pk=membership.organization_id)
-        actor_membership = Membership.objects.filter(organization=organization, user=user).first()
-        if actor_membership is None:
-            raise RuleViolation(_("You are not a member of this organization."), rule="ORG-5", status=404)
-        if not actor_membership.can_manage_organization:
-            raise RuleViolation(
-                _("Only a Legal Responsible or an administrator can change the organization."), rule="ORG-5", status=403
-            )
+        require_manager(organization, user)
         if organization.status != Organization.Status.ACTIVE:
             raise RuleViolation(_("This organization's data cannot be changed now."), rule="ORG-2")
         member = Membership.objects.select_for_update().get(pk=membership.pk, organization=organization)

@@ -23,25 +23,23 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership
+from accounts.permissions import BILLING_ROLES
 from audit.services import Actor, audit_record
 from billing.batch import locked_services
 from billing.models import Service
-from billing.services.lifecycle import require_manager
+from billing.services.lifecycle import require_service_manager
 from core import clock
 from core.errors import RuleViolation
 from usage import engine, selectors
 from usage.models import Budget, Limit, UsageMonth
 
-# USE-6: who may set, change or remove a budget.
-BUDGET_ROLES = (Membership.Role.LEGAL_RESPONSIBLE, Membership.Role.ADMINISTRATOR, Membership.Role.BILLING)
 # The largest budget accepted: the money columns hold up to 9,999,999,999.99.
 BUDGET_MAX = Decimal("9999999999.99")
 
 
 def _locked_usage_service(service: Service, user: Any) -> Service:
     """The Service locked, if `user` may manage its budget and it is a usage Service still running."""
-    require_manager(service, user, BUDGET_ROLES)
+    require_service_manager(service, user, BILLING_ROLES)  # USE-6: who may set, change or remove a budget
     locked = locked_services([service.pk])[0]
     if not locked.usage_based:
         raise RuleViolation(_("This Service is not billed by usage: it has no budget."), rule="USE-6", status=404)
