@@ -20,6 +20,7 @@ from core.errors import RuleViolation
 from core.http import AuthenticatedRequest, client_address
 from core.schema import ErrorSerializer
 from support import selectors
+from support.attachments import ALLOWED_EXTENSIONS
 from support.models import Ticket
 from support.serializers import (
     MessagePostSerializer,
@@ -28,7 +29,7 @@ from support.serializers import (
     TicketCreateSerializer,
     TicketSerializer,
 )
-from support.services import ALLOWED_EXTENSIONS, message_post, ticket_open, ticket_set_priority
+from support.services import message_post, ticket_open, ticket_set_priority
 from support.views import attachment_response
 
 REFUSALS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}

@@ -20,8 +20,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import Membership, Organization, User
 from billing.models import Invoice, Service
 from notifications.services import notify
+from support.attachments import Upload
 from support.models import Ticket
-from support.services import Upload, message_post, ticket_open
+from support.services import message_post, ticket_open
 
 pytestmark = pytest.mark.django_db
 

@@ -41,8 +41,9 @@ from accounts.tokens import token_issue
 from billing.models import Invoice, Service
 from billing.services.means import means_add_card
 from sla.models import Claim, Incident
+from support.attachments import Upload
 from support.models import Attachment
-from support.services import Upload, ticket_open
+from support.services import ticket_open
 from tests.support.helpers import PNG
 
 pytestmark = pytest.mark.django_db

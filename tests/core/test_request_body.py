@@ -15,8 +15,9 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.middleware import RequestBodyLimitMiddleware
+from support.attachments import Upload
 from support.models import Attachment, Message, Ticket
-from support.services import Upload, ticket_open
+from support.services import ticket_open
 from tests.billing.factories import InvoiceFactory
 from tests.factories import UserFactory, member
 

@@ -8,8 +8,8 @@ from accounts.models import Membership
 from audit.models import AuditEvent
 from billing.models import MembershipServiceScope, Service
 from notifications.models import Notification
+from support.attachments import Upload
 from support.models import Attachment, Message, Ticket
-from support.services import Upload
 from tests.billing.factories import ServiceFactory
 from tests.factories import UserFactory, member
 

@@ -14,9 +14,10 @@ from django.test import override_settings
 from accounts.models import Membership
 from audit.models import AuditEvent
 from core.errors import RuleViolation
+from support.attachments import sniff_content_type
 from support.models import Attachment, Ticket
 from support.selectors import attachment_for
-from support.services import message_post, sniff_content_type, ticket_open
+from support.services import message_post, ticket_open
 from tests.factories import member
 from tests.support.helpers import NOW, PDF, PNG, scoped, service_of, snapshot, staff, upload
 
