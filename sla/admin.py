@@ -5,7 +5,9 @@ refused and force-majeure Services terminated only through `sla.services`: the a
 input, the services check the rules, lock, write the evidence and tell the contact persons. A
 `RuleViolation` is shown on the form (or as an error message) and nothing is changed. Penalties are
 read only; the penalty schedule is catalog data saved by the admin, read only once a penalty used it.
-Every list and every view of a record is itself recorded (EVD-2, `StaffAccessAuditMixin`).
+Every list and every view of a record is itself recorded (EVD-2, `StaffAccessAuditMixin`). What may
+still happen to a record (the buttons a page shows, the rows a form offers) is decided by sla.engine
+and sla.selectors, which the services ask again under their locks: no rule is written here.
 """
 
 import datetime as dt
@@ -32,10 +34,10 @@ from core.forms import show_refusal
 from core.http import AuthenticatedHttpRequest
 from sla import (
     admin_schedule,  # noqa: F401  (registers the penalty schedule's admin)
+    engine,
     selectors,
 )
 from sla.models import (
-    PENALTY_CAUSES,
     Cause,
     Claim,
     Incident,
@@ -157,11 +159,7 @@ class TerminateForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["service"]
         assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = (
-            incident.services.exclude(status=Service.Status.TERMINATED)
-            .select_related("organization", "plan")
-            .order_by("pk")
-        )
+        field.queryset = selectors.force_majeure_terminable(incident)
 
 
 @admin.register(Incident)
@@ -306,12 +304,10 @@ class IncidentAdmin(ActionPagesMixin, StaffAccessAuditMixin, admin.ModelAdmin):
         if incident is not None:
             extra_context = {
                 **(extra_context or {}),
-                "can_resolve": incident.resolved_at is None and self.has_change_permission(request, incident),
-                "can_terminate": (
-                    incident.cause == Cause.FORCE_MAJEURE
-                    and incident.resolved_at is None
-                    and self.has_terminate_permission(request)
-                ),
+                "can_resolve": engine.incident_resolvable(incident.resolved_at)
+                and self.has_change_permission(request, incident),
+                "can_terminate": engine.force_majeure_going_on(incident.cause, incident.resolved_at)
+                and self.has_terminate_permission(request),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -519,7 +515,7 @@ class ClaimAcceptForm(forms.Form):
 
 def refusal_causes() -> list[tuple[str, Any]]:
     """SLA-6: the causes that exclude a penalty, or none (another reason, given in words)."""
-    return [("", _("— no excluding cause —"))] + [(c.value, c.label) for c in Cause if c not in PENALTY_CAUSES]
+    return [("", _("— no excluding cause —"))] + [(c.value, c.label) for c in engine.excluding_causes()]
 
 
 class ClaimRefuseForm(forms.Form):
@@ -592,7 +588,7 @@ class ClaimAdmin(ActionPagesMixin, StaffAccessAuditMixin, ReadOnlyAdmin):
             extra_context = {
                 **(extra_context or {}),
                 "nearby_incidents": selectors.incidents_matching(claim),
-                "can_decide": claim.status == Claim.Status.PENDING and self.has_act_permission(request),
+                "can_decide": engine.claim_decidable(claim.status) and self.has_act_permission(request),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -614,8 +610,8 @@ class ClaimAdmin(ActionPagesMixin, StaffAccessAuditMixin, ReadOnlyAdmin):
     def accept_view(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         """Accept, naming the incident: the penalty is computed, capped, posted on the ticket (SLA-3/4)."""
         claim = self._claim(request, pk)
-        nearby = selectors.incidents_matching(claim).filter(resolved_at__isnull=False).first()
-        form = ClaimAcceptForm(request.POST or None, claim=claim, initial={"incident": nearby})
+        suggested = selectors.suggested_incident(claim)
+        form = ClaimAcceptForm(request.POST or None, claim=claim, initial={"incident": suggested})
         if request.method == "POST" and form.is_valid():
             try:
                 penalty = claim_accept(

@@ -1,7 +1,7 @@
 """The staff admin of the SLA's penalty schedule (SLA-2, SLA-3, SLA-4): dated versions, read only
 once a penalty used them. Registered by `sla.admin`, which imports this module."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -12,17 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from core import clock
 from core.admin import AuditedChangesMixin
-from sla.models import ClassAllowance, IncidentClass, Penalty, PenaltySchedule, PenaltyStep
-
-
-def schedule_used(schedule: Model | None) -> bool:
-    """A version in force, or one a penalty was computed with, is never changed again: past
-    incidents' occurrences and the penalties computed with it depend on it (a change is a new
-    dated version)."""
-    if schedule is None:
-        return False
-    assert isinstance(schedule, PenaltySchedule)
-    return schedule.valid_from <= clock.today() or Penalty.objects.filter(schedule_id=schedule.pk).exists()
+from sla import engine, selectors
+from sla.models import ClassAllowance, IncidentClass, PenaltySchedule, PenaltyStep
 
 
 class AllowanceFormSet(BaseInlineFormSet):
@@ -35,7 +26,7 @@ class AllowanceFormSet(BaseInlineFormSet):
             for form in self.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE")
         }
-        missing = [c for c in IncidentClass.values if c not in kept]
+        missing = engine.missing_allowances(kept)
         if missing:
             raise ValidationError(
                 _("Give the allowance of every class (missing: %(classes)s).") % {"classes": ", ".join(missing)}
@@ -52,7 +43,7 @@ class StepFormSet(BaseInlineFormSet):
             for form in self.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE")
         }
-        if kept != set(PenaltyStep.Group.values):
+        if not engine.steps_complete(kept):
             raise ValidationError(_("Give at least one penalty step for class A and one for classes B to E."))
 
 
@@ -66,16 +57,16 @@ class ScheduleInline(admin.TabularInline):
         if obj is None:
             latest = PenaltySchedule.objects.order_by("-valid_from").first()
             return self.model._default_manager.filter(schedule=latest).count() if latest else len(IncidentClass.values)
-        return 0 if schedule_used(obj) else 1
+        return 0 if selectors.schedule_frozen(obj) else 1
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return not schedule_used(obj) and super().has_add_permission(request, obj)
+        return not selectors.schedule_frozen(obj) and super().has_add_permission(request, obj)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return not schedule_used(obj) and super().has_change_permission(request, obj)
+        return not selectors.schedule_frozen(obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return not schedule_used(obj) and super().has_delete_permission(request, obj)
+        return not selectors.schedule_frozen(obj) and super().has_delete_permission(request, obj)
 
 
 class ClassAllowanceInline(ScheduleInline):
@@ -111,7 +102,7 @@ class PenaltyScheduleAdmin(AuditedChangesMixin, admin.ModelAdmin):
 
     @admin.display(description=_("used by a penalty"), boolean=True)
     def used(self, obj: PenaltySchedule) -> bool:
-        return schedule_used(obj)
+        return selectors.schedule_frozen(obj)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         latest = PenaltySchedule.objects.order_by("-valid_from").first()
@@ -128,13 +119,14 @@ class PenaltyScheduleAdmin(AuditedChangesMixin, admin.ModelAdmin):
         return kwargs
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return not schedule_used(obj) and super().has_change_permission(request, obj)
+        return not selectors.schedule_frozen(cast(PenaltySchedule | None, obj)) and super().has_change_permission(
+            request, obj
+        )
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        if obj is None or schedule_used(obj):
+        if obj is None or selectors.schedule_frozen(cast(PenaltySchedule, obj)):
             return False
-        assert isinstance(obj, PenaltySchedule)
-        return obj.valid_from > clock.today() and super().has_delete_permission(request, obj)
+        return super().has_delete_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
         assert isinstance(obj, PenaltySchedule)

@@ -23,6 +23,7 @@ from dateutil.relativedelta import relativedelta
 
 from billing.money import percent_of
 from core.clock import ZURICH
+from sla.models import PENALTY_CAUSES, Cause, Claim, IncidentClass, PenaltyStep
 
 Span = tuple[dt.datetime, dt.datetime]
 
@@ -146,3 +147,47 @@ def business_seconds_between(start: dt.datetime, end: dt.datetime) -> Decimal:
             total += piece_end.astimezone(dt.UTC) - cursor.astimezone(dt.UTC)
         cursor = piece_end
     return exact_seconds(total)
+
+
+# --- what may still happen to an incident, a claim, a schedule ----------------------------------
+# The admin asks these to show or hide its buttons and to check its forms; the services ask them
+# again under their locks, so a page and the rule never disagree.
+
+
+def incident_resolvable(resolved_at: dt.datetime | None) -> bool:
+    """SLA-2: an incident is resolved once; its end, once recorded, stays as recorded."""
+    return resolved_at is None
+
+
+def force_majeure_going_on(cause: str, resolved_at: dt.datetime | None) -> bool:
+    """SLA-9: a force-majeure incident still going on, whose Services may be terminated."""
+    return cause == Cause.FORCE_MAJEURE and resolved_at is None
+
+
+def claim_decidable(status: str) -> bool:
+    """SLA-5: a claim is accepted or refused once."""
+    return status == Claim.Status.PENDING
+
+
+def excluding_causes() -> list[Cause]:
+    """SLA-6: the causes that exclude a penalty (a claim refused with one earns nothing)."""
+    return [cause for cause in Cause if cause not in PENALTY_CAUSES]
+
+
+def missing_allowances(classes: Iterable[str]) -> list[str]:
+    """SLA-2: a schedule version gives the allowance of every incident class; the classes it lacks."""
+    given = set(classes)
+    return [incident_class for incident_class in IncidentClass.values if incident_class not in given]
+
+
+def steps_complete(groups: Iterable[str]) -> bool:
+    """SLA-3: a schedule version has penalty steps for class A and for classes B to E."""
+    return set(groups) == set(PenaltyStep.Group.values)
+
+
+def schedule_frozen(*, valid_from: dt.date, today: dt.date, used_by_penalty: bool) -> bool:
+    """A version in force, or one a penalty was computed with, is never changed again: past incidents'
+    occurrences and the penalties computed with it depend on it (a change is a new dated version).
+    Only a version not frozen may be deleted."""
+    return valid_from <= today or used_by_penalty
+

@@ -24,6 +24,7 @@ from sla.models import (
     IncidentService,
     Maintenance,
     MaintenanceService,
+    Penalty,
     PenaltySchedule,
     PenaltyStep,
 )
@@ -251,6 +252,11 @@ def incidents_matching(claim: Claim) -> QuerySet[Incident]:
     )
 
 
+def suggested_incident(claim: Claim) -> Incident | None:
+    """The incident staff most likely name when accepting the claim: the first resolved one it matches."""
+    return incidents_matching(claim).filter(resolved_at__isnull=False).first()
+
+
 def claim_for_member(*, membership: Any, claim_id: int) -> Claim:
     claim = claims_for_member(membership).filter(pk=claim_id).first()
     if claim is None:
@@ -308,6 +314,22 @@ def claimable_incidents(service: Service, *, now: dt.datetime) -> list[Claimable
 def force_majeure_incidents(service: Service) -> QuerySet[Incident]:
     """SLA-9: the force-majeure incidents affecting the Service that are still going on."""
     return incidents_for_service(service).filter(cause=Cause.FORCE_MAJEURE, resolved_at__isnull=True)
+
+
+def force_majeure_terminable(incident: Incident) -> QuerySet[Service]:
+    """SLA-9: the Services of a force-majeure incident that are not terminated yet."""
+    services = incident.services.exclude(status=Service.Status.TERMINATED)
+    return services.select_related("organization", "plan").order_by("pk")
+
+
+def schedule_frozen(schedule: PenaltySchedule | None) -> bool:
+    """A schedule version that may no longer change (engine.schedule_frozen); an unsaved one may."""
+    if schedule is None:
+        return False
+    if engine.schedule_frozen(valid_from=schedule.valid_from, today=clock.today(), used_by_penalty=False):
+        return True  # in force: no need to ask whether a penalty used it
+    used = Penalty.objects.filter(schedule_id=schedule.pk).exists()
+    return engine.schedule_frozen(valid_from=schedule.valid_from, today=clock.today(), used_by_penalty=used)
 
 
 # --- monthly availability (SLA-1) ------------------------------------------------------------

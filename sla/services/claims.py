@@ -95,7 +95,7 @@ def _lock_pending(claim: Claim) -> Claim:
         .select_related("ticket", "service__plan", "organization")
         .get(pk=claim.pk)
     )
-    if locked.status != Status.PENDING:
+    if not engine.claim_decidable(locked.status):
         raise RuleViolation(_("This claim is already decided."), rule="SLA-5")
     Ticket.objects.select_for_update().filter(pk=locked.ticket_id).first()
     return locked
@@ -358,8 +358,7 @@ def penalty_credit(*, penalty_id: int, now: dt.datetime) -> LedgerEntry | None:
 
 def _force_majeure_incident(service: Service, incident: Incident) -> Incident:
     if (
-        incident.cause != Cause.FORCE_MAJEURE
-        or incident.resolved_at is not None
+        not engine.force_majeure_going_on(incident.cause, incident.resolved_at)
         or not IncidentService.objects.filter(incident=incident, service=service).exists()
     ):
         raise RuleViolation(_("No force majeure affecting this Service is going on."), rule="SLA-9", field="incident")

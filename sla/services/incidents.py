@@ -144,7 +144,7 @@ def incident_resolve(*, incident: Incident, user: User, resolved_at: dt.datetime
     _require_monitoring(user)
     with transaction.atomic():
         locked = lock_incident(incident)
-        if locked.resolved_at is not None:
+        if not engine.incident_resolvable(locked.resolved_at):
             raise RuleViolation(_("This incident is already resolved."), rule="SLA-2")
         if not locked.started_at < resolved_at <= now:
             raise RuleViolation(

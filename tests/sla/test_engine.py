@@ -7,6 +7,7 @@ import pytest
 
 from core.clock import ZURICH
 from sla import engine
+from sla.models import PenaltyStep
 
 D = Decimal
 
@@ -150,3 +151,67 @@ def test_sla7_business_time_is_exact() -> None:
     # then the notice is 48 hours exactly, not a second short of it
     assert engine.business_seconds_between(announced, announced + dt.timedelta(hours=48)) == 48 * 3600
     assert engine.business_seconds_between(announced, z(2026, 12, 9, 10)) == D("172799.5")
+
+
+# --- what may still happen (the admin's buttons and forms, the services' checks) -------------------
+
+
+def test_sla2_an_incident_is_resolvable_only_while_it_goes_on() -> None:
+    assert engine.incident_resolvable(None) is True
+    assert engine.incident_resolvable(u(2026, 3, 1, 8, 0)) is False
+
+
+@pytest.mark.parametrize(
+    ("cause", "resolved_at", "expected"),
+    [
+        ("force_majeure", None, True),
+        ("force_majeure", u(2026, 3, 1, 8, 0), False),
+        ("provider", None, False),
+        ("beyond_control", None, False),
+    ],
+)
+def test_sla9_only_a_force_majeure_still_going_on_allows_termination(
+    cause: str, resolved_at: dt.datetime | None, expected: bool
+) -> None:
+    assert engine.force_majeure_going_on(cause, resolved_at) is expected
+
+
+def test_sla5_only_a_pending_claim_is_decided() -> None:
+    assert [status for status in ("pending", "accepted", "refused") if engine.claim_decidable(status)] == ["pending"]
+
+
+def test_sla6_every_cause_but_the_providers_excludes_a_penalty() -> None:
+    assert [cause.value for cause in engine.excluding_causes()] == [
+        "beyond_control",
+        "customer_misuse",
+        "planned_maintenance",
+        "tcu_block",
+        "force_majeure",
+    ]
+
+
+def test_sla2_a_schedule_names_the_classes_it_gives_no_allowance() -> None:
+    assert engine.missing_allowances(["A", "C", "E"]) == ["B", "D"]
+    assert engine.missing_allowances(["A", "B", "C", "D", "E"]) == []
+
+
+def test_sla3_a_schedule_has_steps_for_class_a_and_for_classes_b_to_e() -> None:
+    groups = list(PenaltyStep.Group.values)
+    assert engine.steps_complete(groups) is True
+    assert engine.steps_complete(groups[:1]) is False
+    assert engine.steps_complete([]) is False
+
+
+@pytest.mark.parametrize(
+    ("valid_from", "used", "frozen"),
+    [
+        (dt.date(2026, 3, 2), False, False),  # not yet in force, never used: may change or go
+        (dt.date(2026, 3, 1), False, True),  # in force from today
+        (dt.date(2026, 2, 1), False, True),
+        (dt.date(2026, 3, 2), True, True),  # a penalty was computed with it
+    ],
+)
+def test_sla2_a_schedule_in_force_or_used_by_a_penalty_never_changes(
+    valid_from: dt.date, used: bool, frozen: bool
+) -> None:
+    assert engine.schedule_frozen(valid_from=valid_from, today=dt.date(2026, 3, 1), used_by_penalty=used) is frozen
