@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Acceptance, DocumentNotice, DocumentVersion, GuardianAuthorization, Organization, User
 from accounts.permissions import require_member
-from accounts.services import _lock_organization, _snapshot, organization_block
+from accounts.services import lock_organization, organization_block, snapshot
 from audit.services import Actor, audit_record
 from core import clock
 from core.errors import RuleViolation
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 # --- contract documents ----------------------------------------------------------------------
 
 
-def _accept(
+def acceptance_record(
     *,
     organization: Organization,
     version: DocumentVersion,
@@ -31,6 +31,7 @@ def _accept(
     now: dt.datetime,
     method: str = Acceptance.Method.EXPLICIT,
 ) -> Acceptance:
+    """ORG-7: record an acceptance, inside the caller's transaction; the caller checked who and what."""
     acceptance = Acceptance.objects.create(
         organization=organization,
         version=version,
@@ -64,7 +65,7 @@ def document_accept(
     if version.published_at is None or version.published_on is None or version.published_on > clock.business_date(now):
         raise RuleViolation(_("This version is not published."), rule="ORG-8", status=400)
     with transaction.atomic():
-        locked = _lock_organization(organization)
+        locked = lock_organization(organization)
         require_member(locked.pk, user)
         if locked.status == Organization.Status.TERMINATED:
             raise RuleViolation(_("This organization's contract is terminated."), rule="ORG-9")
@@ -74,7 +75,7 @@ def document_accept(
         # The deemed-acceptance job does not lock the organization: the unique constraint decides.
         try:
             with transaction.atomic():
-                return _accept(
+                return acceptance_record(
                     organization=locked,
                     version=version,
                     user=user,
@@ -172,7 +173,7 @@ def acceptance_deem(*, notice: DocumentNotice, now: dt.datetime, job_name: str) 
     """ORG-8: no acceptance 30 days after the notification: the version binds (continued use)."""
     try:
         with transaction.atomic():
-            return _accept(
+            return acceptance_record(
                 organization=notice.organization,
                 version=notice.version,
                 user=None,
@@ -255,7 +256,7 @@ def guardian_authorization_record(
             rule="ORG-4",
             obj=locked,
             organization=locked.organization,
-            after=_snapshot(locked, changed),
+            after=snapshot(locked, changed),
             at=now,
         )
     return locked

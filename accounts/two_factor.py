@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiToken, Membership, Organization, RecoveryCode, User
-from accounts.services import _reauthenticate
+from accounts.services import reauthenticate
 from accounts.tokens import tokens_revoke_all
 from audit.services import Actor, audit_record
 from core.errors import RuleViolation
@@ -140,7 +140,7 @@ def two_factor_disable(*, user: User, password: str, client_address: str | None 
             rule="ORG-5",
             status=403,
         )
-    _reauthenticate(user, password, rule="EVD-1")
+    reauthenticate(user, password, rule="EVD-1")
     with transaction.atomic():
         removed, _detail = TOTPDevice.objects.filter(user=user, name=DEVICE_NAME).delete()
         RecoveryCode.objects.filter(user=user).delete()
@@ -156,7 +156,7 @@ def recovery_codes_renew(
     """New recovery codes (the password again); the old ones stop working."""
     if not has_two_factor(user):
         raise RuleViolation(_("Turn on the second factor first."), rule="EVD-1", status=409)
-    _reauthenticate(user, password, rule="EVD-1")
+    reauthenticate(user, password, rule="EVD-1")
     with transaction.atomic():
         codes = _new_recovery_codes(user, now)
         audit_record(

@@ -37,7 +37,7 @@ def _run(action: Callable[[], None], errors: list[BaseException]) -> None:
 @pytest.mark.parametrize(
     "lock",
     [
-        lambda organization: accounts_services._lock_organization(organization),
+        lambda organization: accounts_services.lock_organization(organization),
         lambda organization: means_services._lock_organization(organization.pk),
     ],
     ids=["accounts", "billing.means"],
