@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from accounts import document_services, passwords, services
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import (
     Acceptance,
     ContractDocument,
@@ -17,10 +18,11 @@ from accounts.models import (
     Organization,
     User,
 )
+from audit.admin_mixins import AuditedChangesMixin, StaffAccessAuditMixin
 from audit.services import Actor
 from core import clock
-from core.admin import AuditedChangesMixin, ReadOnlyAdmin, StaffAccessAuditMixin, reason_action, run_each
-from core.http import AuthenticatedHttpRequest, client_address
+from core.admin import ReadOnlyAdmin, reason_action, run_each
+from core.http import client_address
 
 
 @admin.register(User)

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import document_services, selectors, services, tokens, two_factor
+from accounts.http import AuthenticatedRequest
 from accounts.lockout import CODE_REFUSED, LOGIN_REFUSED, second_factor_failed
 from accounts.models import DocumentVersion, Membership, User
 from accounts.serializers import (
@@ -37,7 +38,7 @@ from billing.services.scopes import membership_scope_set
 from core import clock
 from core.api import error_body
 from core.errors import RuleViolation
-from core.http import AuthenticatedRequest, client_address
+from core.http import client_address
 from core.schema import ErrorSerializer
 from core.throttling import AnonRateThrottle
 

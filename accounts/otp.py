@@ -9,9 +9,10 @@ from django.db import transaction
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import User
 from audit.services import Actor, audit_record
-from core.http import AuthenticatedHttpRequest, client_address
+from core.http import client_address
 
 DEVICE_NAME = "staff-totp"
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import passwords, tokens, two_factor
 from accounts.forms import LoginCodeForm, LoginForm, PasswordConfirmForm, TwoFactorCodeForm
+from accounts.http import AuthenticatedHttpRequest
 from accounts.lockout import CODE_REFUSED, login_paused, second_factor_failed
 from accounts.models import Membership, Organization, User
 from accounts.otp import staff_device_qr_svg
@@ -27,7 +28,7 @@ from audit.services import Actor
 from core import clock
 from core.errors import RuleViolation
 from core.forms import call_service
-from core.http import AuthenticatedHttpRequest, client_address
+from core.http import client_address
 
 PENDING = "accounts.pending_second_factor"  # session key: the user who gave the right password
 PENDING_SECONDS = 300  # the code is asked for within 5 minutes of the password

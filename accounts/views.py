@@ -28,13 +28,14 @@ from accounts.forms import (
     SignupForm,
     TerminateForm,
 )
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import DocumentVersion, Invitation, Language, Membership
 from accounts.otp import staff_device, staff_device_qr_svg, staff_otp_verify
 from audit.services import Actor
 from core import clock
 from core.errors import RuleViolation
 from core.forms import call_service
-from core.http import AuthenticatedHttpRequest, client_address
+from core.http import client_address
 from notifications import selectors as notification_selectors
 from notifications.models import Notification
 from notifications.services import inbox_message_react, inbox_message_read
@@ -156,8 +157,8 @@ def organization_detail(request: AuthenticatedHttpRequest, membership: Membershi
         "pending_documents": selectors.documents_to_accept(
             organization, today, settings.DOCUMENT_DEEMED_ACCEPTANCE_DAYS
         ),
-        "inbox": notification_selectors.inbox_of(organization)[:5],
-        "unread_count": notification_selectors.inbox_unread_count(organization),
+        "inbox": notification_selectors.inbox_of(organization.pk)[:5],
+        "unread_count": notification_selectors.inbox_unread_count(organization.pk),
         "unauthorised_minors": selectors.unauthorised_minors(organization, today),
         "role_form": MemberRoleForm(),
         "add_form": MemberAddForm(),
@@ -383,7 +384,7 @@ def document_accept(request: AuthenticatedHttpRequest, membership: Membership, v
 @member_required
 def inbox(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
     organization = membership.organization
-    page = Paginator(notification_selectors.inbox_of(organization), 25).get_page(request.GET.get("page"))
+    page = Paginator(notification_selectors.inbox_of(organization.pk), 25).get_page(request.GET.get("page"))
     return render(
         request, "accounts/inbox.html", {"organization": organization, "membership": membership, "page": page}
     )
@@ -392,7 +393,7 @@ def inbox(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResp
 @member_required
 def inbox_message(request: AuthenticatedHttpRequest, membership: Membership, message_id: int) -> HttpResponse:
     organization = membership.organization
-    message = notification_selectors.inbox_message(organization=organization, message_id=message_id)
+    message = notification_selectors.inbox_message(organization_id=organization.pk, message_id=message_id)
     if request.method == "POST":
         reaction = request.POST.get("reaction")
         if reaction not in Notification.Reaction.values:

@@ -1,7 +1,8 @@
 from django.contrib import admin
 
+from audit.admin_mixins import StaffAccessAuditMixin
 from audit.models import AuditEvent
-from core.admin import ReadOnlyAdmin, StaffAccessAuditMixin
+from core.admin import ReadOnlyAdmin
 
 
 @admin.register(AuditEvent)

@@ -12,7 +12,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import User
+from audit.admin_mixins import AuditedChangesMixin, StaffAccessAuditMixin
 from billing.models import (
     AddOn,
     AddOnPrice,
@@ -47,9 +49,8 @@ from billing.services.prepaid import (
 from billing.services.renewals import debit_attempts_run
 from billing.services.topup import prepaid_top_up_transfer_received
 from core import clock
-from core.admin import AuditedChangesMixin, ReadOnlyAdmin, StaffAccessAuditMixin, reason_action, run_each
+from core.admin import ReadOnlyAdmin, reason_action, run_each
 from core.errors import RuleViolation
-from core.http import AuthenticatedHttpRequest
 
 
 @admin.register(ServiceType)

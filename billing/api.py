@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors as account_selectors
+from accounts.http import AuthenticatedRequest
 from accounts.models import DocumentVersion, Membership
 from billing import selectors
 from billing.models import Plan, Service
@@ -52,7 +53,7 @@ from billing.services.topup import prepaid_top_up_by_card, prepaid_top_up_by_tra
 from billing.timeline import service_timeline
 from billing.views import pdf_response
 from core import clock
-from core.http import AuthenticatedRequest, client_address
+from core.http import client_address
 from core.schema import ErrorSerializer
 
 REFUSALS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import DocumentVersion, Membership
 from accounts.permissions import SERVICE_MANAGER_ROLES, TERMINATING_ROLES
 from accounts.views import member_required
@@ -46,7 +47,7 @@ from billing.timeline import service_timeline
 from core import clock
 from core.errors import RuleViolation
 from core.forms import call_service, raise_unless_the_forms
-from core.http import AuthenticatedHttpRequest, client_address
+from core.http import client_address
 
 
 @member_required

@@ -1,27 +1,11 @@
+"""Plain HTTP helpers every app uses. The request types of a logged-in user (which name the User
+model) are accounts.http's: core sits below accounts and imports none of it."""
+
 import ipaddress
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.http import HttpRequest
 from rest_framework.request import Request
-
-if TYPE_CHECKING:
-    from django_htmx.middleware import HtmxDetails
-
-    from accounts.models import User
-
-
-class AuthenticatedHttpRequest(HttpRequest):
-    """For type checkers: a request behind login_required (or the staff site), seen by django-htmx."""
-
-    user: "User"
-    htmx: "HtmxDetails"
-
-
-class AuthenticatedRequest(Request):
-    """For type checkers: a DRF request that passed IsAuthenticated."""
-
-    user: "User"  # type: ignore[assignment]
 
 
 def client_address(request: HttpRequest | Request) -> str | None:

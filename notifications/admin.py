@@ -8,9 +8,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin_mixins import StaffAccessAuditMixin
 from core import clock
-from core.admin import ReadOnlyAdmin, StaffAccessAuditMixin, run_each
-from core.http import AuthenticatedHttpRequest
+from core.admin import ReadOnlyAdmin, run_each
 from notifications.models import CallQueueItem, Notification, PrintQueueItem
 from notifications.services import notification_mark_handled
 
@@ -39,7 +39,7 @@ class StaffQueueAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
         return request.user.has_perm("notifications.change_notification")
 
     @admin.action(description=_("Mark as done (posted / called)"), permissions=["act"])
-    def mark_done(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Notification]) -> None:
+    def mark_done(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
         run_each(
             self,
             request,

@@ -25,13 +25,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import User
+from audit.admin_mixins import StaffAccessAuditMixin
 from billing.models import Service
 from core import clock
-from core.admin import ReadOnlyAdmin, StaffAccessAuditMixin
+from core.admin import ReadOnlyAdmin
 from core.errors import RuleViolation
 from core.forms import show_refusal
-from core.http import AuthenticatedHttpRequest
 from sla import (
     admin_schedule,  # noqa: F401  (registers the penalty schedule's admin)
     engine,

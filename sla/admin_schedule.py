@@ -10,8 +10,8 @@ from django.forms.models import BaseInlineFormSet, model_to_dict
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin_mixins import AuditedChangesMixin
 from core import clock
-from core.admin import AuditedChangesMixin
 from sla import engine, selectors
 from sla.models import ClassAllowance, IncidentClass, PenaltySchedule, PenaltyStep
 

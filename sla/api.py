@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors as account_selectors
+from accounts.http import AuthenticatedRequest
 from accounts.models import Membership
 from accounts.permissions import HasTokenScope, require_staff, require_staff_second_factor
 from billing import selectors as billing_selectors
@@ -32,7 +33,7 @@ from billing.models import Service
 from billing.serializers import ServiceSerializer
 from core import clock
 from core.errors import RuleViolation
-from core.http import AuthenticatedRequest, client_address
+from core.http import client_address
 from core.schema import ErrorSerializer
 from sla import selectors
 from sla.models import Incident

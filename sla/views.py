@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Membership
 from accounts.permissions import TERMINATING_ROLES
 from accounts.views import member_required
@@ -26,7 +27,7 @@ from billing.models import Service
 from core import clock
 from core.errors import RuleViolation
 from core.forms import raise_unless_the_forms, show_refusal
-from core.http import AuthenticatedHttpRequest, client_address
+from core.http import client_address
 from sla import selectors
 from sla.charts import availability_svg
 from sla.forms import ForceMajeureTerminateForm

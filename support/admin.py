@@ -19,11 +19,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from accounts.http import AuthenticatedHttpRequest
+from audit.admin_mixins import StaffAccessAuditMixin
 from core import clock
-from core.admin import ReadOnlyAdmin, StaffAccessAuditMixin, reason_action, run_each
+from core.admin import ReadOnlyAdmin, reason_action, run_each
 from core.errors import RuleViolation
 from core.forms import show_refusal
-from core.http import AuthenticatedHttpRequest, client_address
+from core.http import client_address
 from support import selectors
 from support.forms import StaffMessageForm, StaffOpenForm
 from support.models import Message, Ticket

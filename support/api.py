@@ -12,12 +12,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors as account_selectors
+from accounts.http import AuthenticatedRequest
 from accounts.models import Language, Membership
 from billing import selectors as billing_selectors
 from billing.models import Invoice, Service
 from core import clock
 from core.errors import RuleViolation
-from core.http import AuthenticatedRequest, client_address
+from core.http import client_address
 from core.schema import ErrorSerializer
 from support import selectors
 from support.attachments import ALLOWED_EXTENSIONS

@@ -12,13 +12,14 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Membership
 from accounts.views import member_required
 from billing import selectors as billing_selectors
 from core import clock
 from core.errors import RuleViolation
 from core.forms import show_refusal
-from core.http import AuthenticatedHttpRequest, client_address
+from core.http import client_address
 from support import selectors
 from support.forms import PriorityForm, ReplyForm, TicketForm, customer_kinds
 from support.models import Attachment, Ticket

@@ -26,13 +26,15 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from accounts.http import AuthenticatedHttpRequest
+from audit.admin_mixins import StaffAccessAuditMixin
 from audit.services import Actor, audit_record
 from billing.models import Plan, Service
 from core import clock
-from core.admin import ReadOnlyAdmin, StaffAccessAuditMixin, reason_action, run_each
+from core.admin import ReadOnlyAdmin, reason_action, run_each
 from core.errors import RuleViolation
 from core.forms import show_refusal
-from core.http import AuthenticatedHttpRequest, client_address
+from core.http import client_address
 from usage import engine
 from usage.models import RATE_DECIMAL_PLACES, Limit, Rate, RateCard, Resource, Threshold, UsageMonth, UsageTotal
 from usage.services.thresholds import limit_lift, threshold_set

@@ -28,11 +28,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.http import AuthenticatedRequest
 from accounts.permissions import HasTokenScope, require_staff_second_factor
 from audit.services import Actor
 from core import clock
 from core.errors import RuleViolation
-from core.http import AuthenticatedRequest, client_address
+from core.http import client_address
 from core.schema import ErrorSerializer
 from usage.models import Budget, Limit, Threshold
 from usage.services.ingest import values_record

@@ -14,6 +14,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Membership
 from accounts.permissions import BILLING_ROLES
 from accounts.views import member_required
@@ -22,7 +23,7 @@ from billing.models import Service
 from core import clock
 from core.errors import RuleViolation
 from core.forms import raise_unless_the_forms, show_refusal
-from core.http import AuthenticatedHttpRequest, client_address
+from core.http import client_address
 from usage import selectors
 from usage.charts import daily_svg, invoiced_svg, money
 from usage.forms import BudgetForm
