@@ -25,7 +25,6 @@ from accounts.serializers import (
     MemberAddSerializer,
     MemberRoleSerializer,
     MemberSerializer,
-    MemberServicesSerializer,
     MeSerializer,
     OrganizationCreateSerializer,
     OrganizationSerializer,
@@ -33,8 +32,6 @@ from accounts.serializers import (
     TokenRequestSerializer,
     TokenSerializer,
 )
-from billing.models import MembershipServiceScope
-from billing.services.scopes import membership_scope_set
 from core import clock
 from core.api import error_body
 from core.errors import RuleViolation
@@ -283,29 +280,3 @@ class OrganizationTerminateView(APIView):
             now=clock.now(),
         )
         return Response(OrganizationSerializer(terminated).data)
-
-
-class MemberServicesView(APIView):
-    """ORG-6: the Services a member is limited to (an empty list: all of them)."""
-
-    @extend_schema(responses={200: MemberServicesSerializer, 404: ErrorSerializer})
-    def get(self, request: AuthenticatedRequest, org_id: int, member_id: int) -> Response:
-        organization = _membership(request, org_id).organization
-        member = selectors.member_of(organization=organization, membership_id=member_id)
-        ids = sorted(MembershipServiceScope.objects.filter(membership=member).values_list("service_id", flat=True))
-        return Response({"service_ids": ids})
-
-    @extend_schema(request=MemberServicesSerializer, responses={200: MemberServicesSerializer, **REFUSALS})
-    def put(self, request: AuthenticatedRequest, org_id: int, member_id: int) -> Response:
-        organization = _membership(request, org_id).organization
-        member = selectors.member_of(organization=organization, membership_id=member_id)
-        body = MemberServicesSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        ids = membership_scope_set(
-            membership=member,
-            service_ids=body.validated_data["service_ids"],
-            user=request.user,
-            client_address=client_address(request),
-            now=clock.now(),
-        )
-        return Response({"service_ids": ids})

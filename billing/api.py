@@ -13,8 +13,9 @@ from rest_framework.views import APIView
 from accounts import selectors as account_selectors
 from accounts.http import AuthenticatedRequest
 from accounts.models import DocumentVersion, Membership
+from accounts.serializers import MemberServicesSerializer
 from billing import selectors
-from billing.models import Plan, Service
+from billing.models import MembershipServiceScope, Plan, Service
 from billing.serializers import (
     CashOutRequestSerializer,
     CatalogEntrySerializer,
@@ -49,6 +50,7 @@ from billing.services.means import means_add_card, means_add_other, means_remove
 from billing.services.orders import plan_order, trial_convert, trial_start
 from billing.services.payments import invoice_pay
 from billing.services.prepaid import prepaid_account_for, prepaid_cash_out_request
+from billing.services.scopes import membership_scope_set
 from billing.services.topup import prepaid_top_up_by_card, prepaid_top_up_by_transfer
 from billing.timeline import service_timeline
 from billing.views import pdf_response
@@ -500,3 +502,32 @@ class ServiceMoneyBackView(APIView):
             now=clock.now(),
         )
         return Response(MoneyBackRefundSerializer(refund).data, status=status.HTTP_201_CREATED)
+
+
+# --- ORG-6: a member's Services (the scope is billing's: MembershipServiceScope) --------------------
+
+
+class MemberServicesView(APIView):
+    """ORG-6: the Services a member is limited to (an empty list: all of them)."""
+
+    @extend_schema(responses={200: MemberServicesSerializer, 404: ErrorSerializer})
+    def get(self, request: AuthenticatedRequest, org_id: int, member_id: int) -> Response:
+        organization = account_selectors.membership_for(user=request.user, organization_id=org_id).organization
+        member = account_selectors.member_of(organization=organization, membership_id=member_id)
+        ids = sorted(MembershipServiceScope.objects.filter(membership=member).values_list("service_id", flat=True))
+        return Response({"service_ids": ids})
+
+    @extend_schema(request=MemberServicesSerializer, responses={200: MemberServicesSerializer, **REFUSALS})
+    def put(self, request: AuthenticatedRequest, org_id: int, member_id: int) -> Response:
+        organization = account_selectors.membership_for(user=request.user, organization_id=org_id).organization
+        member = account_selectors.member_of(organization=organization, membership_id=member_id)
+        body = MemberServicesSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        ids = membership_scope_set(
+            membership=member,
+            service_ids=body.validated_data["service_ids"],
+            user=request.user,
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response({"service_ids": ids})

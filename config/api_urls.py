@@ -29,7 +29,7 @@ urlpatterns = [
     path("invitations/<str:token>/accept/", accounts_api.InvitationAcceptView.as_view(), name="api-invitation-accept"),
     path(
         "organizations/<int:org_id>/members/<int:member_id>/services/",
-        accounts_api.MemberServicesView.as_view(),
+        billing_api.MemberServicesView.as_view(),
         name="api-member-services",
     ),
     path("organizations/<int:org_id>/documents/", accounts_api.DocumentListView.as_view(), name="api-documents"),
