@@ -1,9 +1,9 @@
+from celery import current_app as celery_app  # config.celery's app (config sits above core)
 from django.core.cache import caches
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
-from config.celery import app as celery_app
 from core.cache import cache_answers
 
 
