@@ -139,7 +139,7 @@ def _attempt_event(attempt: RenewalAttempt) -> TimelineEvent:
 # --- what is coming ------------------------------------------------------------------------------
 
 
-def _coming(day: dt.date, kind: str, label: str, rule: str, detail: str = "") -> TimelineEvent:
+def coming_event(day: dt.date, kind: str, label: str, rule: str, detail: str = "") -> TimelineEvent:
     return TimelineEvent(day=day, kind=kind, label=label, rule=rule, past=False, detail=detail)
 
 
@@ -149,7 +149,7 @@ def _coming_events(service: Service, *, today: dt.date, attempts: list[RenewalAt
 
         return usage_coming_events(service, today=today, attempts=attempts)
     if service.status == Status.SUSPENDED:
-        return _termination_of_suspended(service)
+        return termination_of_suspended(service)
     if service.status not in (Status.ACTIVE, Status.TRIAL):
         return []
     due = due_date(service)
@@ -157,7 +157,7 @@ def _coming_events(service: Service, *, today: dt.date, attempts: list[RenewalAt
         return []
     if service.status == Status.ACTIVE and service.renewal_declined_at is not None:
         return [
-            _coming(
+            coming_event(
                 max(today, due),
                 "end",
                 _("Ends as you asked: terminated, its data deleted for good"),
@@ -207,7 +207,7 @@ def _debit_attempts(
     rule = "REN-6" if service.status == Status.TRIAL else ("REN-1" if day == first else "REN-2")
     label = _("First debit attempt") if day == first else _("Next debit attempt")
     events = [
-        _coming(
+        coming_event(
             day,
             "debit_attempt",
             label,
@@ -217,7 +217,7 @@ def _debit_attempts(
     ]
     if day < due:
         events.append(
-            _coming(
+            coming_event(
                 due,
                 "debit_retries",
                 _("Last debit attempt"),
@@ -254,11 +254,11 @@ def _manual_renewal(service: Service, *, due: dt.date, today: dt.date) -> list[T
     issued = (service.pk, service.term + 1) in open_renewal_invoices([service.pk])
     invoice_day = due - dt.timedelta(days=settings.RENEWAL_INVOICE_DAYS)
     if not issued and today < due:
-        events.append(_coming(max(today, invoice_day), "renewal_invoice", _("Renewal invoice issued"), "REN-5"))
+        events.append(coming_event(max(today, invoice_day), "renewal_invoice", _("Renewal invoice issued"), "REN-5"))
     for days in sorted(settings.RENEWAL_REMINDER_DAYS, reverse=True):
         day = due - dt.timedelta(days=days)
         if today <= day:
-            events.append(_coming(day, "renewal_reminder", _("Renewal reminder"), "REN-5"))
+            events.append(coming_event(day, "renewal_reminder", _("Renewal reminder"), "REN-5"))
     return events
 
 
@@ -282,7 +282,7 @@ def _warranty_renewal(service: Service, *, due: dt.date, today: dt.date) -> list
     renew_on = max(today, due - dt.timedelta(days=settings.RENEWAL_WARRANTY_DAYS_BEFORE))
     works_until = due + dt.timedelta(days=settings.RENEWAL_WARRANTY_WORKING_DAYS[period])
     return [
-        _coming(
+        coming_event(
             renew_on,
             "warranty_renewal",
             _("Renewed under the Renewal Warranty if still unpaid"),
@@ -302,14 +302,14 @@ def _warranty_running(service: Service, *, today: dt.date) -> list[TimelineEvent
 def _warranty_end(service: Service, works_until: dt.date) -> list[TimelineEvent]:
     grace = settings.RENEWAL_WARRANTY_GRACE_DAYS[service.plan.period]
     return [
-        _coming(
+        coming_event(
             works_until,
             "suspension",
             _("Suspended if the Renewal Warranty invoice is still unpaid"),
             "RW-3",
             _("The data is kept while suspended."),
         ),
-        _termination(works_until + dt.timedelta(days=grace), "RW-3"),
+        termination_event(works_until + dt.timedelta(days=grace), "RW-3"),
     ]
 
 
@@ -318,20 +318,20 @@ def _suspension_and_termination(service: Service, *, due: dt.date, today: dt.dat
     service type's grace days after it."""
     trial = service.status == Status.TRIAL
     return [
-        _coming(
+        coming_event(
             max(today, due),
             "suspension",
             _("Trial ends: suspended unless paid") if trial else _("Suspended if still unpaid"),
             "REN-6" if trial else "REN-3",
             _("The data is kept while suspended."),
         ),
-        _termination(
+        termination_event(
             max(today, due + dt.timedelta(days=service.plan.service_type.grace_days)), "REN-6" if trial else "REN-4"
         ),
     ]
 
 
-def _termination_of_suspended(service: Service) -> list[TimelineEvent]:
+def termination_of_suspended(service: Service) -> list[TimelineEvent]:
     if service.terminates_on is None:  # suspended by staff: until they lift it (TCU 13.1)
         return []
     if service.usage_based and service.suspension_reason == Reason.UNPAID:
@@ -342,11 +342,11 @@ def _termination_of_suspended(service: Service) -> list[TimelineEvent]:
         rule = "REN-6"
     else:
         rule = "REN-4"
-    return [_termination(service.terminates_on, rule)]
+    return [termination_event(service.terminates_on, rule)]
 
 
-def _termination(day: dt.date, rule: str) -> TimelineEvent:
-    return _coming(
+def termination_event(day: dt.date, rule: str) -> TimelineEvent:
+    return coming_event(
         day,
         "termination",
         _("Terminated if still unpaid, its data deleted for good"),

@@ -11,7 +11,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice, RenewalAttempt, Service
-from billing.timeline import DAY, TimelineEvent, _coming, _termination, _termination_of_suspended
+from billing.timeline import DAY, TimelineEvent, coming_event, termination_event, termination_of_suspended
 
 Status = Service.Status
 
@@ -21,14 +21,14 @@ def usage_coming_events(service: Service, *, today: dt.date, attempts: list[Rene
     from usage.services.invoicing import USAGE_PAYMENT_DAYS
 
     if service.status == Status.SUSPENDED:
-        return _termination_of_suspended(service)
+        return termination_of_suspended(service)
     if service.status not in (Status.ACTIVE, Status.TRIAL):
         return []
     grace = dt.timedelta(days=service.plan.service_type.grace_days)
     events = []
     if service.status == Status.TRIAL and service.trial_ends_on is not None:
         events.append(
-            _coming(
+            coming_event(
                 max(today, service.trial_ends_on),
                 "trial_end",
                 _("Trial ends: the Service goes on, billed by usage"),
@@ -43,7 +43,7 @@ def usage_coming_events(service: Service, *, today: dt.date, attempts: list[Rene
     month = formats.date_format(month_of(today), "YEAR_MONTH_FORMAT")
     due = invoice_day + dt.timedelta(days=USAGE_PAYMENT_DAYS)
     events.append(
-        _coming(
+        coming_event(
             invoice_day,
             "usage_invoice",
             _("Usage invoice for %(month)s") % {"month": month},
@@ -74,7 +74,7 @@ def _collection(
             day += DAY
         if day <= invoice.due_date:
             events.append(
-                _coming(
+                coming_event(
                     day,
                     "debit_attempt",
                     _("Next debit attempt of invoice %(number)s") % {"number": number},
@@ -84,7 +84,7 @@ def _collection(
             )
         if day < invoice.due_date:
             events.append(
-                _coming(
+                coming_event(
                     invoice.due_date,
                     "debit_retries",
                     _("Last debit attempt of invoice %(number)s") % {"number": number},
@@ -93,7 +93,7 @@ def _collection(
                 )
             )
     events.append(
-        _coming(
+        coming_event(
             max(today, invoice.due_date),
             "suspension",
             _("Suspended if invoice %(number)s is still unpaid") % {"number": number},
@@ -101,5 +101,5 @@ def _collection(
             _("The data is kept while suspended; paying the invoice makes the Service work again at once."),
         )
     )
-    events.append(_termination(max(today, invoice.due_date + grace), "USE-4"))
+    events.append(termination_event(max(today, invoice.due_date + grace), "USE-4"))
     return events

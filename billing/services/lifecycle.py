@@ -101,7 +101,7 @@ def _unpaid_invoices(services: Sequence[Service], open_invoices: Sequence[Invoic
     return unpaid
 
 
-def _service_audit(
+def service_audit(
     effects: Effects,
     actor: Actor,
     service: Service,
@@ -270,7 +270,7 @@ def suspend_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime) -
             service.suspension_reason = reason
             service.suspended_at = now
             service.terminates_on = base + dt.timedelta(days=grace)
-            _service_audit(effects, actor, service, "service.suspended", rule, before)
+            service_audit(effects, actor, service, "service.suspended", rule, before)
             effects.notices.append(
                 NoticeSpec(
                     organization=service.organization,
@@ -358,7 +358,7 @@ def _terminate(
         service.terminates_on = None
         invoice = (unpaid or {}).get(service.pk)
         extra = {"unpaid_invoice": invoice.number} if invoice is not None else None
-        _service_audit(effects, actor, service, "service.terminated", rule, before, extra=extra)
+        service_audit(effects, actor, service, "service.terminated", rule, before, extra=extra)
         effects.audit.append(
             AuditSpec(
                 actor=actor,
@@ -524,7 +524,7 @@ def service_set_auto_renew(
         locked.auto_renew_off_by_customer = not enabled  # REN-6: a card added later leaves it off
         locked.save(update_fields=["auto_renew", "auto_renew_off_by_customer"])
         effects = Effects()
-        _service_audit(effects, actor, locked, "service.auto_renew_changed", "BIL-12", before)
+        service_audit(effects, actor, locked, "service.auto_renew_changed", "BIL-12", before)
         effects.flush(now)
     return locked
 
@@ -551,7 +551,7 @@ def service_set_warranty(
         locked.renewal_warranty = enabled
         locked.save(update_fields=["renewal_warranty"])
         effects = Effects()
-        _service_audit(effects, actor, locked, "service.warranty_changed", "RW-6" if not enabled else "RW-1", before)
+        service_audit(effects, actor, locked, "service.warranty_changed", "RW-6" if not enabled else "RW-1", before)
         effects.flush(now)
     return locked
 
@@ -637,7 +637,7 @@ def service_decline_renewal(
                 [invoice], reason=_("Not renewed, as the customer asked."), actor=actor, now=now, effects=effects
             )
         locked.save(update_fields=["auto_renew", "auto_renew_off_by_customer", "renewal_declined_at"])
-        _service_audit(effects, actor, locked, "service.renewal_declined", "REN-5", before)
+        service_audit(effects, actor, locked, "service.renewal_declined", "REN-5", before)
         effects.flush(now)
     return locked
 
@@ -658,7 +658,7 @@ def service_resume_renewal(
         locked.renewal_declined_at = None
         locked.save(update_fields=["renewal_declined_at"])
         effects = Effects()
-        _service_audit(effects, actor, locked, "service.renewal_resumed", "REN-5", before)
+        service_audit(effects, actor, locked, "service.renewal_resumed", "REN-5", before)
         effects.flush(now)
     return locked
 
@@ -727,7 +727,7 @@ def staff_suspend(*, service: Service, staff_user: User, reason: str, now: dt.da
         locked.suspended_at = now
         locked.save(update_fields=["status", "suspension_reason", "suspended_at"])
         effects = Effects()
-        _service_audit(effects, actor, locked, "service.suspended", "TCU 13.1", before, extra={"reason": reason})
+        service_audit(effects, actor, locked, "service.suspended", "TCU 13.1", before, extra={"reason": reason})
         effects.notices.append(
             NoticeSpec(
                 organization=locked.organization,
@@ -767,6 +767,6 @@ def staff_reactivate(*, service: Service, staff_user: User, reason: str, now: dt
         locked.terminates_on = None
         locked.save(update_fields=["status", "suspension_reason", "suspended_at", "terminates_on"])
         effects = Effects()
-        _service_audit(effects, actor, locked, "service.reactivated", "TCU 13.1", before, extra={"reason": reason})
+        service_audit(effects, actor, locked, "service.reactivated", "TCU 13.1", before, extra={"reason": reason})
         effects.flush(now)
     return locked

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from audit.services import Actor
 from billing.batch import locked_services
 from billing.models import Service
-from billing.services.lifecycle import ALL_CHANNELS, Status, _service_audit
+from billing.services.lifecycle import ALL_CHANNELS, Status, service_audit
 from billing.services.posting import Effects
 from billing.services.renewal_invoices import (
     next_term,
@@ -79,7 +79,7 @@ def warranty_renew_run(service_ids: Sequence[int], *, day: dt.date, now: dt.date
             service.warranty_until = expiry + dt.timedelta(
                 days=settings.RENEWAL_WARRANTY_WORKING_DAYS[service.plan.period]
             )
-            _service_audit(effects, actor, service, "service.warranty_renewed", "RW-3", before)
+            service_audit(effects, actor, service, "service.warranty_renewed", "RW-3", before)
             effects.notices.append(
                 NoticeSpec(
                     organization=service.organization,
