@@ -24,20 +24,15 @@ from billing.models import (
     InvoiceLine,
     LedgerEntry,
     MeansRestriction,
-    MoneyBackRefund,
     Payment,
     PaymentMeans,
     Plan,
     PrepaidAccount,
     Price,
-    RenewalAttempt,
-    Service,
     ServiceType,
-    TrialFlag,
     VatRate,
 )
 from billing.services.invoices import credit_note_issue
-from billing.services.lifecycle import staff_reactivate, staff_suspend
 from billing.services.means import means_restrict, means_unrestrict
 from billing.services.payments import bank_transfer_record
 from billing.services.prepaid import (
@@ -46,11 +41,13 @@ from billing.services.prepaid import (
     prepaid_provider_debit,
     prepaid_staff_adjust,
 )
-from billing.services.renewals import debit_attempts_run
 from billing.services.topup import prepaid_top_up_transfer_received
 from core import clock
 from core.admin import ReadOnlyAdmin, reason_action, run_each
 from core.errors import RuleViolation
+from subscriptions.models import MoneyBackRefund, RenewalAttempt, Service, TrialFlag
+from subscriptions.services.lifecycle import staff_reactivate, staff_suspend
+from subscriptions.services.renewals import debit_attempts_run
 
 
 @admin.register(ServiceType)
@@ -210,7 +207,7 @@ class ServiceAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     actions = ["force_retry", "suspend", "reactivate"]
 
     def has_act_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("billing.change_service")
+        return request.user.has_perm("subscriptions.change_service")
 
     @admin.action(description=_("Force a debit attempt now (REN-2)"), permissions=["act"])
     def force_retry(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Service]) -> None:

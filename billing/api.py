@@ -15,7 +15,7 @@ from accounts.http import AuthenticatedRequest
 from accounts.models import DocumentVersion, Membership
 from accounts.serializers import MemberServicesSerializer
 from billing import selectors
-from billing.models import MembershipServiceScope, Plan, Service
+from billing.models import Plan
 from billing.serializers import (
     CashOutRequestSerializer,
     CatalogEntrySerializer,
@@ -37,8 +37,17 @@ from billing.serializers import (
     TopUpResultSerializer,
     TopUpSerializer,
 )
-from billing.services import moneyback
-from billing.services.lifecycle import (
+from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
+from billing.services.payments import invoice_pay
+from billing.services.prepaid import prepaid_account_for, prepaid_cash_out_request
+from billing.services.topup import prepaid_top_up_by_card, prepaid_top_up_by_transfer
+from billing.views import pdf_response
+from core import clock
+from core.http import client_address
+from core.schema import ErrorSerializer
+from subscriptions.models import MembershipServiceScope, Service
+from subscriptions.services import moneyback
+from subscriptions.services.lifecycle import (
     service_decline_renewal,
     service_renew_now,
     service_resume_renewal,
@@ -46,17 +55,9 @@ from billing.services.lifecycle import (
     service_set_warranty,
     service_terminate_now,
 )
-from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
-from billing.services.orders import plan_order, trial_convert, trial_start
-from billing.services.payments import invoice_pay
-from billing.services.prepaid import prepaid_account_for, prepaid_cash_out_request
-from billing.services.scopes import membership_scope_set
-from billing.services.topup import prepaid_top_up_by_card, prepaid_top_up_by_transfer
-from billing.timeline import service_timeline
-from billing.views import pdf_response
-from core import clock
-from core.http import client_address
-from core.schema import ErrorSerializer
+from subscriptions.services.orders import plan_order, trial_convert, trial_start
+from subscriptions.services.scopes import membership_scope_set
+from subscriptions.timeline import service_timeline
 
 REFUSALS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 

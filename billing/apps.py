@@ -12,5 +12,3 @@ class BillingConfig(AppConfig):
 
         register_termination_blocker(organization_termination_blockers)
         register_contact_change_hook(organization_currency_changing)  # ENF-6
-        from billing import jobs  # noqa: F401  (registers the daily jobs of the renewal lifecycle)
-        from billing.services import orders, renewals  # noqa: F401  (register what a paid invoice starts)

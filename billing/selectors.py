@@ -15,19 +15,18 @@ from billing.models import (
     LedgerEntry,
     MeansKind,
     MeansRestriction,
-    MembershipServiceScope,
     Payment,
     PaymentMeans,
     Plan,
     PrepaidAccount,
     Price,
-    Service,
     ServiceType,
     VatRate,
 )
 from billing.models.payments import AUTO_DEBIT_KINDS
 from billing.money import percent_of
 from core.countries import EU_COUNTRIES, SWISS_VAT_AREA
+from subscriptions.models import MembershipServiceScope, Service
 
 
 def price_in_force(plan: Plan, currency: str, day: dt.date) -> Price | None:

@@ -4,19 +4,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from billing.models import (
-    CashOutRequest,
-    Invoice,
-    InvoiceLine,
-    LedgerEntry,
-    MoneyBackRefund,
-    Payment,
-    PaymentMeans,
-    RenewalAttempt,
-    Service,
-)
+from billing.models import CashOutRequest, Invoice, InvoiceLine, LedgerEntry, Payment, PaymentMeans
 from billing.services.topup import MAX_TOP_UP
 from core.api import IdField
+from subscriptions.models import MoneyBackRefund, RenewalAttempt, Service
 
 
 class CatalogEntrySerializer(serializers.Serializer):

@@ -26,10 +26,20 @@ from billing.forms import (
     TerminateForm,
     TopUpForm,
 )
-from billing.models import Invoice, MeansKind, MoneyBackRefund, Payment, PaymentMeans, Plan, Service
+from billing.models import Invoice, MeansKind, Payment, PaymentMeans, Plan
 from billing.pdf import invoice_pdf
-from billing.services import moneyback
-from billing.services.lifecycle import (
+from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
+from billing.services.payments import invoice_pay
+from billing.services.prepaid import prepaid_account_for, prepaid_cash_out_request
+from billing.services.topup import prepaid_top_up_by_card, prepaid_top_up_by_transfer
+from billing.slips import top_up_slip
+from core import clock
+from core.errors import RuleViolation
+from core.forms import call_service, raise_unless_the_forms
+from core.http import client_address
+from subscriptions.models import MoneyBackRefund, Service
+from subscriptions.services import moneyback
+from subscriptions.services.lifecycle import (
     service_decline_renewal,
     service_renew_now,
     service_resume_renewal,
@@ -37,17 +47,8 @@ from billing.services.lifecycle import (
     service_set_warranty,
     service_terminate_now,
 )
-from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
-from billing.services.orders import plan_order, trial_convert, trial_start
-from billing.services.payments import invoice_pay
-from billing.services.prepaid import prepaid_account_for, prepaid_cash_out_request
-from billing.services.topup import prepaid_top_up_by_card, prepaid_top_up_by_transfer
-from billing.slips import top_up_slip
-from billing.timeline import service_timeline
-from core import clock
-from core.errors import RuleViolation
-from core.forms import call_service, raise_unless_the_forms
-from core.http import client_address
+from subscriptions.services.orders import plan_order, trial_convert, trial_start
+from subscriptions.timeline import service_timeline
 
 
 @member_required

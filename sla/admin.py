@@ -28,7 +28,6 @@ from django.utils.translation import gettext_lazy as _
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import User
 from audit.admin_mixins import StaffAccessAuditMixin
-from billing.models import Service
 from core import clock
 from core.admin import ReadOnlyAdmin
 from core.errors import RuleViolation
@@ -55,6 +54,7 @@ from sla.services import (
     maintenance_schedule,
     staff_terminate_force_majeure,
 )
+from subscriptions.models import Service
 
 # The claim page lists the incidents of the claim's Service that overlap the claimed period or lie
 # within this margin of it: customers give the times they saw, the monitoring the times it measured.
@@ -80,7 +80,7 @@ def services_links(services: QuerySet[Service]) -> str:
     return format_html_join(
         ", ",
         '<a href="{}">{}</a>',
-        ((reverse("admin:billing_service_change", args=[s.pk]), f"#{s.pk} {s}") for s in services),
+        ((reverse("admin:subscriptions_service_change", args=[s.pk]), f"#{s.pk} {s}") for s in services),
     ) or str(_("none"))
 
 
@@ -229,7 +229,7 @@ class IncidentAdmin(ActionPagesMixin, StaffAccessAuditMixin, admin.ModelAdmin):
         return False
 
     def has_terminate_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("billing.change_service")
+        return request.user.has_perm("subscriptions.change_service")
 
     # --- add: incident_record ---------------------------------------------------------------
 

@@ -29,7 +29,6 @@ from accounts.http import AuthenticatedRequest
 from accounts.models import Membership
 from accounts.permissions import HasTokenScope, require_staff, require_staff_second_factor
 from billing import selectors as billing_selectors
-from billing.models import Service
 from billing.serializers import ServiceSerializer
 from core import clock
 from core.errors import RuleViolation
@@ -51,6 +50,7 @@ from sla.serializers import (
     SlaStaffIncidentSerializer,
 )
 from sla.services import incident_record, incident_resolve, maintenance_schedule, service_terminate_force_majeure
+from subscriptions.models import Service
 
 REFUSALS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 STAFF_REFUSALS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 409: ErrorSerializer}

@@ -133,7 +133,7 @@ class Incident(models.Model):
     started_at = models.DateTimeField(_("started at"))
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     services: "models.ManyToManyField[Any, Any]" = models.ManyToManyField(
-        "billing.Service", through="IncidentService", related_name="incidents", verbose_name=_("services")
+        "subscriptions.Service", through="IncidentService", related_name="incidents", verbose_name=_("services")
     )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -161,7 +161,7 @@ class Incident(models.Model):
 
 class IncidentService(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="links")
-    service = models.ForeignKey("billing.Service", on_delete=models.PROTECT, related_name="incident_links")
+    service = models.ForeignKey("subscriptions.Service", on_delete=models.PROTECT, related_name="incident_links")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["incident", "service"], name="incident_service_once")]
@@ -184,7 +184,7 @@ class Maintenance(models.Model):
     urgent_reason = models.TextField(_("reason of the urgency"), blank=True)
     announced_at = models.DateTimeField(_("announced at"))
     services: "models.ManyToManyField[Any, Any]" = models.ManyToManyField(
-        "billing.Service", through="MaintenanceService", related_name="maintenances", verbose_name=_("services")
+        "subscriptions.Service", through="MaintenanceService", related_name="maintenances", verbose_name=_("services")
     )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -207,7 +207,7 @@ class Maintenance(models.Model):
 
 class MaintenanceService(models.Model):
     maintenance = models.ForeignKey(Maintenance, on_delete=models.PROTECT, related_name="links")
-    service = models.ForeignKey("billing.Service", on_delete=models.PROTECT, related_name="maintenance_links")
+    service = models.ForeignKey("subscriptions.Service", on_delete=models.PROTECT, related_name="maintenance_links")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["maintenance", "service"], name="maintenance_service_once")]
@@ -228,7 +228,7 @@ class Claim(models.Model):
 
     ticket = models.OneToOneField("support.Ticket", on_delete=models.PROTECT, related_name="sla_claim")
     organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="sla_claims")
-    service = models.ForeignKey("billing.Service", on_delete=models.PROTECT, related_name="sla_claims")
+    service = models.ForeignKey("subscriptions.Service", on_delete=models.PROTECT, related_name="sla_claims")
     claimed_start = models.DateTimeField(_("unavailable from"))
     claimed_end = models.DateTimeField(_("unavailable until"))
     filed_at = models.DateTimeField(_("filed at"))

@@ -11,7 +11,7 @@ from dateutil.relativedelta import relativedelta
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from billing.models import Invoice, Service
+from billing.models import Invoice
 from billing.periods import term_end
 from core import clock
 from sla import engine
@@ -28,6 +28,7 @@ from sla.models import (
     PenaltySchedule,
     PenaltyStep,
 )
+from subscriptions.models import Service
 from usage.models import UsageMonth
 
 Span = engine.Span

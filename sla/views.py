@@ -23,7 +23,6 @@ from accounts.models import Membership
 from accounts.permissions import TERMINATING_ROLES
 from accounts.views import member_required
 from billing import selectors as billing_selectors
-from billing.models import Service
 from core import clock
 from core.errors import RuleViolation
 from core.forms import raise_unless_the_forms, show_refusal
@@ -33,6 +32,7 @@ from sla.charts import availability_svg
 from sla.forms import ForceMajeureTerminateForm
 from sla.models import Claim, Incident, Penalty
 from sla.services import service_terminate_force_majeure
+from subscriptions.models import Service
 
 # The format of the claim form's datetime-local inputs (support.forms.TicketForm), Zurich time.
 CLAIM_INPUT_FORMAT = "%Y-%m-%dT%H:%M"

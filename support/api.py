@@ -15,11 +15,12 @@ from accounts import selectors as account_selectors
 from accounts.http import AuthenticatedRequest
 from accounts.models import Language, Membership
 from billing import selectors as billing_selectors
-from billing.models import Invoice, Service
+from billing.models import Invoice
 from core import clock
 from core.errors import RuleViolation
 from core.http import client_address
 from core.schema import ErrorSerializer
+from subscriptions.models import Service
 from support import selectors
 from support.attachments import ALLOWED_EXTENSIONS
 from support.models import Ticket

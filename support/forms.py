@@ -9,7 +9,8 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Language, Organization
-from billing.models import Invoice, Service
+from billing.models import Invoice
+from subscriptions.models import Service
 from support.models import Ticket
 from support.services import CUSTOMER_KINDS, STAFF_ONLY_KINDS
 

@@ -77,7 +77,7 @@ class Ticket(NoDeleteModel):
         "accounts.Organization", on_delete=models.PROTECT, related_name="tickets", verbose_name=_("organization")
     )
     service = models.ForeignKey(
-        "billing.Service",
+        "subscriptions.Service",
         null=True,
         blank=True,
         on_delete=models.PROTECT,

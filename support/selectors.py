@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Membership
-from billing.models import MembershipServiceScope
+from subscriptions.models import MembershipServiceScope
 from support.models import Attachment, Message, Ticket
 
 Role = Membership.Role

@@ -29,12 +29,13 @@ from django.utils.translation import gettext_lazy as _
 from accounts.http import AuthenticatedHttpRequest
 from audit.admin_mixins import StaffAccessAuditMixin
 from audit.services import Actor, audit_record
-from billing.models import Plan, Service
+from billing.models import Plan
 from core import clock
 from core.admin import ReadOnlyAdmin, reason_action, run_each
 from core.errors import RuleViolation
 from core.forms import show_refusal
 from core.http import client_address
+from subscriptions.models import Service
 from usage import engine
 from usage.models import RATE_DECIMAL_PLACES, Limit, Rate, RateCard, Resource, Threshold, UsageMonth, UsageTotal
 from usage.services.thresholds import limit_lift, threshold_set
@@ -200,7 +201,7 @@ class ThresholdAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
         if obj.service_id is None:
             return "—"
         return format_html(
-            '<a href="{}">#{}</a>', reverse("admin:billing_service_change", args=[obj.service_id]), obj.service_id
+            '<a href="{}">#{}</a>', reverse("admin:subscriptions_service_change", args=[obj.service_id]), obj.service_id
         )
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
@@ -292,7 +293,7 @@ class UsageMonthAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     def service_link(self, obj: UsageMonth) -> str:
         return format_html(
             '<a href="{}">#{} {}</a>',
-            reverse("admin:billing_service_change", args=[obj.service_id]),
+            reverse("admin:subscriptions_service_change", args=[obj.service_id]),
             obj.service_id,
             obj.service,
         )

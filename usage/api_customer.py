@@ -16,11 +16,11 @@ from rest_framework.views import APIView
 from accounts import selectors as account_selectors
 from accounts.http import AuthenticatedRequest
 from billing import selectors as billing_selectors
-from billing.models import Service
 from core import clock
 from core.errors import RuleViolation
 from core.http import client_address
 from core.schema import ErrorSerializer
+from subscriptions.models import Service
 from usage import selectors
 from usage.services.budgets import BUDGET_MAX, budget_remove, budget_set
 

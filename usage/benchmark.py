@@ -27,7 +27,8 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 
 from accounts.benchmark import bench_organizations
 from accounts.models import User
-from billing.models import Plan, Service, ServiceType
+from billing.models import Plan, ServiceType
+from subscriptions.models import Service
 from usage import engine
 from usage.api import UsageValuesView
 from usage.models import Rate, RateCard, Resource, Threshold

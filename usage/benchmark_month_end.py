@@ -18,8 +18,9 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from accounts.benchmark import bench_organizations
-from billing.models import Invoice, Plan, Service, ServiceType
+from billing.models import Invoice, Plan, ServiceType
 from core import clock, parallel
+from subscriptions.models import Service
 from usage import engine
 from usage.models import MICRO, Rate, RateCard, Resource, UsageMonth, UsageTotal
 from usage.services import invoicing

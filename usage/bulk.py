@@ -20,7 +20,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q
 
-from billing.models import Service
+from subscriptions.models import Service
 from usage.models import HOUR_COLUMNS, Resource, UsageDay, UsageMonth, UsageTotal
 from usage.values import ResourceLimit, ServiceLife, first_hour
 

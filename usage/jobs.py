@@ -6,9 +6,9 @@ gets its first collection attempt the same day (USE-4).
 
 import datetime as dt
 
-from billing.jobs import in_batches
-from billing.services import usage_collection
 from core.lifecycle import register_job
+from subscriptions.jobs import in_batches
+from subscriptions.services import usage_collection
 from usage.services import invoicing
 
 

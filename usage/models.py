@@ -107,7 +107,7 @@ class UsageDay(models.Model):
     """The hourly values of one Service and resource on one Zurich day (USE-2): `h00` is the hour
     that starts at local midnight, counted in real (UTC) hours; NULL = nothing reported."""
 
-    service = models.ForeignKey("billing.Service", on_delete=models.PROTECT, related_name="+", db_index=False)
+    service = models.ForeignKey("subscriptions.Service", on_delete=models.PROTECT, related_name="+", db_index=False)
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="+", db_index=False)
     day = models.DateField()  # Zurich date
     locals().update({column: models.BigIntegerField(null=True, blank=True) for column in HOUR_COLUMNS})
@@ -129,7 +129,7 @@ class UsageMonth(models.Model):
     billing. `month` is the first day of the Zurich month."""
 
     service = models.ForeignKey(
-        "billing.Service", on_delete=models.PROTECT, related_name="usage_months", db_index=False
+        "subscriptions.Service", on_delete=models.PROTECT, related_name="usage_months", db_index=False
     )
     month = models.DateField()
     closed_at = models.DateTimeField(null=True, blank=True)  # billed: later values are refused (USE-2)
@@ -156,7 +156,7 @@ class UsageTotal(models.Model):
     """The month-to-date quantity of one resource of a Service (in millionths of its unit), moved in
     the transaction that accepts the values (USE-7: the figure shown is the figure invoiced)."""
 
-    service = models.ForeignKey("billing.Service", on_delete=models.PROTECT, related_name="+", db_index=False)
+    service = models.ForeignKey("subscriptions.Service", on_delete=models.PROTECT, related_name="+", db_index=False)
     month = models.DateField()
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="+", db_index=False)
     quantity = models.BigIntegerField(default=0)
@@ -176,7 +176,9 @@ class Threshold(models.Model):
     default of its Services) or on one Service (which then overrides the plan's)."""
 
     plan = models.ForeignKey("billing.Plan", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    service = models.ForeignKey("billing.Service", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    service = models.ForeignKey(
+        "subscriptions.Service", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="+")
     quantity = models.DecimalField(max_digits=18, decimal_places=RATE_DECIMAL_PLACES)  # in units per month
     updated_at = models.DateTimeField()
@@ -208,7 +210,7 @@ class Budget(models.Model):
     """A customer's monthly budget for a usage Service (USE-6): an amount in the Service's currency,
     VAT included; alerts at 50, 80 and 100 %; optionally the Service is limited at 100 %."""
 
-    service = models.OneToOneField("billing.Service", on_delete=models.PROTECT, related_name="usage_budget")
+    service = models.OneToOneField("subscriptions.Service", on_delete=models.PROTECT, related_name="usage_budget")
     amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
     limit_at_budget = models.BooleanField(default=False)
     updated_at = models.DateTimeField()
@@ -229,7 +231,7 @@ class Alert(models.Model):
         THRESHOLD = "threshold", _("consumption threshold")
         BUDGET = "budget", _("budget")
 
-    service = models.ForeignKey("billing.Service", on_delete=models.PROTECT, related_name="+", db_index=False)
+    service = models.ForeignKey("subscriptions.Service", on_delete=models.PROTECT, related_name="+", db_index=False)
     month = models.DateField()
     kind = models.CharField(max_length=10, choices=Kind.choices)
     resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -262,7 +264,7 @@ class Limit(models.Model):
         THRESHOLD = "threshold", _("consumption threshold reached")
         BUDGET = "budget", _("budget reached")
 
-    service = models.ForeignKey("billing.Service", on_delete=models.PROTECT, related_name="usage_limits")
+    service = models.ForeignKey("subscriptions.Service", on_delete=models.PROTECT, related_name="usage_limits")
     month = models.DateField()
     reason = models.CharField(max_length=10, choices=Reason.choices)
     resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

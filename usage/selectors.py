@@ -17,10 +17,11 @@ from typing import Any
 from django.db.models import Q
 
 from billing import selectors as billing_selectors
-from billing.models import Invoice, Service
+from billing.models import Invoice
 from billing.money import percent_of, quantize
 from billing.selectors import VatTreatment
 from core import clock
+from subscriptions.models import Service
 from usage import engine
 from usage.models import (
     HOUR_COLUMNS,

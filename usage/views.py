@@ -19,11 +19,11 @@ from accounts.models import Membership
 from accounts.permissions import BILLING_ROLES
 from accounts.views import member_required
 from billing import selectors as billing_selectors
-from billing.models import Service
 from core import clock
 from core.errors import RuleViolation
 from core.forms import raise_unless_the_forms, show_refusal
 from core.http import client_address
+from subscriptions.models import Service
 from usage import selectors
 from usage.charts import daily_svg, invoiced_svg, money
 from usage.forms import BudgetForm

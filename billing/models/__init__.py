@@ -1,4 +1,4 @@
-"""Billing tables, by subdomain: catalog, services, invoices, payments, prepaid account."""
+"""Billing tables, by subdomain: catalog, invoices, payments, prepaid account (Services: `subscriptions`)."""
 
 from typing import TYPE_CHECKING, Any
 
@@ -7,8 +7,6 @@ from billing.models.gateway_events import GatewayEvent
 from billing.models.invoices import CreditNote, Invoice, InvoiceLine, InvoiceSequence
 from billing.models.payments import MeansKind, MeansRestriction, Payment, PaymentMeans
 from billing.models.prepaid import CashOutRequest, LedgerEntry, PrepaidAccount
-from billing.models.renewals import MoneyBackRefund, RenewalAttempt
-from billing.models.services import MembershipServiceScope, Service, ServiceAddOn, TrialFlag
 
 __all__ = [
     "AddOn",
@@ -22,19 +20,13 @@ __all__ = [
     "LedgerEntry",
     "MeansKind",
     "MeansRestriction",
-    "MembershipServiceScope",
-    "MoneyBackRefund",
     "Payment",
     "PaymentMeans",
     "Period",
     "Plan",
     "PrepaidAccount",
     "Price",
-    "RenewalAttempt",
-    "Service",
-    "ServiceAddOn",
     "ServiceType",
-    "TrialFlag",
     "VatRate",
 ]
 

@@ -52,7 +52,7 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         # Kept per language on the instance: a batch of the daily run names the same plan in
-        # hundreds of notices (billing.services.renewals shares one instance per plan).
+        # hundreds of notices (subscriptions.services.renewals shares one instance per plan).
         language = get_language()
         labels = self.__dict__.setdefault("_labels", {})
         if language not in labels:

@@ -50,7 +50,7 @@ class Invoice(models.Model):
     number = models.PositiveIntegerField(unique=True)
     organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="invoices")
     service = models.ForeignKey(
-        "billing.Service", null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
+        "subscriptions.Service", null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     term = models.PositiveIntegerField(null=True, blank=True)  # the Service's term it pays (renewals)

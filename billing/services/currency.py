@@ -7,7 +7,7 @@ Account follows the Organization to its new currency (PRE-1: one account, in the
 currency), so that later top-ups and payments are booked in it.
 
 Concurrency: the caller holds the Organization row locked. Every movement of a Prepaid Account
-locks that row too (prepaid_account_lock joins it), as does every order (billing.services.orders),
+locks that row too (prepaid_account_lock joins it), as does every order (subscriptions.services.orders),
 so the balance, the open invoices and the Services read here cannot change before the commit.
 """
 
@@ -18,8 +18,9 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from audit.services import Actor, audit_record
-from billing.models import Invoice, PrepaidAccount, Service
+from billing.models import Invoice, PrepaidAccount
 from core.errors import RuleViolation
+from subscriptions.models import Service
 
 
 def currency_change_blockers(organization: Any) -> list[str]:

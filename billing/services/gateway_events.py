@@ -5,7 +5,7 @@ An event is only a trigger: what it says about a charge is not booked as such. A
 (the PaymentIntent's metadata); the portal then asks the gateway itself, through the existing look-up
 path (`payment_reconcile`), for a Payment whose outcome was unknown (or left processing by a stopped
 request). A renewal attempt whose outcome is unknown is left to the daily look-up job
-(billing.services.debit_lookup), which owns its booking. Any other event is recorded and otherwise
+(subscriptions.services.debit_lookup), which owns its booking. Any other event is recorded and otherwise
 ignored.
 
 The event is recorded after the look-up: if that fails (the gateway does not answer), nothing is recorded,

@@ -20,10 +20,11 @@ from accounts.models import Membership, Organization, User
 from accounts.permissions import require_billing_member, require_changeable
 from audit.services import Actor, audit_record
 from billing.gateway import CardRejected, get_gateway
-from billing.models import MeansKind, MeansRestriction, PaymentMeans, Service
+from billing.models import MeansKind, MeansRestriction, PaymentMeans
 from billing.models.payments import AUTO_DEBIT_KINDS
 from core import clock
 from core.errors import RuleViolation
+from subscriptions.models import Service
 
 # A card whose expiry is further away than this is a typing mistake (card schemes issue for at most
 # a few years; Stripe refuses beyond 50).

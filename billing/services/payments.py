@@ -18,23 +18,16 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership
 from audit.services import Actor, AuditSpec, audit_record
 from billing.gateway import ChargeResult, get_gateway
-from billing.models import (
-    Invoice,
-    LedgerEntry,
-    MeansKind,
-    MeansRestriction,
-    Payment,
-    PaymentMeans,
-    RenewalAttempt,
-)
+from billing.models import Invoice, LedgerEntry, MeansKind, MeansRestriction, Payment, PaymentMeans
 from billing.money import quantize
-from billing.services.debit_charges import AUTHENTICATION_REQUIRED
 from billing.services.invoices import invoice_apply_payment
 from billing.services.means import card_is_valid_on
 from billing.services.posting import Effects, payment_evidence
 from billing.services.prepaid import prepaid_account_lock, prepaid_credit, prepaid_pay_invoice
 from core import clock
 from core.errors import RuleViolation
+from subscriptions.models import RenewalAttempt
+from subscriptions.services.debit_charges import AUTHENTICATION_REQUIRED
 
 
 def bank_transfer_record(

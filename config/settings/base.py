@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "notifications",
     "accounts",
     "billing",
+    "subscriptions",
     "sla",
     "support",
     "usage",
@@ -324,7 +325,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "OrganizationStatusEnum": "accounts.models.Organization.Status",
-        "ServiceStatusEnum": "billing.models.services.Service.Status",
+        "ServiceStatusEnum": "subscriptions.models.services.Service.Status",
         "InvoiceStatusEnum": "billing.models.invoices.Invoice.Status",
         "InvoiceKindEnum": "billing.models.invoices.Invoice.Kind",
         "MeansKindEnum": "billing.models.payments.MeansKind",

@@ -12,9 +12,8 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.permissions import TERMINATING_ROLES, require_staff
 from audit.services import Actor, audit_record
-from billing.models import Invoice, LedgerEntry, Service
+from billing.models import Invoice, LedgerEntry
 from billing.money import percent_of
-from billing.services.lifecycle import require_service_manager, service_terminate_for
 from billing.services.prepaid import prepaid_credit
 from core import clock
 from core.errors import RuleViolation
@@ -29,6 +28,8 @@ from sla.models import (
     PenaltyStep,
 )
 from sla.services.incidents import lock_incident, queue_task
+from subscriptions.models import Service
+from subscriptions.services.lifecycle import require_service_manager, service_terminate_for
 
 Status = Claim.Status
 

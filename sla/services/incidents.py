@@ -11,7 +11,6 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.permissions import require_staff
 from audit.services import Actor, audit_record
-from billing.models import Service
 from core import clock
 from core.errors import RuleViolation
 from sla import engine, selectors
@@ -25,6 +24,7 @@ from sla.models import (
     Maintenance,
     MaintenanceService,
 )
+from subscriptions.models import Service
 
 Status = Claim.Status
 

@@ -18,7 +18,7 @@ Decisions where the SPEC is silent:
 - SLA claim (SLA-5): about one Service (the penalty is computed per Service), start before end,
   the end not in the future; then the handlers registered in `support.hooks` decide (the SLA
   app: the two-month deadline, SLA-5).
-- Money-back request (MB-2): `billing.services.moneyback.service_money_back` runs in the same
+- Money-back request (MB-2): `subscriptions.services.moneyback.service_money_back` runs in the same
   transaction as the ticket: a refusal propagates and no ticket exists; a refund creates the
   ticket resolved, with a system message (from staff, no author) stating the refund.
 - A staff-opened ticket waits for the customer (the complaint asks for documents).

@@ -15,9 +15,10 @@ from accounts.models import Membership, Organization, User
 from accounts.permissions import require_staff
 from audit.services import Actor, audit_record
 from billing import selectors as billing_selectors
-from billing.models import Invoice, Service
+from billing.models import Invoice
 from core import clock
 from core.errors import RuleViolation
+from subscriptions.models import Service
 from support import hooks
 from support.attachments import AttachmentInput, CheckedFile, check_attachments, store_attachments
 from support.models import Message, Ticket
@@ -220,7 +221,7 @@ def _open_sla_claim(opening: Opening, asked: Asked) -> Ticket:
 def _open_money_back(opening: Opening, asked: Asked) -> Ticket:
     """MB-2: billing refunds in the same transaction (its refusal propagates and no ticket exists); the
     ticket is then opened resolved, with a system message stating the refund."""
-    from billing.services.moneyback import service_money_back
+    from subscriptions.services.moneyback import service_money_back
 
     if opening.service is None:
         raise RuleViolation(_("Name the Service to refund."), rule="MB-2", status=400, field="service")

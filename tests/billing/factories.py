@@ -5,7 +5,8 @@ from decimal import Decimal
 import factory
 from django.apps import apps as django_apps
 
-from billing.models import Invoice, InvoiceLine, Plan, Price, Service, ServiceType, VatRate
+from billing.models import Invoice, InvoiceLine, Plan, Price, ServiceType, VatRate
+from subscriptions.models import Service
 from tests.factories import FIXED_TIME, OrganizationFactory
 
 

@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from billing.models import Invoice, MembershipServiceScope, Service
+from billing.models import Invoice
+from subscriptions.models import MembershipServiceScope, Service
 from tests.billing.factories import InvoiceFactory, PlanFactory, PriceFactory, ServiceFactory, service_type
 from tests.factories import AcceptanceFactory, DocumentVersionFactory, member
 

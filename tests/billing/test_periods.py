@@ -45,7 +45,7 @@ def test_time3_chaining_expiries_would_drift_and_is_not_what_we_do() -> None:
 
 
 def test_service_status_transitions_are_only_those_allowed() -> None:
-    from billing.models import Service
+    from subscriptions.models import Service
 
     allowed = {
         (source, target)

@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 
 from audit.models import AuditEvent
-from billing.models import Invoice, LedgerEntry, PaymentMeans, Service
+from billing.models import Invoice, LedgerEntry, PaymentMeans
 from billing.services.payments import invoice_pay
 from billing.services.posting import Effects, Posting, ledger_post
 from billing.services.prepaid import prepaid_account_lock, prepaid_pay_invoice
-from billing.services.renewals import debit_attempts_run, renewal_invoices_run
 from core.errors import RuleViolation
-from tests.lifecycle.helpers import at, customer, service
+from subscriptions.models import Service
+from subscriptions.services.renewals import debit_attempts_run, renewal_invoices_run
+from tests.subscriptions.lifecycle.helpers import at, customer, service
 
 pytestmark = pytest.mark.django_db
 

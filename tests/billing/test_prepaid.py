@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from accounts.models import Membership, Organization, User
 from audit.models import AuditEvent
 from audit.services import Actor
-from billing.models import CashOutRequest, Invoice, LedgerEntry, Payment, PrepaidAccount, Service
+from billing.models import CashOutRequest, Invoice, LedgerEntry, Payment, PrepaidAccount
 from billing.services.prepaid import (
     prepaid_account_for,
     prepaid_cash_out_pay,
@@ -27,6 +27,7 @@ from billing.services.prepaid import (
     prepaid_staff_adjust,
 )
 from core.errors import RuleViolation
+from subscriptions.models import Service
 from tests.billing.factories import InvoiceFactory, ServiceFactory
 from tests.factories import OrganizationFactory, UserFactory, member
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from accounts import hooks
-from billing.models import Service
 from billing.selectors import price_in_force, shown_price, vat_treatment
+from subscriptions.models import Service
 from tests.billing.factories import InvoiceFactory, PlanFactory, PriceFactory, ServiceFactory, service_type
 from tests.factories import OrganizationFactory
 

@@ -7,7 +7,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from billing.models import Invoice, Service
+from billing.models import Invoice
+from subscriptions.models import Service
 from tests.billing.factories import InvoiceFactory, PlanFactory, PriceFactory, ServiceFactory, service_type
 from tests.factories import AcceptanceFactory, DocumentVersionFactory, member
 

@@ -7,8 +7,8 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts.models import Organization
-from billing.models import MembershipServiceScope
 from core.api import field_errors
+from subscriptions.models import MembershipServiceScope
 from tests.factories import PASSWORD, member
 
 pytestmark = pytest.mark.django_db

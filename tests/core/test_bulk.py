@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.db import DataError, transaction
 
-from billing.models import Service
 from core.bulk import bulk_update
+from subscriptions.models import Service
 from tests.billing.factories import ServiceFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]

@@ -18,8 +18,9 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Membership, Organization, User
-from billing.models import Invoice, Service
+from billing.models import Invoice
 from notifications.services import notify
+from subscriptions.models import Service
 from support.attachments import Upload
 from support.models import Ticket
 from support.services import message_post, ticket_open

@@ -38,9 +38,10 @@ from schemathesis.specs.openapi.checks import (
 from accounts.models import DocumentVersion, Membership, User
 from accounts.services import member_invite
 from accounts.tokens import token_issue
-from billing.models import Invoice, Service
+from billing.models import Invoice
 from billing.services.means import means_add_card
 from sla.models import Claim, Incident
+from subscriptions.models import Service
 from support.attachments import Upload
 from support.models import Attachment
 from support.services import ticket_open

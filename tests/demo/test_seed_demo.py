@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import Invitation, Membership, Organization, User
 from audit.services import audit_verify
-from billing.models import Invoice, LedgerEntry, Service
+from billing.models import Invoice, LedgerEntry
 from billing.money import percent_of
 from billing.services.prepaid import prepaid_account_for
 from core import clock
@@ -21,6 +21,7 @@ from notifications.models import Notification
 from sla import selectors as sla_selectors
 from sla.models import Incident, Maintenance
 from sla.services import claim_accept
+from subscriptions.models import Service
 from support.models import Ticket
 from support.services import ticket_open
 

@@ -12,9 +12,10 @@ import time_machine
 from django.core.management import call_command
 
 from audit.services import audit_verify
-from billing.models import Invoice, Plan, Service
+from billing.models import Invoice, Plan
 from core import clock
 from sla.selectors import invoice_covering
+from subscriptions.models import Service
 from tests.billing.factories import InvoiceFactory
 from tests.factories import member
 from tests.usage.portal_helpers import usage_service

@@ -9,9 +9,10 @@ from django.apps import apps as django_apps
 
 from accounts.models import Membership
 from audit.models import AuditEvent
-from billing.models import Invoice, LedgerEntry, PrepaidAccount, Service
+from billing.models import Invoice, LedgerEntry, PrepaidAccount
 from notifications.models import Notification
 from sla.models import Claim, Incident, IncidentService, Maintenance, MaintenanceService, Penalty, PenaltySchedule
+from subscriptions.models import Service
 from support.models import Message, Ticket
 from tests.billing.factories import InvoiceFactory, ServiceFactory
 from tests.factories import UserFactory, member

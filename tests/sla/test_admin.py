@@ -16,10 +16,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
 from audit.models import AuditEvent
-from billing.models import Service
 from core import clock
 from notifications.models import Notification
 from sla.models import Claim, ClassAllowance, Incident, Maintenance, Penalty, PenaltySchedule, PenaltyStep
+from subscriptions.models import Service
 from support.models import Ticket
 from tests.factories import UserFactory, member
 from tests.sla.helpers import at, claim_ticket, incident, paid_service, schedule, snapshot
@@ -356,7 +356,9 @@ def test_sla9_staff_terminate_a_service_after_30_days_of_force_majeure(admin_cli
     assert response.status_code == 302
     service.refresh_from_db()
     assert service.status == Service.Status.TERMINATED
-    event = AuditEvent.objects.filter(object_type="billing.service", object_id=str(service.pk), rule="SLA-9").first()
+    event = AuditEvent.objects.filter(
+        object_type="subscriptions.service", object_id=str(service.pk), rule="SLA-9"
+    ).first()
     assert event is not None
 
 

@@ -21,10 +21,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import Membership
 from audit.models import AuditEvent
-from billing.models import Service
 from notifications.models import Notification
 from sla.models import Incident, Maintenance
 from sla.services import claim_accept, claim_refuse
+from subscriptions.models import Service
 from tests.factories import PASSWORD, UserFactory, member
 from tests.sla import helpers
 from tests.sla.helpers import at, claim_ticket, incident, maintenance, paid_service, snapshot, staff_user

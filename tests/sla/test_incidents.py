@@ -10,12 +10,12 @@ from django.contrib.auth.models import Permission
 from django.core import mail
 
 from audit.models import AuditEvent
-from billing.models import MembershipServiceScope, Service
 from core.clock import ZURICH
 from core.errors import RuleViolation
 from notifications.models import Notification
 from sla import selectors, services
 from sla.models import Incident
+from subscriptions.models import MembershipServiceScope, Service
 from tests.factories import UserFactory, member
 from tests.sla.helpers import at, incident, maintenance, paid_service, schedule, snapshot, staff_user
 

@@ -11,10 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
-from billing.models import Service
 from core.errors import RuleViolation
 from sla import selectors, services
 from sla.models import Claim, Penalty
+from subscriptions.models import Service
 from support.models import Message, Ticket
 from tests.factories import member
 from tests.sla.helpers import at, claim_ticket, incident, maintenance, paid_service, schedule, snapshot, staff_user

@@ -19,9 +19,9 @@ from django.utils import translation
 
 from accounts.models import Membership
 from audit.models import AuditEvent
-from billing.models import MembershipServiceScope, Service
 from sla.models import Incident
 from sla.services import claim_accept, claim_refuse, penalty_credit
+from subscriptions.models import MembershipServiceScope, Service
 from support.models import Ticket
 from tests.factories import member
 from tests.sla.helpers import (

@@ -6,8 +6,8 @@ from typing import Any
 
 from accounts.models import Membership
 from audit.models import AuditEvent
-from billing.models import MembershipServiceScope, Service
 from notifications.models import Notification
+from subscriptions.models import MembershipServiceScope, Service
 from support.attachments import Upload
 from support.models import Attachment, Message, Ticket
 from tests.billing.factories import ServiceFactory

@@ -8,11 +8,12 @@ import pytest
 
 from accounts.models import Membership
 from audit.models import AuditEvent
-from billing.models import MoneyBackRefund, PaymentMeans, Service
+from billing.models import PaymentMeans
 from billing.services.means import means_add_card
-from billing.services.orders import service_order
 from billing.services.payments import invoice_pay
 from core.errors import RuleViolation
+from subscriptions.models import MoneyBackRefund, Service
+from subscriptions.services.orders import service_order
 from support import hooks
 from support.models import Message, Ticket
 from support.selectors import overdue_complaints, ticket_documents_overdue

@@ -8,9 +8,9 @@ import pytest
 
 from accounts.models import Membership
 from audit.models import AuditEvent
-from billing.models import Service
 from core.errors import RuleViolation
 from notifications.models import Notification
+from subscriptions.models import Service
 from support.jobs import escalate_waiting_tickets
 from support.models import Attachment, Message, Ticket
 from support.selectors import staff_queue

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from django.apps import apps as django_apps
 
-from billing.models import Plan, Service
+from billing.models import Plan
+from subscriptions.models import Service
 from tests.billing.factories import PlanFactory, ServiceFactory, service_type
 from usage import engine
 from usage.models import MICRO, Rate, RateCard, Resource, UsageDay, UsageMonth, UsageTotal

@@ -9,7 +9,7 @@ from django.apps import apps as django_apps
 from django.contrib.auth.models import Permission
 
 from audit.services import Actor
-from billing.models import Service
+from subscriptions.models import Service
 from tests.billing.factories import PlanFactory, ServiceFactory
 from tests.factories import UserFactory
 from usage.models import Resource, UsageDay, UsageMonth, UsageTotal

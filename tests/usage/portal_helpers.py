@@ -11,7 +11,8 @@ from typing import Any
 from django.apps import apps as django_apps
 
 from accounts.models import Membership
-from billing.models import Plan, Service
+from billing.models import Plan
+from subscriptions.models import Service
 from tests.billing.factories import ServiceFactory, service_type
 from tests.factories import member
 from usage import engine

@@ -16,9 +16,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
 from audit.models import AuditEvent
-from billing.models import Invoice, Service
+from billing.models import Invoice
 from core.errors import RuleViolation
 from notifications.models import Notification
+from subscriptions.models import Service
 from tests.billing.factories import InvoiceFactory, ServiceFactory
 from tests.factories import UserFactory, member
 from tests.usage.portal_helpers import D, at, put_hours, resources, usage_plan, usage_service

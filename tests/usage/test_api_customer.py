@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import Membership
-from billing.models import Invoice, MembershipServiceScope
+from billing.models import Invoice
+from subscriptions.models import MembershipServiceScope
 from tests.billing.factories import InvoiceFactory, ServiceFactory
 from tests.factories import member
 from tests.usage.portal_helpers import RATES, D, at, fill, put_hours, usage_service

@@ -14,8 +14,8 @@ from django.utils import translation
 
 from accounts.models import Membership
 from audit.models import AuditEvent
-from billing.models import MembershipServiceScope, Service
 from core.errors import RuleViolation
+from subscriptions.models import MembershipServiceScope, Service
 from tests.billing.factories import ServiceFactory
 from tests.factories import member
 from tests.usage.portal_helpers import D, at, fill, resources, usage_service

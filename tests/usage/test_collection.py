@@ -11,14 +11,15 @@ import pytest
 from audit.models import AuditEvent
 from audit.services import Actor
 from billing.gateway import ChargeResult, SandboxGateway
-from billing.models import GatewayCharge, Invoice, LedgerEntry, Payment, RenewalAttempt
-from billing.services.lifecycle import staff_reactivate
+from billing.models import GatewayCharge, Invoice, LedgerEntry, Payment
 from billing.services.means import means_add_card
 from billing.services.payments import invoice_pay
 from billing.services.prepaid import prepaid_credit, prepaid_pay_invoice
 from core.errors import RuleViolation
+from subscriptions.models import RenewalAttempt
+from subscriptions.services.lifecycle import staff_reactivate
 from tests.factories import UserFactory
-from tests.lifecycle.helpers import (
+from tests.subscriptions.lifecycle.helpers import (
     CARD_DECLINED,
     CARD_OK,
     CARD_UNKNOWN,

@@ -6,9 +6,9 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from billing.timeline import service_timeline
+from subscriptions.timeline import service_timeline
 from tests.factories import member
-from tests.lifecycle.helpers import CARD_DECLINED, customer, live
+from tests.subscriptions.lifecycle.helpers import CARD_DECLINED, customer, live
 from tests.usage.invoicing_helpers import NOVEMBER, month_of_values, usage_service
 
 pytestmark = pytest.mark.django_db

@@ -53,7 +53,7 @@ def notices(service) -> list[tuple]:  # noqa: ANN001
 
 def events(service) -> list[tuple]:  # noqa: ANN001
     return list(
-        AuditEvent.objects.filter(object_type="billing.service", object_id=str(service.pk))
+        AuditEvent.objects.filter(object_type="subscriptions.service", object_id=str(service.pk))
         .order_by("pk")
         .values_list("action", "rule", "after")
     )

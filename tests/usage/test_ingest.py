@@ -121,7 +121,7 @@ def test_use2_a_different_value_replaces_the_stored_one_moves_the_total_and_is_r
     assert (event.action, event.rule, event.object_type, event.object_id, event.organization_id) == (
         "usage.value_corrected",
         "USE-2",
-        "billing.service",
+        "subscriptions.service",
         str(service.pk),
         service.organization_id,
     )

@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
 from billing.models import Invoice, InvoiceLine
-from billing.services.lifecycle import service_terminate_now
 from core import clock
-from tests.lifecycle.helpers import at, customer, live, snapshot
+from subscriptions.services.lifecycle import service_terminate_now
+from tests.subscriptions.lifecycle.helpers import at, customer, live, snapshot
 from tests.usage.invoicing_helpers import NOVEMBER, month_of_values, put, usage_plan, usage_service
 from usage import selectors
 from usage.models import Limit, Resource, UsageMonth

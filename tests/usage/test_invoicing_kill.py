@@ -13,7 +13,7 @@ from audit.services import audit_verify
 from billing.models import Invoice
 from core import clock
 from tests.billing.factories import service_type
-from tests.lifecycle.test_exactly_once import _other_sessions_after, _run_lifecycle
+from tests.subscriptions.lifecycle.test_exactly_once import _other_sessions_after, _run_lifecycle
 from tests.usage.invoicing_helpers import resources_seeded
 from usage import engine
 from usage.benchmark_month_end import build_month_end_population

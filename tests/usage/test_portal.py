@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounts.models import Membership
-from billing.models import Invoice, MembershipServiceScope, Service
+from billing.models import Invoice
 from billing.selectors import vat_treatment
+from subscriptions.models import MembershipServiceScope, Service
 from tests.billing.factories import InvoiceFactory, ServiceFactory
 from tests.factories import member
 from tests.usage.portal_helpers import D, at, fill, put_hours, resources, usage_service

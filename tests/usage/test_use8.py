@@ -9,9 +9,10 @@ import pytest
 
 from audit.models import AuditEvent
 from audit.services import Actor
-from billing.models import Invoice, LedgerEntry, Payment, RenewalAttempt
+from billing.models import Invoice, LedgerEntry, Payment
 from billing.services.prepaid import prepaid_credit
-from tests.lifecycle.helpers import at, customer, live, notices, state
+from subscriptions.models import RenewalAttempt
+from tests.subscriptions.lifecycle.helpers import at, customer, live, notices, state
 from tests.usage.invoicing_helpers import put, usage_service
 
 pytestmark = pytest.mark.django_db

@@ -7,12 +7,13 @@ from decimal import Decimal
 import pytest
 
 from audit.models import AuditEvent
-from billing.models import Invoice, MoneyBackRefund
-from billing.services.moneyback import service_money_back
+from billing.models import Invoice
 from billing.services.prepaid import prepaid_pay_invoice
 from core.errors import RuleViolation
 from sandbox.models import GatewayCharge
-from tests.lifecycle.helpers import CARD_DECLINED, at, customer, ledger, live, snapshot, state
+from subscriptions.models import MoneyBackRefund
+from subscriptions.services.moneyback import service_money_back
+from tests.subscriptions.lifecycle.helpers import CARD_DECLINED, at, customer, ledger, live, snapshot, state
 from tests.usage.invoicing_helpers import NOVEMBER, month_of_values, put, usage_service
 from usage.models import UsageMonth
 

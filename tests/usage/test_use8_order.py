@@ -7,11 +7,12 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from billing.models import Invoice, Service
-from billing.services.orders import trial_convert, usage_order
+from billing.models import Invoice
 from core.errors import RuleViolation
+from subscriptions.models import Service
+from subscriptions.services.orders import trial_convert, usage_order
 from tests.factories import member
-from tests.lifecycle.helpers import customer, snapshot
+from tests.subscriptions.lifecycle.helpers import customer, snapshot
 from tests.usage.invoicing_helpers import usage_plan, usage_service
 
 pytestmark = pytest.mark.django_db

@@ -25,11 +25,11 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import BILLING_ROLES
 from audit.services import Actor, audit_record
-from billing.batch import locked_services
-from billing.models import Service
-from billing.services.lifecycle import require_service_manager
 from core import clock
 from core.errors import RuleViolation
+from subscriptions.batch import locked_services
+from subscriptions.models import Service
+from subscriptions.services.lifecycle import require_service_manager
 from usage import engine, selectors
 from usage.models import Budget, Limit, UsageMonth
 

@@ -26,10 +26,10 @@ from typing import Any
 
 from accounts.models import Organization
 from audit.services import Actor, AuditSpec, audit_record_many
-from billing.models import Service
 from billing.selectors import vat_treatment
 from core import clock
 from notifications.services import NoticeSpec, notify_many
+from subscriptions.models import Service
 from usage import bulk, engine, selectors
 from usage.models import Alert, Limit, Resource
 

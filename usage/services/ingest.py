@@ -26,8 +26,8 @@ from django.db import transaction
 
 from accounts.models import Organization
 from audit.services import Actor, AuditSpec
-from billing.models import Service
 from core.errors import RuleViolation
+from subscriptions.models import Service
 from usage import bulk, engine
 from usage import values as checks
 from usage.services.crossings import Effects, crossings_check

@@ -5,7 +5,7 @@ line per resource (quantity to 6 decimals, rate, amount rounded per line), VAT p
 days after issue (USE-4). A month whose total is zero is closed without an invoice; so is a month
 spent in trial (USE-8), and the part of a month before the trial's end T is not invoiced. A
 Service terminated mid-month is invoiced on its termination day (`usage_months_close`, called by
-billing.services.lifecycle in the terminating transaction); a money-back cancellation closes the
+subscriptions.services.lifecycle in the terminating transaction); a money-back cancellation closes the
 month without an invoice (USE-8).
 
 Exactly once: the (Service, month) UsageMonth row is THE lock shared with the ingest; the invoice,
@@ -32,13 +32,14 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import translation
 
 from audit.services import Actor, AuditSpec
-from billing.batch import locked_services
-from billing.models import Invoice, Service
+from billing.models import Invoice
 from billing.money import quantize
 from billing.services.invoices import InvoiceRequest, LineSpec, VatCache, invoices_issue
 from billing.services.posting import Effects
 from core import clock
 from core.bulk import bulk_update
+from subscriptions.batch import locked_services
+from subscriptions.models import Service
 from usage import engine, selectors
 from usage.models import HOUR_COLUMNS, Limit, Resource, UsageDay, UsageMonth
 

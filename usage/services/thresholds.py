@@ -18,10 +18,11 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from audit.services import Actor, audit_record
-from billing.batch import locked_services
-from billing.models import Plan, Service
+from billing.models import Plan
 from core.errors import RuleViolation
 from notifications.services import NoticeSpec, notify_many
+from subscriptions.batch import locked_services
+from subscriptions.models import Service
 from usage.models import RATE_DECIMAL_PLACES, Limit, Resource, Threshold
 
 QUANTITY_MAX = Decimal("999999999999.999999")  # the column holds 12 digits before the point

@@ -12,14 +12,15 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import selectors as account_selectors
 from accounts import services
 from accounts.models import ContractDocument, DocumentText, DocumentVersion, User
-from billing.models import AddOn, AddOnPrice, Invoice, Plan, Price, Service, ServiceType
-from billing.services.lifecycle import suspend_run
-from billing.services.orders import service_order, usage_order
+from billing.models import AddOn, AddOnPrice, Invoice, Plan, Price, ServiceType
 from billing.services.prepaid import prepaid_pay_invoice
 from billing.services.topup import prepaid_top_up_by_transfer, prepaid_top_up_transfer_received
 from core import clock
 from sla.models import Cause, IncidentClass, Maintenance
 from sla.services import incident_record, maintenance_schedule
+from subscriptions.models import Service
+from subscriptions.services.lifecycle import suspend_run
+from subscriptions.services.orders import service_order, usage_order
 from usage import engine
 from usage.management.commands.usage_simulate import simulate
 from usage.models import Budget, Rate, RateCard, Resource, UsageMonth

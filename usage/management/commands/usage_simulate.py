@@ -13,8 +13,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.services import Actor
-from billing.models import Service
 from core import clock
+from subscriptions.models import Service
 from usage import engine, simulation
 from usage.services.ingest import values_record
 from usage.values import BATCH_MAX

@@ -1,0 +1,236 @@
+"""Daily jobs of the renewal lifecycle (registered in core.lifecycle, SPEC §3).
+
+Each job selects the due Services with an indexed date/status query, reads their ids in keyset
+order and hands them to a `*_run` function in batches of LIFECYCLE_BATCH_SIZE: one transaction and
+a fixed number of queries per batch, no task per Service. A batch re-checks under its locks that
+each Service is still due, so a rerun, a second worker or a batch that lost a race does nothing
+twice (REN-8); a batch refused by a unique constraint (another worker got there first) is run
+again once, and then finds nothing left to do.
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from audit.services import Actor, AuditSpec, audit_record_many
+from billing.services.posting import Effects
+from core import parallel
+from core.bulk import bulk_update
+from core.lifecycle import register_job
+from notifications.services import NoticeSpec
+from subscriptions.batch import locked_services
+from subscriptions.models import RenewalAttempt, Service
+from subscriptions.services import (
+    debit_charges,
+    debit_lookup,
+    lifecycle,
+    order_expiry,
+    renewals,
+    usage_collection,
+    warranty,
+)
+
+logger = logging.getLogger(__name__)
+
+BatchRun = Callable[..., int]
+
+
+def in_batches(due: QuerySet[Any], run: BatchRun, *, day: dt.date, now: dt.datetime) -> int:
+    """Feed the ids of `due` to `run` in batches: on LIFECYCLE_WORKERS processes when there are
+    several batches (core.parallel; the ids are read first, a few bytes each), else one after the
+    other in this process, read by keyset pagination on the primary key."""
+    size = settings.LIFECYCLE_BATCH_SIZE
+    if parallel.available():
+        ids = list(due.values_list("pk", flat=True))
+        batches = [ids[start : start + size] for start in range(0, len(ids), size)]
+        return sum(parallel.map_batches(_run_batch, batches, run=run, day=day, now=now))
+    done, last_id = 0, 0
+    while True:
+        ids = list(due.filter(pk__gt=last_id).values_list("pk", flat=True)[:size])
+        if not ids:
+            return done
+        last_id = ids[-1]
+        done += run_batch(run, ids, day=day, now=now)
+
+
+def _run_batch(ids: Sequence[int], *, run: BatchRun, day: dt.date, now: dt.datetime) -> int:
+    return run_batch(run, ids, day=day, now=now)
+
+
+# PostgreSQL's deadlock and serialization failures: the transaction was rolled back, run it again.
+_RETRY_SQLSTATES = {"40P01", "40001"}
+
+
+def run_batch(run: BatchRun, ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
+    try:
+        return run(ids, day=day, now=now)
+    except IntegrityError:
+        logger.warning("a batch of %s lost a race with another worker; running it again", run.__name__)
+        return run(ids, day=day, now=now)
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) not in _RETRY_SQLSTATES:
+            raise
+        logger.warning("a batch of %s was rolled back by the database (%s); running it again", run.__name__, error)
+        return run(ids, day=day, now=now)
+
+
+@register_job(name=renewals.JOB_DEBIT, order=100, rule="REN-1")
+def debit_attempts(*, day: dt.date, now: dt.datetime) -> int:
+    """REN-1, REN-2, REN-6, PRE-5: the day's debit attempt of every auto-renewing Service due. First
+    (REN-8) the attempts a stopped run left CHARGING are answered and booked: charged again with
+    their keys if of today (the gateway never charges a key twice), looked up if older."""
+    resumed = in_batches(debit_charges.charging_due(), debit_charges.charging_resume_run, day=day, now=now)
+    if resumed:
+        logger.warning("%s debit attempts left by a stopped run were resumed", resumed)
+    return in_batches(renewals.debit_due(day), _debit_batch, day=day, now=now)
+
+
+def _debit_batch(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
+    """The batch's missing renewal invoices first, in a transaction of their own (the one that
+    holds the invoice sequence, BIL-6, is kept short), then the attempts."""
+    known = renewals.renewal_invoices_run(ids, day=day, now=now)
+    return renewals.debit_attempts_run(ids, day=day, now=now, known=known)
+
+
+@register_job(name="billing.unknown_payments", order=110, rule="REN-8")
+def flag_unknown_payments(*, day: dt.date, now: dt.datetime) -> int:
+    """REN-8: an attempt whose outcome is still unknown a day later is flagged to staff (shown in the
+    admin's attempts list, filter "flagged"). First, the unknown charges of Services past their due
+    date are looked up: no debit run selects those again, so nothing else would."""
+    looked_up = in_batches(_past_due_unknown(day), _look_up_past_due, day=day, now=now)
+    cutoff = now - settings.UNKNOWN_PAYMENT_FLAG_AFTER
+    with transaction.atomic():
+        attempts = list(
+            RenewalAttempt.objects.select_for_update(of=("self",))
+            .filter(outcome=RenewalAttempt.Outcome.UNKNOWN, flagged_at__isnull=True, created_at__lte=cutoff)
+            .select_related("service__organization")
+            .order_by("pk")
+        )
+        for attempt in attempts:
+            attempt.flagged_at = now
+        bulk_update(attempts, ["flagged_at"])
+        actor = Actor.system("billing.unknown_payments")
+        audit_record_many(
+            [
+                AuditSpec(
+                    actor=actor,
+                    action="renewal_attempt.flagged",
+                    rule="REN-8",
+                    obj=attempt,
+                    organization=attempt.service.organization,
+                    after={"key": attempt.idempotency_key, "since": attempt.created_at.isoformat()},
+                )
+                for attempt in attempts
+            ],
+            at=now,
+        )
+    return looked_up + len(attempts)
+
+
+def _past_due_unknown(day: dt.date) -> QuerySet[Service]:
+    """Services whose next term's charge is still unknown after their due date (E, or T for a trial),
+    and those whose charge of a Renewal Warranty term's invoice is unknown after that invoice's
+    due date (RW-3: its attempts end on it)."""
+    unknown = RenewalAttempt.objects.filter(
+        service=OuterRef("pk"), term=OuterRef("term") + 1, outcome=RenewalAttempt.Outcome.UNKNOWN
+    )
+    warranty_unknown = RenewalAttempt.objects.filter(
+        service=OuterRef("pk"),
+        invoice=OuterRef("warranty_invoice"),
+        invoice__due_date__lt=day,
+        outcome=RenewalAttempt.Outcome.UNKNOWN,
+    )
+    usage_unknown = RenewalAttempt.objects.filter(  # USE-4: a usage invoice's charge after its due date
+        service=OuterRef("pk"), term=0, invoice__due_date__lt=day, outcome=RenewalAttempt.Outcome.UNKNOWN
+    )
+    Status = Service.Status
+    past_due = Q(status=Status.ACTIVE, expires_on__lt=day) | Q(status=Status.TRIAL, trial_ends_on__lt=day)
+    return Service.objects.filter(
+        (past_due & Q(Exists(unknown)))
+        | Q(Exists(warranty_unknown), status=Status.ACTIVE, warranty_invoice__isnull=False)
+        | Q(Exists(usage_unknown), usage_based=True)
+    ).order_by("pk")
+
+
+def _look_up_past_due(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
+    """REN-8: look the charges up by their keys: succeeded -> booked and the term renewed; declined ->
+    an ordinary failure (the suspension job then suspends the Service); still unknown -> left to staff.
+    The gateway is asked first, with no lock held; then the open renewal invoices and the Services
+    are locked (the billing lock order) and the answers booked."""
+    actor = Actor.system("billing.unknown_payments")
+    looked_up = debit_lookup.unknown_look_up(ids)
+    with transaction.atomic():
+        usage_collection.open_collected_invoices(ids, lock=True)
+        services = locked_services(ids)
+        effects = Effects()
+        remaining, _in_doubt = debit_lookup.reconcile_unknown(
+            services, looked_up, day=day, now=now, actor=actor, effects=effects
+        )
+        effects.flush(now)
+    return len(services) - len(remaining)
+
+
+@register_job(name=warranty.JOB_WARRANTY, order=200, rule="RW-3")
+def renewal_warranty(*, day: dt.date, now: dt.datetime) -> int:
+    """RW-3, RW-5: protected Services unpaid on E - 2 are renewed by the provider; a last notice
+    through every channel before the working period ends."""
+    renewed = in_batches(warranty.warranty_due(day), warranty.warranty_renew_run, day=day, now=now)
+    return renewed + in_batches(warranty.warranty_final_notice_due(day), _warranty_final_notices, day=day, now=now)
+
+
+def _warranty_final_notices(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
+    from notifications.models import Notification
+
+    with transaction.atomic():
+        services = list(Service.objects.filter(pk__in=ids).select_related("plan__service_type", "organization"))
+        keys = {s.pk: f"warranty-final:{s.pk}:{s.warranty_invoice_id}" for s in services}
+        sent = set(Notification.objects.filter(dedupe_key__in=keys.values()).values_list("dedupe_key", flat=True))
+        effects = Effects()
+        for service in services:
+            if keys[service.pk] in sent:
+                continue
+            effects.notices.append(
+                NoticeSpec(
+                    organization=service.organization,
+                    template="warranty_final_notice",
+                    context={"service": service, "reason": _("Renewal Warranty invoice unpaid")},
+                    related=service,
+                    channels=lifecycle.ALL_CHANNELS,
+                    all_contacts=True,
+                    dedupe_key=keys[service.pk],
+                )
+            )
+        count = len(effects.notices)
+        effects.flush(now)
+    return count
+
+
+@register_job(name=lifecycle.JOB_REMINDERS, order=300, rule="REN-5")
+def renewal_reminders(*, day: dt.date, now: dt.datetime) -> int:
+    """REN-5: manual-renewal invoices on E - 14 and reminders on E - 30, E - 14, E - 7, E - 1."""
+    return in_batches(lifecycle.reminders_due(day), lifecycle.reminders_run, day=day, now=now)
+
+
+@register_job(name=lifecycle.JOB_SUSPENSION, order=400, rule="REN-3")
+def suspension(*, day: dt.date, now: dt.datetime) -> int:
+    """REN-3, REN-6, RW-3: unpaid Services are suspended, data kept."""
+    return in_batches(lifecycle.suspension_due(day), lifecycle.suspend_run, day=day, now=now)
+
+
+@register_job(name=lifecycle.JOB_TERMINATION, order=500, rule="REN-4")
+def termination(*, day: dt.date, now: dt.datetime) -> int:
+    """REN-4, RW-3: suspended unpaid Services are terminated after their grace days, data deleted."""
+    return in_batches(lifecycle.termination_due(day), lifecycle.terminate_run, day=day, now=now)
+
+
+@register_job(name=order_expiry.JOB_ORDER_EXPIRY, order=510, rule="ENF-5")
+def order_invoice_expiry(*, day: dt.date, now: dt.datetime) -> int:
+    """ENF-5: order invoices unpaid 30 days after issue are cancelled by a credit note and their
+    waiting Services dropped; the customer is reminded 7 and 1 day(s) before."""
+    return in_batches(order_expiry.order_expiry_due(day), order_expiry.order_expiry_run, day=day, now=now)

@@ -1,0 +1,14 @@
+"""Subscription tables: Services and their options, trial flags and scopes, debit attempts and
+money-back refunds. Their tables keep the names they had in `billing` (Meta.db_table)."""
+
+from subscriptions.models.renewals import MoneyBackRefund, RenewalAttempt
+from subscriptions.models.services import MembershipServiceScope, Service, ServiceAddOn, TrialFlag
+
+__all__ = [
+    "MembershipServiceScope",
+    "MoneyBackRefund",
+    "RenewalAttempt",
+    "Service",
+    "ServiceAddOn",
+    "TrialFlag",
+]

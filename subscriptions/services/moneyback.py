@@ -1,0 +1,283 @@
+"""The money-back guarantee (SPEC MB-1, MB-2, MB-3; TCU Art. 7): cancel a Service within 30 days
+of its activation and get the purchase amount back the way it was paid.
+
+Decisions (MB-2):
+- "Within 30 days": Zurich calendar days (TIME-1) from the day of the activation e-mail
+  (`Service.activated_at`); that day is day 0 and day 30 is still inside, day 31 is not.
+- "First order of each service type": no other Service of the same type of the Organization was
+  paid (has a first term) before this one. A trial is no order (it is free): the trial converted
+  to paid is the first order, its first paid invoice (the order invoice, or the term-1 renewal
+  invoice when the T - 14 debit converted it) is the purchase, and its activation time is when it
+  became paid.
+- "The purchase amount" is what was paid on that first invoice only: a renewal already paid for a
+  later term is not refunded (BIL-13: no refund after an automatic renewal).
+
+Refund (MB-3): a card payment goes back to that card through the gateway (by the charge's
+idempotency key); what was paid from the Prepaid Account, or by a means that cannot take a refund
+(bank transfer, PostCard, PayPal, or a card refund the gateway refuses) is credited to the Prepaid
+Account (PRE-2). Then the Service is terminated, its data deleted (SC 8.3).
+
+Exactly once: one request holds the Prepaid Account's lock until it commits, so a second one waits
+and then finds the Service terminated; the one-to-one MoneyBackRefund row is the database's
+guarantee should anything else let two through. The refund row is written before the gateway is
+asked, so a lost race fails before any money moves.
+
+Lock order (as everywhere in billing): the Prepaid Account, then the invoices, then the Service.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from accounts.models import Membership, Organization, User
+from audit.services import Actor, audit_record
+from billing import selectors
+from billing.gateway import get_gateway
+from billing.models import Invoice, LedgerEntry, MeansKind, Payment
+from billing.services.posting import Effects
+from billing.services.prepaid import prepaid_account_lock, prepaid_credit
+from core import clock
+from core.errors import RuleViolation
+from notifications.services import notify
+from subscriptions.models import MoneyBackRefund, Service
+from subscriptions.services.lifecycle import MANAGING_ROLES, _credit_in_full, _terminate
+
+Status = Service.Status
+REFUNDABLE_STATUSES = (Status.ACTIVE, Status.SUSPENDED)
+
+
+def _require_manager(service: Service, user: User) -> None:
+    """ORG-5 roles, ORG-6 scope: 404 for a Service the user cannot see, 403 for a role that cannot
+    act on it. Checked before anything is locked or created."""
+    membership = Membership.objects.filter(organization_id=service.organization_id, user=user).first()
+    if membership is None or not selectors.services_for_member(membership).filter(pk=service.pk).exists():
+        raise RuleViolation(_("No such service."), rule="ORG-6", status=404)
+    if membership.role not in MANAGING_ROLES:
+        raise RuleViolation(
+            _("Only a Legal Responsible, an administrator or a billing member can ask for a money-back refund."),
+            rule="ORG-5",
+            status=403,
+        )
+
+
+def money_back_last_day(service: Service) -> dt.date | None:
+    """MB-2: the last day a money-back request is accepted (day 30 after the activation day)."""
+    if service.activated_at is None:
+        return None
+    return clock.business_date(service.activated_at) + dt.timedelta(days=settings.MONEY_BACK_DAYS)
+
+
+def first_paid_invoice(service: Service) -> Invoice | None:
+    """The purchase: the Service's order invoice, or the term-1 renewal invoice of a trial the
+    automatic debit converted (REN-6), paid."""
+    return (
+        Invoice.objects.filter(service=service, status=Invoice.Status.PAID)
+        .filter(Q(kind=Invoice.Kind.ORDER) | Q(kind=Invoice.Kind.RENEWAL, term=1))
+        .order_by("pk")
+        .first()
+    )
+
+
+def _check_eligible(service: Service, today: dt.date) -> Invoice:
+    """MB-1, MB-2 on the locked Service; the refusal names the reason and the rule."""
+    service_type = service.plan.service_type
+    if MoneyBackRefund.objects.filter(service=service).exists():
+        raise RuleViolation(_("This Service was already refunded under the money-back guarantee."), rule="MB-2")
+    if service.status not in REFUNDABLE_STATUSES or service.activated_at is None or (
+        service.anchor_date is None and not service.usage_based
+    ):
+        raise RuleViolation(_("Only a paid Service that is running can be refunded."), rule="MB-2")
+    if service.status == Status.SUSPENDED and service.suspension_reason == Service.SuspensionReason.STAFF:
+        raise RuleViolation(_("This Service was suspended by our staff: please contact support."), rule="TCU 13.1")
+    if not service_type.money_back_eligible:
+        raise RuleViolation(
+            _("%(type)s is not covered by the money-back guarantee.") % {"type": service_type.name}, rule="MB-1"
+        )
+    last_day = money_back_last_day(service)
+    assert last_day is not None
+    if today > last_day:
+        raise RuleViolation(
+            _("The money-back guarantee applies within %(days)s days of activation; it ended on %(date)s.")
+            % {"days": settings.MONEY_BACK_DAYS, "date": last_day.isoformat()},
+            rule="MB-2",
+        )
+    activated_at = service.activated_at
+    earlier = (
+        Service.objects.filter(organization_id=service.organization_id, plan__service_type=service_type)
+        .exclude(pk=service.pk)
+        .filter(Q(anchor_date__isnull=False) | Q(usage_based=True, activated_at__isnull=False))
+        .filter(Q(activated_at__lt=activated_at) | Q(activated_at__isnull=True, pk__lt=service.pk))
+    )
+    if earlier.exists():
+        raise RuleViolation(
+            _("The money-back guarantee covers only the first order of %(type)s.") % {"type": service_type.name},
+            rule="MB-2",
+        )
+    invoice = usage_invoices_refunded(service, last_day)[0] if service.usage_based else first_paid_invoice(service)
+    if invoice is None or invoice.amount_paid <= 0:
+        raise RuleViolation(_("Nothing was paid for this Service."), rule="MB-3")
+    return invoice
+
+
+def usage_invoices_refunded(service: Service, last_day: dt.date) -> tuple[Invoice | None, list[Invoice], list[Invoice]]:
+    """USE-8: a usage Service's purchase is its usage invoices issued in its first 30 days: those
+    paid (in part or in full) are refunded, those still open cancelled by a credit note. Returns
+    (the first paid, the paid ones, the open ones)."""
+    first_day = clock.business_date(service.activated_at) if service.activated_at else last_day
+    window = Invoice.objects.filter(
+        service=service, kind=Invoice.Kind.USAGE, issue_date__gte=first_day, issue_date__lte=last_day
+    ).order_by("pk")
+    paid = [invoice for invoice in window if invoice.amount_paid > 0]
+    still_open = [invoice for invoice in window if invoice.status == Invoice.Status.OPEN and invoice.amount_due > 0]
+    return (paid[0] if paid else None), paid, still_open
+
+
+def service_money_back(
+    *, service: Service, user: User, client_address: str | None = None, now: dt.datetime
+) -> MoneyBackRefund:
+    """MB-1…MB-3: cancel the Service and refund its purchase, in one action (see the module's
+    docstring for the decisions). Refusals raise RuleViolation and change nothing."""
+    actor = Actor.for_user(user, client_address=client_address)
+    today = clock.business_date(now)
+    _require_manager(service, user)
+    organization = Organization.objects.get(pk=service.organization_id)
+    if organization.status == Organization.Status.BLOCKED:
+        raise RuleViolation(_("This organization is blocked. Please contact support."), rule="ORG-2")
+    with transaction.atomic():
+        account = prepaid_account_lock(organization)
+        list(
+            Invoice.objects.select_for_update()
+            .filter(service_id=service.pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        locked = (
+            Service.objects.select_for_update(of=("self",))
+            .select_related("plan__service_type", "organization")
+            .get(pk=service.pk)
+        )
+        invoice = _check_eligible(locked, today)
+        if invoice.currency != account.currency:  # MONEY-1: nothing here converts
+            raise RuleViolation(_("This invoice is not in your Prepaid Account's currency."), rule="MONEY-1")
+        # The refund row first: a second request that got this far fails here, before money moves.
+        usage_paid: list[Invoice] = []
+        usage_open: list[Invoice] = []
+        if locked.usage_based:  # USE-8: every usage invoice of the first 30 days
+            last_day = money_back_last_day(locked)
+            assert last_day is not None
+            _first, usage_paid, usage_open = usage_invoices_refunded(locked, last_day)
+        refund = MoneyBackRefund.objects.create(
+            service=locked,
+            invoice=invoice,
+            amount=sum((i.amount_paid for i in usage_paid), Decimal("0.00")) if usage_paid else invoice.amount_paid,
+            currency=invoice.currency,
+            destination=MoneyBackRefund.Destination.PREPAID,
+            requested_by=user,
+            created_at=now,
+        )
+        card_total = prepaid_total = Decimal("0.00")
+        for paid in usage_paid or [invoice]:
+            card, prepaid = _refund_payments(paid, refund=refund, actor=actor, now=now)
+            card_total, prepaid_total = card_total + card, prepaid_total + prepaid
+        refund.card_amount, refund.prepaid_amount = card_total, prepaid_total
+        if card_total:
+            refund.destination = MoneyBackRefund.Destination.CARD
+        refund.save(update_fields=["card_amount", "prepaid_amount", "destination"])
+        audit_record(
+            actor=actor,
+            action="service.money_back",
+            rule="MB-3",
+            obj=refund,
+            organization=organization,
+            after={
+                "service": locked.pk,
+                "invoice": invoice.number,
+                **({"usage_invoices": [i.number for i in usage_paid]} if usage_paid else {}),
+                "amount": str(refund.amount),
+                "currency": refund.currency,
+                "card": str(card_total),
+                "prepaid": str(prepaid_total),
+            },
+            at=now,
+        )
+        effects = Effects()
+        if usage_open:  # USE-8: nothing more is invoiced for the first 30 days
+            _credit_in_full(
+                usage_open, reason=_("Cancelled under the money-back guarantee"), actor=actor, now=now, effects=effects
+            )
+        _terminate(
+            [locked],
+            reason=_("Cancelled under the money-back guarantee"),
+            rule="MB-2",
+            actor=actor,
+            now=now,
+            effects=effects,
+            usage_invoice=False,  # USE-8: the month's usage up to now is closed without an invoice
+        )
+        effects.flush(now)
+        notify(
+            organization=organization,
+            template="money_back_refunded",
+            context={"service": locked, "refund": refund},
+            related=locked,
+            now=now,
+        )
+    return refund
+
+
+def _refund_payments(
+    invoice: Invoice, *, refund: MoneyBackRefund, actor: Actor, now: dt.datetime
+) -> tuple[Decimal, Decimal]:
+    """MB-3: each succeeded payment of the invoice back the way it came, up to what the invoice
+    counts as paid. Returns (refunded to cards, credited to the Prepaid Account)."""
+    remaining = invoice.amount_paid
+    card_total = prepaid_total = Decimal("0.00")
+    gateway = get_gateway()
+    payments = Payment.objects.filter(invoice=invoice, status=Payment.Status.SUCCEEDED).order_by("pk")
+    for payment in payments:
+        amount = min(payment.amount, remaining)
+        if amount <= 0:
+            break
+        remaining -= amount
+        if payment.kind == MeansKind.CARD and payment.idempotency_key:
+            result = gateway.refund(idempotency_key=payment.idempotency_key, amount=amount)
+            if result.status == "refunded":
+                card_total += amount
+                audit_record(
+                    actor=actor,
+                    action="payment.refunded",
+                    rule="MB-3",
+                    obj=payment,
+                    organization=invoice.organization,
+                    after={"amount": str(amount), "key": payment.idempotency_key, "invoice": invoice.number},
+                    at=now,
+                )
+                continue
+            audit_record(
+                actor=actor,
+                action="payment.refund_refused",
+                rule="MB-3",
+                obj=payment,
+                organization=invoice.organization,
+                after={"amount": str(amount), "reason": result.reason, "invoice": invoice.number},
+                at=now,
+            )
+        prepaid_total += amount  # the balance, a transfer, PostCard, PayPal or a refused card refund
+    if remaining > 0:  # paid without a payment row (booked by staff): credited too
+        prepaid_total += remaining
+    if prepaid_total:
+        prepaid_credit(
+            organization=invoice.organization,
+            kind=LedgerEntry.Kind.MONEY_BACK,
+            amount=prepaid_total,
+            invoice=invoice,
+            currency=invoice.currency,
+            now=now,
+            actor=actor,
+            rule="MB-3",
+        )
+    return card_total, prepaid_total
