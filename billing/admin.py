@@ -2,7 +2,6 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
@@ -45,9 +44,6 @@ from billing.services.topup import prepaid_top_up_transfer_received
 from core import clock
 from core.admin import ReadOnlyAdmin, reason_action, run_each
 from core.errors import RuleViolation
-from subscriptions.models import MoneyBackRefund, RenewalAttempt, Service, TrialFlag
-from subscriptions.services.lifecycle import staff_reactivate, staff_suspend
-from subscriptions.services.renewals import debit_attempts_run
 
 
 @admin.register(ServiceType)
@@ -110,206 +106,6 @@ class VatRateAdmin(AuditedChangesMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
-
-
-class RenewalAttemptInline(admin.TabularInline):
-    model = RenewalAttempt
-    extra = 0
-    can_delete = False
-    ordering = ["-day", "-pk"]
-    fields = (
-        "day",
-        "term",
-        "outcome",
-        "amount",
-        "prepaid_amount",
-        "card_amount",
-        "reason",
-        "invoice",
-        "forced_by",
-        "flagged_at",
-    )
-    readonly_fields = fields
-    show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-def _force_retry(modeladmin: admin.ModelAdmin, request: AuthenticatedHttpRequest, service: Service) -> None:
-    """A staff-forced debit attempt (REN-2), today, through the daily run's own code: only a Service
-    the run itself would attempt (automatic renewal on, inside its attempt window)."""
-    now = clock.now()
-    made = debit_attempts_run([service.pk], day=clock.business_date(now), now=now, forced_by=request.user)
-    if not made:
-        raise RuleViolation(
-            _(
-                "Not due for a debit attempt: automatic renewal must be on and the due date at most %(days)s days "
-                "away, not past."
-            )
-            % {"days": settings.RENEWAL_FIRST_ATTEMPT_DAYS},
-            rule="REN-2",
-        )
-    attempt = RenewalAttempt.objects.filter(service=service, forced_by=request.user).order_by("-pk").first()
-    if attempt is not None:
-        modeladmin.message_user(
-            request,
-            _("%(service)s: debit attempt %(outcome)s.")
-            % {"service": service, "outcome": attempt.get_outcome_display()},
-            messages.SUCCESS if attempt.outcome == RenewalAttempt.Outcome.SUCCEEDED else messages.WARNING,
-        )
-
-
-@admin.register(Service)
-class ServiceAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
-    """Services change only through the lifecycle services: staff force a debit attempt, suspend
-    or reactivate with a reason (TCU 13.1), each audited."""
-
-    list_display = [
-        "id",
-        "organization",
-        "plan",
-        "status",
-        "expires_on",
-        "trial_ends_on",
-        "auto_renew",
-        "renewal_warranty",
-        "terminates_on",
-    ]
-    list_filter = ["status", "plan__service_type", "auto_renew", "renewal_warranty"]
-    search_fields = ["organization__name"]
-    list_select_related = ["organization", "plan__service_type"]
-    fieldsets = [
-        (None, {"fields": ["organization", "plan", "currency", "status", "created_at", "activated_at"]}),
-        (
-            _("Term"),
-            {"fields": ["anchor_date", "term", "expires_on", "trial_ends_on", "auto_renew", "renewal_declined_at"]},
-        ),
-        (_("Renewal Warranty"), {"fields": ["renewal_warranty", "warranty_until", "warranty_invoice"]}),
-        (
-            _("Suspension and termination"),
-            {
-                "fields": [
-                    "suspended_at",
-                    "suspension_reason",
-                    "terminates_on",
-                    "terminated_at",
-                    "termination_reason",
-                    "data_deleted_at",
-                ]
-            },
-        ),
-    ]
-    inlines = [RenewalAttemptInline]
-    actions = ["force_retry", "suspend", "reactivate"]
-
-    def has_act_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("subscriptions.change_service")
-
-    @admin.action(description=_("Force a debit attempt now (REN-2)"), permissions=["act"])
-    def force_retry(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Service]) -> None:
-        run_each(self, request, queryset, lambda service: _force_retry(self, request, service))
-
-    @admin.action(description=_("Suspend, with a reason (TCU 13.1)"), permissions=["act"])
-    def suspend(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Service]) -> HttpResponse | None:
-        return reason_action(
-            self,
-            request,
-            queryset,
-            title=_("Suspend Services"),
-            apply=lambda service, reason: staff_suspend(
-                service=service, staff_user=request.user, reason=reason, now=clock.now()
-            ),
-        )
-
-    @admin.action(description=_("Reactivate, with a reason (TCU 13.1)"), permissions=["act"])
-    def reactivate(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Service]) -> HttpResponse | None:
-        return reason_action(
-            self,
-            request,
-            queryset,
-            title=_("Reactivate Services"),
-            apply=lambda service, reason: staff_reactivate(
-                service=service, staff_user=request.user, reason=reason, now=clock.now()
-            ),
-        )
-
-
-class FlaggedFilter(admin.SimpleListFilter):
-    """REN-8: attempts whose outcome stayed unknown for over a day, flagged by the daily run."""
-
-    title = _("flagged to staff")
-    parameter_name = "flagged"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
-        return [("yes", _("flagged")), ("no", _("not flagged"))]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() == "yes":
-            return queryset.filter(flagged_at__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(flagged_at__isnull=True)
-        return queryset
-
-
-@admin.register(RenewalAttempt)
-class RenewalAttemptAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
-    """Debit attempts (REN-1, REN-2, REN-8, PRE-5): written once by the daily run or a forced retry."""
-
-    list_display = [
-        "day",
-        "service",
-        "organization",
-        "term",
-        "outcome",
-        "amount",
-        "prepaid_amount",
-        "card_amount",
-        "forced_by",
-        "flagged_at",
-    ]
-    list_filter = ["outcome", FlaggedFilter, "day"]
-    date_hierarchy = "day"
-    search_fields = ["service__organization__name"]
-    list_select_related = ["service__organization", "service__plan__service_type", "forced_by"]
-    exclude = ["idempotency_key"]
-
-    @admin.display(description=_("Organization"))
-    def organization(self, obj: RenewalAttempt) -> Any:
-        return obj.service.organization
-
-    def organization_of(self, obj: Model) -> Any:
-        return obj.service.organization  # type: ignore[attr-defined]
-
-
-@admin.register(MoneyBackRefund)
-class MoneyBackRefundAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
-    """Money-back cancellations (MB-1…MB-3): read only."""
-
-    list_display = [
-        "created_at",
-        "service",
-        "organization",
-        "amount",
-        "currency",
-        "destination",
-        "card_amount",
-        "prepaid_amount",
-        "requested_by",
-    ]
-    list_filter = ["destination", "currency"]
-    search_fields = ["service__organization__name"]
-    list_select_related = ["service__organization", "service__plan__service_type", "requested_by"]
-
-    @admin.display(description=_("Organization"))
-    def organization(self, obj: MoneyBackRefund) -> Any:
-        return obj.service.organization
-
-    def organization_of(self, obj: Model) -> Any:
-        return obj.service.organization  # type: ignore[attr-defined]
 
 
 class InvoiceLineInline(admin.TabularInline):
@@ -470,14 +266,6 @@ class PaymentMeansAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     list_filter = ["kind", "is_default"]
     exclude = ["gateway_token"]
     list_select_related = ["organization"]
-
-
-@admin.register(TrialFlag)
-class TrialFlagAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
-    """Trials refused because they matched another Organization (REN-7), for review."""
-
-    list_display = ["created_at", "organization", "service_type", "matched_organization", "matched_on"]
-    list_select_related = ["organization", "service_type", "matched_organization"]
 
 
 # --- Prepaid Account (PRE-1 … PRE-4) ---------------------------------------------------------

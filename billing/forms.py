@@ -7,14 +7,6 @@ from django.utils.translation import gettext_lazy as _
 from billing.services.topup import MAX_TOP_UP
 
 
-class OrderForm(forms.Form):
-    plan = forms.IntegerField(widget=forms.HiddenInput)
-    trial = forms.BooleanField(required=False, widget=forms.HiddenInput)
-    accept_tcu = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    accept_special_conditions = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    accepted = forms.BooleanField(required=False, label=_("I accept the documents above"))
-
-
 class CardForm(forms.Form):
     """A card for the sandbox gateway (in production the browser would hand over a token instead)."""
 
@@ -72,27 +64,3 @@ class TopUpForm(forms.Form):
 
 # --- the renewal lifecycle of a Service (REN-*, RW-*, MB-*, BIL-13) ---------------------------
 
-
-class SwitchForm(forms.Form):
-    """An on/off button: `enabled` is "true" or "false"."""
-
-    enabled = forms.BooleanField(required=False, widget=forms.HiddenInput)
-
-
-class TerminateForm(forms.Form):
-    """Left unticked, the service refuses with its reason (SC 8.3, BIL-13)."""
-
-    confirm = forms.BooleanField(
-        required=False,
-        label=_(
-            "I understand that the Service's data will be deleted at once and for good, and that nothing is "
-            "refunded for the rest of the term."
-        ),
-    )
-
-
-class MoneyBackForm(forms.Form):
-    confirm = forms.BooleanField(
-        label=_("I cancel this Service: its data will be deleted at once and for good."),
-        error_messages={"required": _("Please confirm that the Service is cancelled and its data deleted.")},
-    )

@@ -8,6 +8,8 @@ which production does not install.
 
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext_noop
+
 from billing.gateways.base import (
     DECLINE_AUTHENTICATION_REQUIRED,
     DECLINE_CARD_DECLINED,
@@ -30,7 +32,12 @@ from billing.gateways.base import (
     is_sandbox,
 )
 
+# Why a charge failed when the customer's bank wants it confirmed by the customer (strong customer
+# authentication): an off-session charge cannot be, so the customer pays on the invoice page.
+AUTHENTICATION_REQUIRED = gettext_noop("your bank asks you to confirm this payment yourself")
+
 __all__ = [
+    "AUTHENTICATION_REQUIRED",
     "DECLINE_AUTHENTICATION_REQUIRED",
     "DECLINE_CARD_DECLINED",
     "DECLINE_INSUFFICIENT_FUNDS",

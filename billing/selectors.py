@@ -1,4 +1,5 @@
-"""Reads of the billing app: prices and VAT in force, what a member may see, what blocks a termination."""
+"""Reads of the billing app: prices and VAT in force, the invoices and means a member may see, what
+blocks a termination."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from billing import hooks
 from billing.models import (
     CashOutRequest,
     Invoice,
@@ -26,7 +28,6 @@ from billing.models import (
 from billing.models.payments import AUTO_DEBIT_KINDS
 from billing.money import percent_of
 from core.countries import EU_COUNTRIES, SWISS_VAT_AREA
-from subscriptions.models import MembershipServiceScope, Service
 
 
 def price_in_force(plan: Plan, currency: str, day: dt.date) -> Price | None:
@@ -85,16 +86,12 @@ def open_invoices(organization: Any) -> QuerySet[Invoice]:
 
 
 def organization_termination_blockers(organization: Any) -> list[str]:
-    """ORG-9: an Organization can be terminated only once every Service is terminated and no
-    invoice is open."""
-    reasons = []
-    live = Service.objects.filter(organization=organization).exclude(status=Service.Status.TERMINATED).count()
-    if live:
-        reasons.append(_("%(count)d Service(s) not terminated") % {"count": live})
+    """ORG-9: an Organization can be terminated only once no invoice is open (and every Service is
+    terminated: subscriptions' own blocker)."""
     numbers = list(open_invoices(organization).order_by("number").values_list("number", flat=True)[:5])
     if numbers:
-        reasons.append(_("open invoice(s): %(numbers)s") % {"numbers": ", ".join(f"{n:08d}" for n in numbers)})
-    return reasons
+        return [_("open invoice(s): %(numbers)s") % {"numbers": ", ".join(f"{n:08d}" for n in numbers)}]
+    return []
 
 
 def default_auto_debit_means(organization: Any) -> PaymentMeans | None:
@@ -113,28 +110,10 @@ def default_auto_debit_means(organization: Any) -> PaymentMeans | None:
     return means
 
 
-def services_for_member(membership: Any) -> QuerySet[Service]:
-    """ORG-6: the Services a member sees and manages: all of the Organization's, or only those their
-    membership is limited to."""
-    services = Service.objects.filter(organization_id=membership.organization_id)
-    if MembershipServiceScope.objects.filter(membership=membership).exists():
-        services = services.filter(scopes__membership=membership)
-    return services.select_related("plan__service_type").order_by("-created_at", "-id")
-
-
-def service_for_member(*, membership: Any, service_id: int) -> Service:
-    service = services_for_member(membership).filter(pk=service_id).first()
-    if service is None:
-        raise Http404("No such service.")
-    return service
-
-
 def invoices_for_member(membership: Any) -> QuerySet[Invoice]:
     """ORG-6: a member limited to some Services sees only their invoices."""
     invoices = Invoice.objects.filter(organization_id=membership.organization_id)
-    if MembershipServiceScope.objects.filter(membership=membership).exists():
-        invoices = invoices.filter(service__scopes__membership=membership)
-    return invoices.order_by("-number")
+    return hooks.invoices_in_scope(membership, invoices).order_by("-number")
 
 
 def invoice_for_member(*, membership: Any, invoice_id: int) -> Invoice:
@@ -157,32 +136,6 @@ def catalog(day: dt.date, currency: str) -> list[tuple[Plan, Price]]:
     ):
         prices.setdefault(price.plan_id, price)
     return [(plan, prices[plan.pk]) for plan in plans if plan.pk in prices]
-
-
-def usage_catalog(day: dt.date, organization: Any) -> list[tuple[Plan, list[tuple[Any, Decimal]]]]:
-    """USE-1: active usage plans with a rate card pricing this month in the Organization's currency,
-    and their rates per resource as the customer sees them (VAT included for CH/EU customers, BIL-7,
-    to 6 decimals): one query for the plans, two for the cards, one for the resources."""
-    from usage.engine import month_of
-    from usage.selectors import rate_cards_in_force, resources
-
-    plans = list(Plan.objects.filter(is_active=True, usage_based=True).select_related("service_type"))
-    cards = rate_cards_in_force({(plan.pk, organization.currency) for plan in plans}, month_of(day))
-    order = resources() if cards else []
-    entries = []
-    for plan in plans:
-        card = cards.get((plan.pk, organization.currency))
-        if card is None:
-            continue
-        vat = vat_treatment(organization, plan.service_type, day).rate
-        rates = card.rate_by_resource  # type: ignore[attr-defined]
-        shown = [
-            (resource, (rates[resource.pk] * (1 + vat / 100)).quantize(Decimal("0.000001")))
-            for resource in order
-            if resource.pk in rates
-        ]
-        entries.append((plan, shown))
-    return entries
 
 
 def means_of(organization: Any) -> QuerySet[PaymentMeans]:

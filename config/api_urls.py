@@ -3,6 +3,7 @@ from django.urls import path
 from accounts import api as accounts_api
 from billing import api as billing_api
 from sla import api as sla_api
+from subscriptions import api as subscriptions_api
 from support import api as support_api
 from usage import api_customer as usage_customer_api
 from usage.urls import api_urlpatterns as usage_api_urlpatterns
@@ -29,7 +30,7 @@ urlpatterns = [
     path("invitations/<str:token>/accept/", accounts_api.InvitationAcceptView.as_view(), name="api-invitation-accept"),
     path(
         "organizations/<int:org_id>/members/<int:member_id>/services/",
-        billing_api.MemberServicesView.as_view(),
+        subscriptions_api.MemberServicesView.as_view(),
         name="api-member-services",
     ),
     path("organizations/<int:org_id>/documents/", accounts_api.DocumentListView.as_view(), name="api-documents"),
@@ -44,29 +45,29 @@ urlpatterns = [
         name="api-organization-terminate",
     ),
     path("organizations/<int:org_id>/catalog/", billing_api.CatalogView.as_view(), name="api-catalog"),
-    path("organizations/<int:org_id>/services/", billing_api.ServiceListView.as_view(), name="api-services"),
+    path("organizations/<int:org_id>/services/", subscriptions_api.ServiceListView.as_view(), name="api-services"),
     path(
         "organizations/<int:org_id>/services/<int:service_id>/",
-        billing_api.ServiceDetailView.as_view(),
+        subscriptions_api.ServiceDetailView.as_view(),
         name="api-service",
     ),
     path(
         "organizations/<int:org_id>/services/<int:service_id>/convert/",
-        billing_api.TrialConvertView.as_view(),
+        subscriptions_api.TrialConvertView.as_view(),
         name="api-service-convert",
     ),
     *[
         path(f"organizations/<int:org_id>/services/<int:service_id>/{suffix}/", view.as_view(), name=name)
         for suffix, view, name in [
-            ("timeline", billing_api.ServiceTimelineView, "api-service-timeline"),
-            ("attempts", billing_api.ServiceAttemptsView, "api-service-attempts"),
-            ("auto-renew", billing_api.ServiceAutoRenewView, "api-service-auto-renew"),
-            ("renewal-warranty", billing_api.ServiceWarrantyView, "api-service-renewal-warranty"),
-            ("renew", billing_api.ServiceRenewView, "api-service-renew"),
-            ("decline-renewal", billing_api.ServiceDeclineRenewalView, "api-service-decline-renewal"),
-            ("resume-renewal", billing_api.ServiceResumeRenewalView, "api-service-resume-renewal"),
-            ("terminate", billing_api.ServiceTerminateView, "api-service-terminate"),
-            ("money-back", billing_api.ServiceMoneyBackView, "api-service-money-back"),
+            ("timeline", subscriptions_api.ServiceTimelineView, "api-service-timeline"),
+            ("attempts", subscriptions_api.ServiceAttemptsView, "api-service-attempts"),
+            ("auto-renew", subscriptions_api.ServiceAutoRenewView, "api-service-auto-renew"),
+            ("renewal-warranty", subscriptions_api.ServiceWarrantyView, "api-service-renewal-warranty"),
+            ("renew", subscriptions_api.ServiceRenewView, "api-service-renew"),
+            ("decline-renewal", subscriptions_api.ServiceDeclineRenewalView, "api-service-decline-renewal"),
+            ("resume-renewal", subscriptions_api.ServiceResumeRenewalView, "api-service-resume-renewal"),
+            ("terminate", subscriptions_api.ServiceTerminateView, "api-service-terminate"),
+            ("money-back", subscriptions_api.ServiceMoneyBackView, "api-service-money-back"),
             ("usage", usage_customer_api.ServiceUsageView, "api-service-usage"),
             ("usage/budget", usage_customer_api.ServiceBudgetView, "api-service-usage-budget"),
             ("sla/reports", sla_api.ServiceReportsView, "api-service-sla-reports"),
@@ -78,7 +79,7 @@ urlpatterns = [
             ),
         ]
     ],
-    path("organizations/<int:org_id>/trials/", billing_api.TrialView.as_view(), name="api-trials"),
+    path("organizations/<int:org_id>/trials/", subscriptions_api.TrialView.as_view(), name="api-trials"),
     path("organizations/<int:org_id>/payment-methods/", billing_api.MeansListView.as_view(), name="api-means"),
     path(
         "organizations/<int:org_id>/payment-methods/<int:means_id>/",

@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),
     path("api/v1/", include("config.api_urls")),
+    path("", include("subscriptions.urls")),
     path("", include("billing.urls")),
     path("", include("support.urls")),
     path("", include("sla.urls")),

@@ -28,8 +28,6 @@ from accounts import selectors as account_selectors
 from accounts.http import AuthenticatedRequest
 from accounts.models import Membership
 from accounts.permissions import HasTokenScope, require_staff, require_staff_second_factor
-from billing import selectors as billing_selectors
-from billing.serializers import ServiceSerializer
 from core import clock
 from core.errors import RuleViolation
 from core.http import client_address
@@ -50,7 +48,9 @@ from sla.serializers import (
     SlaStaffIncidentSerializer,
 )
 from sla.services import incident_record, incident_resolve, maintenance_schedule, service_terminate_force_majeure
+from subscriptions import selectors as subscription_selectors
 from subscriptions.models import Service
+from subscriptions.serializers import ServiceSerializer
 
 REFUSALS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 STAFF_REFUSALS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 409: ErrorSerializer}
@@ -67,7 +67,7 @@ def _membership(request: AuthenticatedRequest, org_id: int) -> Membership:
 
 
 def _service(membership: Membership, service_id: int) -> Service:
-    return billing_selectors.service_for_member(membership=membership, service_id=service_id)
+    return subscription_selectors.service_for_member(membership=membership, service_id=service_id)
 
 
 def _staff_incident(incident_id: int) -> Incident:

@@ -194,7 +194,7 @@ def incidents_for_service(service: Service) -> QuerySet[Incident]:
 
 def incidents_for_member(membership: Any) -> QuerySet[Incident]:
     """The incidents affecting the Services the member sees (ORG-6), each once."""
-    from billing.selectors import services_for_member
+    from subscriptions.selectors import services_for_member
 
     services = services_for_member(membership).values("pk")
     return Incident.objects.filter(links__service__in=services).distinct().order_by("-started_at", "-pk")
@@ -212,7 +212,7 @@ def maintenance_for_service(service: Service) -> QuerySet[Maintenance]:
 
 
 def maintenance_for_member(membership: Any) -> QuerySet[Maintenance]:
-    from billing.selectors import services_for_member
+    from subscriptions.selectors import services_for_member
 
     services = services_for_member(membership).values("pk")
     return Maintenance.objects.filter(links__service__in=services).distinct().order_by("-starts_at", "-pk")
@@ -227,7 +227,7 @@ def claims_for_service(service: Service) -> QuerySet[Claim]:
 
 
 def claims_for_member(membership: Any) -> QuerySet[Claim]:
-    from billing.selectors import services_for_member
+    from subscriptions.selectors import services_for_member
 
     services = services_for_member(membership).values("pk")
     return (
@@ -448,7 +448,7 @@ def current_month_reports(services: list[Service], *, now: dt.datetime) -> dict[
 def recent_incidents_for_member(membership: Any, *, limit: int = 20) -> list[tuple[Incident, list[Service]]]:
     """The latest incidents affecting the member's Services, each with those of its Services the
     member sees — never another Organization's (tenancy) — in two queries."""
-    from billing.selectors import services_for_member
+    from subscriptions.selectors import services_for_member
 
     visible = services_for_member(membership).values("pk")
     incidents = list(incidents_for_member(membership)[:limit])
@@ -469,7 +469,7 @@ def recent_incidents_for_member(membership: Any, *, limit: int = 20) -> list[tup
 
 def incident_links_seen_by(membership: Any | None) -> Prefetch:
     """Tenancy and ORG-6: a member sees the links to their own Services only; staff (None) all."""
-    from billing.selectors import services_for_member
+    from subscriptions.selectors import services_for_member
 
     links = IncidentService.objects.order_by("service_id")
     if membership is not None:
@@ -479,7 +479,7 @@ def incident_links_seen_by(membership: Any | None) -> Prefetch:
 
 def maintenance_links_seen_by(membership: Any | None) -> Prefetch:
     """The same for a maintenance window."""
-    from billing.selectors import services_for_member
+    from subscriptions.selectors import services_for_member
 
     links = MaintenanceService.objects.order_by("service_id")
     if membership is not None:

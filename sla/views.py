@@ -22,7 +22,6 @@ from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Membership
 from accounts.permissions import TERMINATING_ROLES
 from accounts.views import member_required
-from billing import selectors as billing_selectors
 from core import clock
 from core.errors import RuleViolation
 from core.forms import raise_unless_the_forms, show_refusal
@@ -32,6 +31,7 @@ from sla.charts import availability_svg
 from sla.forms import ForceMajeureTerminateForm
 from sla.models import Claim, Incident, Penalty
 from sla.services import service_terminate_force_majeure
+from subscriptions import selectors as subscription_selectors
 from subscriptions.models import Service
 
 # The format of the claim form's datetime-local inputs (support.forms.TicketForm), Zurich time.
@@ -113,7 +113,7 @@ def service_sla(request: AuthenticatedHttpRequest, membership: Membership, servi
     customer's right to terminate at once (SLA-9). The page's own reads are a fixed number of
     queries, whatever the number of months, incidents or claims (the selectors select and prefetch
     what the page shows)."""
-    found = billing_selectors.service_for_member(membership=membership, service_id=service_id)
+    found = subscription_selectors.service_for_member(membership=membership, service_id=service_id)
     now = clock.now()
     reports = selectors.monthly_reports(found, now=now)
     claimable = {c.incident.pk: c for c in selectors.claimable_incidents(found, now=now)}
@@ -152,7 +152,7 @@ def force_majeure_terminate(
     """SLA-9: terminate the Service at once during force majeure, after a confirmation page: the data
     is deleted for good (SC 8.3) and no compensation is paid (BIL-13). For the Legal Responsibles and
     administrators (403 for the other roles); an incident that did not affect the Service is 404."""
-    found = billing_selectors.service_for_member(membership=membership, service_id=service_id)
+    found = subscription_selectors.service_for_member(membership=membership, service_id=service_id)
     incident = selectors.incidents_for_service(found).filter(pk=incident_id).first()
     if incident is None:
         raise Http404("No such incident.")
@@ -175,7 +175,7 @@ def force_majeure_terminate(
             show_refusal(form, violation)
         else:
             messages.success(request, _("The Service is terminated and its data deleted."))
-            return redirect("billing:service", org_id=membership.organization_id, service_id=found.pk)
+            return redirect("subscriptions:service", org_id=membership.organization_id, service_id=found.pk)
     ongoing = found.status != Service.Status.TERMINATED and (
         selectors.force_majeure_incidents(found).filter(pk=incident.pk).exists()
     )
@@ -193,7 +193,7 @@ def overview(request: AuthenticatedHttpRequest, membership: Membership) -> HttpR
     (SLA-5). A fixed number of queries, whatever the number of Services."""
     now = clock.now()
     services = list(
-        billing_selectors.services_for_member(membership)
+        subscription_selectors.services_for_member(membership)
         .exclude(status__in=(Service.Status.TERMINATED, Service.Status.AWAITING_PAYMENT))
         .select_related("plan__service_type")
         .order_by("pk")

@@ -6,5 +6,17 @@ class SubscriptionsConfig(AppConfig):
     verbose_name = "Subscriptions"
 
     def ready(self) -> None:
-        from subscriptions import jobs  # noqa: F401  (registers the daily jobs of the renewal lifecycle)
+        from accounts.hooks import register_termination_blocker
+        from billing import hooks as billing_hooks
+        from subscriptions import (
+            jobs,  # noqa: F401  (registers the daily jobs of the renewal lifecycle)
+            selectors,
+        )
         from subscriptions.services import orders, renewals  # noqa: F401  (register what a paid invoice starts)
+        from subscriptions.services.debit_charges import invoice_charge_in_doubt
+
+        register_termination_blocker(selectors.organization_termination_blockers)  # ORG-9
+        billing_hooks.register_invoice_scope(selectors.invoices_in_member_scope)  # ORG-6
+        billing_hooks.register_currency_blocker(selectors.currency_change_blockers)  # ENF-6
+        billing_hooks.register_charge_in_doubt(invoice_charge_in_doubt)  # REN-8
+        billing_hooks.register_default_means_usable(orders.trials_follow_default)  # REN-6, BIL-12

@@ -20,6 +20,7 @@ from core import clock
 from core.errors import RuleViolation
 from core.http import client_address
 from core.schema import ErrorSerializer
+from subscriptions import selectors as subscription_selectors
 from subscriptions.models import Service
 from support import selectors
 from support.attachments import ALLOWED_EXTENSIONS
@@ -50,7 +51,7 @@ def _service(membership: Membership, service_id: int | None) -> Service | None:
     """ORG-6: a Service the member sees, else 404 with the rule."""
     if service_id is None:
         return None
-    service = billing_selectors.services_for_member(membership).filter(pk=service_id).first()
+    service = subscription_selectors.services_for_member(membership).filter(pk=service_id).first()
     if service is None:
         raise RuleViolation(_("No such service."), rule="ORG-6", status=404, field="service_id")
     return service

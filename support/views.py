@@ -20,6 +20,7 @@ from core import clock
 from core.errors import RuleViolation
 from core.forms import show_refusal
 from core.http import client_address
+from subscriptions import selectors as subscription_selectors
 from support import selectors
 from support.forms import PriorityForm, ReplyForm, TicketForm, customer_kinds
 from support.models import Attachment, Ticket
@@ -52,7 +53,7 @@ def ticket_new(request: AuthenticatedHttpRequest, membership: Membership) -> Htt
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
         kind=kind,
-        services=billing_selectors.services_for_member(membership).select_related("plan"),
+        services=subscription_selectors.services_for_member(membership).select_related("plan"),
         invoices=billing_selectors.invoices_for_member(membership),
         prefill=request.GET if request.method == "GET" else None,
     )

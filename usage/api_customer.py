@@ -15,11 +15,11 @@ from rest_framework.views import APIView
 
 from accounts import selectors as account_selectors
 from accounts.http import AuthenticatedRequest
-from billing import selectors as billing_selectors
 from core import clock
 from core.errors import RuleViolation
 from core.http import client_address
 from core.schema import ErrorSerializer
+from subscriptions import selectors as subscription_selectors
 from subscriptions.models import Service
 from usage import selectors
 from usage.services.budgets import BUDGET_MAX, budget_remove, budget_set
@@ -99,7 +99,7 @@ class MonthToDateSerializer(serializers.Serializer):
 
 def _usage_service(request: AuthenticatedRequest, org_id: int, service_id: int) -> tuple[Service, object]:
     membership = account_selectors.membership_for(user=request.user, organization_id=org_id)
-    found = billing_selectors.service_for_member(membership=membership, service_id=service_id)
+    found = subscription_selectors.service_for_member(membership=membership, service_id=service_id)
     if not found.usage_based:
         raise Http404("This Service is not billed by usage.")
     return found, membership.organization

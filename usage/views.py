@@ -18,11 +18,11 @@ from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Membership
 from accounts.permissions import BILLING_ROLES
 from accounts.views import member_required
-from billing import selectors as billing_selectors
 from core import clock
 from core.errors import RuleViolation
 from core.forms import raise_unless_the_forms, show_refusal
 from core.http import client_address
+from subscriptions import selectors as subscription_selectors
 from subscriptions.models import Service
 from usage import selectors
 from usage.charts import daily_svg, invoiced_svg, money
@@ -33,7 +33,7 @@ from usage.templatetags.usage_figures import quantity
 
 def usage_service_for_member(membership: Membership, service_id: int) -> Service:
     """The member's usage Service (ORG-6); 404 for anything else."""
-    found = billing_selectors.service_for_member(membership=membership, service_id=service_id)
+    found = subscription_selectors.service_for_member(membership=membership, service_id=service_id)
     if not found.usage_based:
         raise Http404("This Service is not billed by usage.")
     return found

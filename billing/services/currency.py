@@ -18,9 +18,9 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from audit.services import Actor, audit_record
+from billing import hooks
 from billing.models import Invoice, PrepaidAccount
 from core.errors import RuleViolation
-from subscriptions.models import Service
 
 
 def currency_change_blockers(organization: Any) -> list[str]:
@@ -32,8 +32,7 @@ def currency_change_blockers(organization: Any) -> list[str]:
         reasons.append(_("a Prepaid Account balance"))
     if Invoice.objects.filter(organization=organization, status=Invoice.Status.OPEN).exists():
         reasons.append(_("an open invoice"))
-    if Service.objects.filter(organization=organization).exclude(status=Service.Status.TERMINATED).exists():
-        reasons.append(_("a Service that is not terminated"))
+    reasons += hooks.currency_blockers(organization)  # a Service not terminated (subscriptions)
     return reasons
 
 

@@ -19,12 +19,12 @@ from django.utils.translation import gettext_noop
 from accounts.models import Membership, Organization, User
 from accounts.permissions import require_billing_member, require_changeable
 from audit.services import Actor, audit_record
+from billing import hooks
 from billing.gateway import CardRejected, get_gateway
 from billing.models import MeansKind, MeansRestriction, PaymentMeans
 from billing.models.payments import AUTO_DEBIT_KINDS
 from core import clock
 from core.errors import RuleViolation
-from subscriptions.models import Service
 
 # A card whose expiry is further away than this is a typing mistake (card schemes issue for at most
 # a few years; Stripe refuses beyond 50).
@@ -137,48 +137,20 @@ def _make_default(
         after={"default_means": means.pk},
         at=now,
     )
-    _trials_follow_default(organization=organization, actor=actor, now=now)
+    default_means_follow(organization=organization, actor=actor, now=now)
     return previous
 
 
-def _trials_follow_default(*, organization: Organization, actor: Actor, now: dt.datetime) -> list[Service]:
+def default_means_follow(*, organization: Organization, actor: Actor, now: dt.datetime) -> None:
     """REN-6, BIL-12: once the Organization's default means allows automatic debit (a card valid
-    today, or PayPal, of a kind staff have not restricted), its running trials that were started
-    without one renew automatically — their debit attempts run from T - 14 to T — unless the
-    customer switched automatic renewal off themselves. The caller holds the Organization's lock
-    (then the Services are locked, in id order). Returns the trials switched on."""
+    today, or PayPal, of a kind staff have not restricted), what waits for one follows it (the
+    running trials of subscriptions, through billing.hooks). The caller holds the Organization's lock."""
     from billing.selectors import default_auto_debit_means
 
     means = default_auto_debit_means(organization)
-    today = clock.business_date(now)
-    if means is None or (means.kind == MeansKind.CARD and not card_is_valid_on(means, today)):
-        return []
-    trials = list(
-        Service.objects.select_for_update()
-        .filter(
-            organization=organization,
-            status=Service.Status.TRIAL,
-            auto_renew=False,
-            auto_renew_off_by_customer=False,
-            renewal_declined_at__isnull=True,
-            trial_ends_on__gte=today,
-        )
-        .order_by("pk")
-    )
-    for trial in trials:
-        trial.auto_renew = True
-        trial.save(update_fields=["auto_renew"])
-        audit_record(
-            actor=actor,
-            action="service.auto_renew_changed",
-            rule="REN-6",
-            obj=trial,
-            organization=organization,
-            before={"auto_renew": False},
-            after={"auto_renew": True, "default_means": means.pk},
-            at=now,
-        )
-    return trials
+    if means is None or (means.kind == MeansKind.CARD and not card_is_valid_on(means, clock.business_date(now))):
+        return
+    hooks.default_means_usable(organization=organization, means=means, actor=actor, now=now)
 
 
 def _check_card_expiry(*, exp_month: int, exp_year: int, today: dt.date) -> None:
@@ -450,4 +422,4 @@ def means_unrestrict(*, organization: Organization, kind: str, reason: str, staf
         )
         restriction.delete()
         # REN-6: a default of that kind is usable again
-        _trials_follow_default(organization=locked, actor=Actor.for_user(staff_user), now=now)
+        default_means_follow(organization=locked, actor=Actor.for_user(staff_user), now=now)

@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from audit.services import Actor, AuditSpec, audit_record
-from billing.gateway import ChargeResult, get_gateway
+from billing import hooks
+from billing.gateway import AUTHENTICATION_REQUIRED, ChargeResult, get_gateway
 from billing.models import Invoice, LedgerEntry, MeansKind, MeansRestriction, Payment, PaymentMeans
 from billing.money import quantize
 from billing.services.invoices import invoice_apply_payment
@@ -26,8 +27,6 @@ from billing.services.posting import Effects, payment_evidence
 from billing.services.prepaid import prepaid_account_lock, prepaid_credit, prepaid_pay_invoice
 from core import clock
 from core.errors import RuleViolation
-from subscriptions.models import RenewalAttempt
-from subscriptions.services.debit_charges import AUTHENTICATION_REQUIRED
 
 
 def bank_transfer_record(
@@ -161,11 +160,7 @@ def require_no_charge_in_doubt(invoice: Invoice) -> None:
     """REN-8: no second payment while a card charge of the invoice is being processed or its outcome
     is unknown (it may have paid): the customer waits for the answer instead of paying twice."""
     in_doubt = (Payment.Status.PROCESSING, Payment.Status.UNKNOWN)
-    charging = (RenewalAttempt.Outcome.CHARGING, RenewalAttempt.Outcome.UNKNOWN)
-    if (
-        Payment.objects.filter(invoice=invoice, status__in=in_doubt).exists()
-        or RenewalAttempt.objects.filter(invoice=invoice, outcome__in=charging).exists()
-    ):
+    if Payment.objects.filter(invoice=invoice, status__in=in_doubt).exists() or hooks.charge_in_doubt(invoice):
         raise RuleViolation(
             _("A card payment of this invoice is being checked with the payment provider. Please do not pay again."),
             rule="REN-8",

@@ -48,8 +48,10 @@ INSTALLED_APPS = [
     "audit",
     "notifications",
     "accounts",
-    "billing",
+    # subscriptions before billing: its ready() registers the Services' reasons that block an
+    # Organization's termination (accounts.hooks) first, so they are listed before the invoices'.
     "subscriptions",
+    "billing",
     "sla",
     "support",
     "usage",

@@ -25,10 +25,9 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils.translation import gettext_noop
 
 from audit.services import Actor, AuditSpec
-from billing.gateway import ChargeRequest, ChargeResult, charge_many, get_gateway
+from billing.gateway import AUTHENTICATION_REQUIRED, ChargeRequest, ChargeResult, charge_many, get_gateway
 from billing.models import Invoice, LedgerEntry, MeansKind, Payment, PrepaidAccount
 from billing.services.posting import (
     Application,
@@ -51,9 +50,6 @@ PREPAID_PAYMENT_KIND = "prepaid"  # Payment.kind of a payment taken from the bal
 JOB_DEBIT = "billing.debit_attempts"
 # Why a charge that went through could not be applied (kept in the payment's evidence, for staff).
 NOT_APPLIED = "the invoice was settled while the card was being charged"
-# A charge the customer's bank wants confirmed by the customer (strong customer authentication):
-# an off-session attempt cannot, so it fails and the customer pays on the invoice page.
-AUTHENTICATION_REQUIRED = gettext_noop("your bank asks you to confirm this payment yourself")
 
 
 def collect_rule(service: Service) -> str:
@@ -323,3 +319,9 @@ def attempt_due(service: Service, attempt: RenewalAttempt) -> dt.date | None:
     if attempt.invoice is not None and attempt.term <= service.term:
         return attempt.invoice.due_date
     return due_date(service)
+
+
+def invoice_charge_in_doubt(invoice: Invoice) -> bool:
+    """REN-8 (billing.hooks): a debit attempt of the invoice is being charged or its outcome is unknown."""
+    charging = (RenewalAttempt.Outcome.CHARGING, RenewalAttempt.Outcome.UNKNOWN)
+    return RenewalAttempt.objects.filter(invoice=invoice, outcome__in=charging).exists()

@@ -32,6 +32,7 @@ from core.bulk import bulk_update
 from core.errors import RuleViolation
 from notifications.models import Notification
 from notifications.services import NoticeSpec
+from subscriptions import selectors as subscription_selectors
 from subscriptions.batch import locked_services
 from subscriptions.models import RenewalAttempt, Service, ServiceAddOn
 from subscriptions.services import usage_collection as usage
@@ -474,7 +475,7 @@ def require_service_manager(
     """`user`'s membership if it may act on the Service (ORG-5 roles, ORG-6 scope); else 404 / 403.
     The roles are accounts.permissions'; the scope is the Services the member sees (billing.selectors)."""
     membership = Membership.objects.filter(organization_id=service.organization_id, user=user).first()
-    if membership is None or not selectors.services_for_member(membership).filter(pk=service.pk).exists():
+    if membership is None or not subscription_selectors.services_for_member(membership).filter(pk=service.pk).exists():
         raise RuleViolation(_("No such service."), rule="ORG-6", status=404)
     return require_role(
         membership, roles, refusal=refusal or _("Your role does not allow this action on the Service.")

@@ -35,7 +35,6 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization, User
 from audit.services import Actor, audit_record
-from billing import selectors
 from billing.gateway import get_gateway
 from billing.models import Invoice, LedgerEntry, MeansKind, Payment
 from billing.services.posting import Effects
@@ -43,6 +42,7 @@ from billing.services.prepaid import prepaid_account_lock, prepaid_credit
 from core import clock
 from core.errors import RuleViolation
 from notifications.services import notify
+from subscriptions import selectors as subscription_selectors
 from subscriptions.models import MoneyBackRefund, Service
 from subscriptions.services.lifecycle import MANAGING_ROLES, _credit_in_full, _terminate
 
@@ -54,7 +54,7 @@ def _require_manager(service: Service, user: User) -> None:
     """ORG-5 roles, ORG-6 scope: 404 for a Service the user cannot see, 403 for a role that cannot
     act on it. Checked before anything is locked or created."""
     membership = Membership.objects.filter(organization_id=service.organization_id, user=user).first()
-    if membership is None or not selectors.services_for_member(membership).filter(pk=service.pk).exists():
+    if membership is None or not subscription_selectors.services_for_member(membership).filter(pk=service.pk).exists():
         raise RuleViolation(_("No such service."), rule="ORG-6", status=404)
     if membership.role not in MANAGING_ROLES:
         raise RuleViolation(

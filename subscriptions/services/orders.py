@@ -505,3 +505,39 @@ def service_activate(*, invoice: Invoice, actor: Actor, now: dt.datetime) -> Ser
         now=now,
     )
     return service
+
+
+def trials_follow_default(*, organization: Any, means: PaymentMeans, actor: Actor, now: dt.datetime) -> list[Service]:
+    """REN-6, BIL-12 (billing.hooks, when the default means allows automatic debit): the running
+    trials that were started without one renew automatically — their debit attempts run from T - 14
+    to T — unless the customer switched automatic renewal off themselves. The caller holds the
+    Organization's lock (then the Services are locked, in id order). Returns the trials switched on."""
+    today = clock.business_date(now)
+    trials = list(
+        Service.objects.select_for_update()
+        .filter(
+            organization=organization,
+            status=Service.Status.TRIAL,
+            auto_renew=False,
+            auto_renew_off_by_customer=False,
+            renewal_declined_at__isnull=True,
+            trial_ends_on__gte=today,
+        )
+        .order_by("pk")
+    )
+    for trial in trials:
+        trial.auto_renew = True
+        trial.save(update_fields=["auto_renew"])
+        audit_record(
+            actor=actor,
+            action="service.auto_renew_changed",
+            rule="REN-6",
+            obj=trial,
+            organization=organization,
+            before={"auto_renew": False},
+            after={"auto_renew": True, "default_means": means.pk},
+            at=now,
+        )
+    return trials
+
+

@@ -18,6 +18,7 @@ from billing import selectors as billing_selectors
 from billing.models import Invoice
 from core import clock
 from core.errors import RuleViolation
+from subscriptions import selectors as subscription_selectors
 from subscriptions.models import Service
 from support import hooks
 from support.attachments import AttachmentInput, CheckedFile, check_attachments, store_attachments
@@ -65,7 +66,7 @@ def _visible_service(membership: Membership, service: Service | None) -> None:
     """ORG-6: a Service the member sees, else 404."""
     if service is None:
         return
-    if not billing_selectors.services_for_member(membership).filter(pk=service.pk).exists():
+    if not subscription_selectors.services_for_member(membership).filter(pk=service.pk).exists():
         raise RuleViolation(_("No such service."), rule="ORG-6", status=404, field="service")
 
 

@@ -169,8 +169,8 @@ def test_pages_need_a_login() -> None:
 
 
 PAGES = [
-    "billing:services",
-    "billing:order",
+    "subscriptions:services",
+    "subscriptions:order",
     "billing:invoices",
     "organization",
     "organization_contact",

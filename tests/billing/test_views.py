@@ -37,7 +37,7 @@ def logged_in(user) -> Client:  # noqa: ANN001
 
 def test_catalog_shows_the_vat_included_price_and_orders(legal, plan) -> None:
     client = logged_in(legal.user)
-    url = reverse("billing:order", args=[legal.organization_id])
+    url = reverse("subscriptions:order", args=[legal.organization_id])
 
     page = client.get(url)
     ordered = client.post(url, {"plan": plan.pk})
@@ -45,7 +45,7 @@ def test_catalog_shows_the_vat_included_price_and_orders(legal, plan) -> None:
     assert "CHF 21.62" in page.content.decode()
     assert "Free trial (30 days)" in page.content.decode()
     service = Service.objects.get()
-    assert ordered.url == reverse("billing:service", args=[legal.organization_id, service.pk])
+    assert ordered.url == reverse("subscriptions:service", args=[legal.organization_id, service.pk])
     assert service.status == "awaiting_payment"
     invoice = Invoice.objects.get()
     assert (
@@ -57,9 +57,9 @@ def test_catalog_shows_the_vat_included_price_and_orders(legal, plan) -> None:
 def test_a_trial_from_the_catalog_then_its_conversion(legal, plan) -> None:
     client = logged_in(legal.user)
 
-    client.post(reverse("billing:order", args=[legal.organization_id]), {"plan": plan.pk, "trial": "on"})
+    client.post(reverse("subscriptions:order", args=[legal.organization_id]), {"plan": plan.pk, "trial": "on"})
     service = Service.objects.get()
-    converted = client.post(reverse("billing:service_convert", args=[legal.organization_id, service.pk]))
+    converted = client.post(reverse("subscriptions:service_convert", args=[legal.organization_id, service.pk]))
 
     invoice = Invoice.objects.get()
     assert service.status == "trial"
@@ -73,7 +73,7 @@ def test_a_refused_order_shows_its_reason_and_changes_nothing(legal, plan) -> No
     legal.organization.save()
 
     response = logged_in(legal.user).post(
-        reverse("billing:order", args=[legal.organization_id]), {"plan": plan.pk}, follow=True
+        reverse("subscriptions:order", args=[legal.organization_id]), {"plan": plan.pk}, follow=True
     )
 
     assert "This organization is blocked: it cannot order." in response.content.decode()
@@ -95,13 +95,13 @@ def test_tenancy_their_service_and_invoice_pages_are_404(legal, plan) -> None:
     mine, their_org = legal.organization_id, theirs.organization_id
 
     responses = [
-        client.get(reverse("billing:service", args=[mine, service.pk])),
+        client.get(reverse("subscriptions:service", args=[mine, service.pk])),
         client.get(reverse("billing:invoice", args=[mine, invoice.pk])),
-        client.post(reverse("billing:service_convert", args=[mine, service.pk])),
-        client.get(reverse("billing:service", args=[their_org, service.pk])),
+        client.post(reverse("subscriptions:service_convert", args=[mine, service.pk])),
+        client.get(reverse("subscriptions:service", args=[their_org, service.pk])),
         client.get(reverse("billing:invoice", args=[their_org, invoice.pk])),
-        client.post(reverse("billing:order", args=[their_org]), {"plan": plan.pk}),
-        client.post(reverse("billing:service_convert", args=[their_org, service.pk])),
+        client.post(reverse("subscriptions:order", args=[their_org]), {"plan": plan.pk}),
+        client.post(reverse("subscriptions:service_convert", args=[their_org, service.pk])),
     ]
 
     assert [r.status_code for r in responses] == [404] * len(responses)

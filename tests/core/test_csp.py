@@ -163,8 +163,8 @@ def test_csp_every_customer_page_has_a_strict_policy_and_no_inline_code(demo: Me
     must_see = {
         reverse("accounts:dashboard"),
         reverse("accounts:organization", args=[organization.pk]),
-        reverse("billing:services", args=[organization.pk]),
-        reverse("billing:service", args=[organization.pk, service.pk]),
+        reverse("subscriptions:services", args=[organization.pk]),
+        reverse("subscriptions:service", args=[organization.pk, service.pk]),
         reverse("billing:invoices", args=[organization.pk]),
         reverse("billing:invoice", args=[organization.pk, invoice.pk]),
         reverse("billing:means", args=[organization.pk]),

@@ -457,7 +457,7 @@ def test_the_service_page_links_to_the_sla_page() -> None:
     legal = member()
     service, _invoice = paid_service(legal)
 
-    response = browser(legal).get(reverse("billing:service", args=[legal.organization_id, service.pk]))
+    response = browser(legal).get(reverse("subscriptions:service", args=[legal.organization_id, service.pk]))
 
     assert f'<a href="{sla_url(legal, service)}">Availability and SLA</a>' in response.content.decode()
     assert sla_url(legal, service) == f"/orgs/{legal.organization_id}/services/{service.pk}/sla/"
@@ -614,7 +614,7 @@ def test_sla9_with_the_tick_the_service_is_terminated_with_the_evidence_of_sla9(
     # then
     service.refresh_from_db()
     assert response.status_code == 302
-    assert response["Location"] == reverse("billing:service", args=[legal.organization_id, service.pk])
+    assert response["Location"] == reverse("subscriptions:service", args=[legal.organization_id, service.pk])
     assert service.status == Service.Status.TERMINATED
     assert service.terminated_at == NOW
     event = AuditEvent.objects.get(action="service.terminated", object_id=str(service.pk))

@@ -48,7 +48,7 @@ def api(membership: Membership) -> APIClient:
 
 
 def page(svc: Service, name: str = "service") -> str:
-    return reverse(f"billing:{name}", args=[svc.organization_id, svc.pk])
+    return reverse(f"subscriptions:{name}", args=[svc.organization_id, svc.pk])
 
 
 def endpoint(svc: Service, suffix: str, org_id: int | None = None) -> str:
@@ -405,7 +405,7 @@ def test_another_organizations_service_is_404_and_unchanged(name: str, data: dic
     before = snapshot(their_service)
     client = browser(mine)
 
-    through_mine = client.post(reverse(f"billing:{name}", args=[mine.organization_id, their_service.pk]), data)
+    through_mine = client.post(reverse(f"subscriptions:{name}", args=[mine.organization_id, their_service.pk]), data)
     through_theirs = client.post(page(their_service, name), data)
 
     assert (through_mine.status_code, through_theirs.status_code) == (404, 404)

@@ -54,7 +54,7 @@ def test_use4_the_service_page_shows_it_and_another_organization_gets_a_404(clie
     svc = usage_service(legal)
     month_of_values(svc, D(2026, 11, 1), NOVEMBER)
     live(D(2026, 12, 1))
-    url = reverse("billing:service", kwargs={"org_id": legal.organization_id, "service_id": svc.pk})
+    url = reverse("subscriptions:service", kwargs={"org_id": legal.organization_id, "service_id": svc.pk})
 
     client.force_login(legal.user)
     page = client.get(url).content.decode()

@@ -269,9 +269,10 @@ def test_use7_links_from_the_service_page_and_the_services_list() -> None:
     fixed = ServiceFactory(organization=legal.organization)
     client = browser(legal)
     url = page_url(legal, service)
-    assert url in client.get(reverse("billing:service", args=[legal.organization_id, service.pk])).content.decode()
-    assert url in client.get(reverse("billing:services", args=[legal.organization_id])).content.decode()
-    fixed_page = client.get(reverse("billing:service", args=[legal.organization_id, fixed.pk])).content.decode()
+    service_page = client.get(reverse("subscriptions:service", args=[legal.organization_id, service.pk]))
+    assert url in service_page.content.decode()
+    assert url in client.get(reverse("subscriptions:services", args=[legal.organization_id])).content.decode()
+    fixed_page = client.get(reverse("subscriptions:service", args=[legal.organization_id, fixed.pk])).content.decode()
     assert "/usage/" not in fixed_page
 
 

@@ -73,7 +73,7 @@ def test_use1_the_order_page_shows_the_rates_of_a_usage_plan_and_orders_it(clien
     legal = customer()
     plan = usage_plan()
     client.force_login(legal.user)
-    url = reverse("billing:order", kwargs={"org_id": legal.organization_id})
+    url = reverse("subscriptions:order", kwargs={"org_id": legal.organization_id})
 
     page = client.get(url).content.decode()
     ordered = client.post(url, {"plan": plan.pk}, follow=True)

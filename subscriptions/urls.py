@@ -1,0 +1,22 @@
+from django.urls import path
+
+from subscriptions import views
+
+app_name = "subscriptions"
+
+urlpatterns = [
+    path("orgs/<int:org_id>/services/", views.services, name="services"),
+    path("orgs/<int:org_id>/services/order/", views.order, name="order"),
+    path("orgs/<int:org_id>/services/<int:service_id>/", views.service, name="service"),
+    path("orgs/<int:org_id>/services/<int:service_id>/convert/", views.service_convert, name="service_convert"),
+    path(
+        "orgs/<int:org_id>/services/<int:service_id>/auto-renew/", views.service_auto_renew, name="service_auto_renew"
+    ),
+    path("orgs/<int:org_id>/services/<int:service_id>/warranty/", views.service_warranty, name="service_warranty"),
+    path("orgs/<int:org_id>/services/<int:service_id>/decline/", views.service_decline, name="service_decline"),
+    path("orgs/<int:org_id>/services/<int:service_id>/resume/", views.service_resume, name="service_resume"),
+    path("orgs/<int:org_id>/services/<int:service_id>/terminate/", views.service_terminate, name="service_terminate"),
+    path(
+        "orgs/<int:org_id>/services/<int:service_id>/money-back/", views.service_money_back, name="service_money_back"
+    ),
+]
