@@ -32,7 +32,7 @@ class LineSpec:
     period_end: dt.date | None = None  # exclusive
 
 
-def _next_numbers(count: int) -> range:
+def next_invoice_numbers(count: int) -> range:
     """The next `count` numbers of the one gapless sequence (BIL-6). Call inside the issuing
     transaction: the row stays locked until commit, and a rollback gives the numbers back."""
     InvoiceSequence.objects.get_or_create(id=1)
@@ -44,7 +44,7 @@ def _next_numbers(count: int) -> range:
 
 
 def _next_number() -> int:
-    return _next_numbers(1)[0]
+    return next_invoice_numbers(1)[0]
 
 
 def billing_address(organization: Any) -> dict[str, Any]:
@@ -134,7 +134,7 @@ def invoices_issue(
             rates.append(treatment.rate)
             invoices.append(invoice)
             lines.append(built)
-        for invoice, number in zip(invoices, _next_numbers(len(invoices)), strict=True):
+        for invoice, number in zip(invoices, next_invoice_numbers(len(invoices)), strict=True):
             invoice.number = number
         bulk_insert(invoices)
         for invoice, built in zip(invoices, lines, strict=True):

@@ -22,7 +22,7 @@ from accounts.permissions import SERVICE_MANAGER_ROLES, TERMINATING_ROLES, requi
 from audit.services import Actor, AuditSpec
 from billing import selectors
 from billing.models import CreditNote, Invoice
-from billing.services.invoices import _next_numbers
+from billing.services.invoices import next_invoice_numbers
 from billing.services.means import card_is_valid_on
 from billing.services.payments import invoice_pay
 from billing.services.posting import Effects
@@ -301,7 +301,7 @@ def termination_due(day: dt.date) -> QuerySet[Service]:
     ).order_by("pk")
 
 
-def _terminate(
+def services_terminate(
     services: list[Service],
     *,
     reason: str,
@@ -341,7 +341,7 @@ def _terminate(
         .order_by("pk")
         if invoice.pk not in warranty_invoices
     ]
-    _credit_in_full(
+    invoices_credit_in_full(
         to_cancel, reason=_("Service terminated: this term is not provided."), actor=actor, now=now, effects=effects
     )
     # ENF-5: a Service terminated while it waits for its first payment: its order invoice is cancelled.
@@ -382,12 +382,14 @@ def _terminate(
     bulk_update(services, SERVICE_LIFECYCLE_FIELDS)
 
 
-def _credit_in_full(invoices: list[Invoice], *, reason: str, actor: Actor, now: dt.datetime, effects: Effects) -> None:
+def invoices_credit_in_full(
+    invoices: list[Invoice], *, reason: str, actor: Actor, now: dt.datetime, effects: Effects
+) -> None:
     """Cancel what is due on locked open invoices with one credit note each (BIL-6)."""
     if not invoices:
         return
     notes = []
-    for invoice, number in zip(invoices, _next_numbers(len(invoices)), strict=True):
+    for invoice, number in zip(invoices, next_invoice_numbers(len(invoices)), strict=True):
         amount = invoice.amount_due
         notes.append(CreditNote(number=number, invoice=invoice, amount=amount, reason=reason, issued_at=now))
         invoice.amount_credited += amount
@@ -428,7 +430,7 @@ def terminate_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime)
         # RW-3: the reason is the invoice actually unpaid, not how the Service came to be suspended
         invoices = _unpaid_invoices(unpaid, open_invoices)
         warranty = [s for s in unpaid if s.pk in invoices and invoices[s.pk].pk == s.warranty_invoice_id]
-        _terminate(
+        services_terminate(
             warranty,
             reason=_("Renewal Warranty invoice unpaid"),
             rule="RW-3",
@@ -438,7 +440,7 @@ def terminate_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime)
             unpaid=invoices,
         )
         metered = [s for s in unpaid if s not in warranty and s.usage_based]
-        _terminate(
+        services_terminate(
             metered,
             reason=_("Usage invoice unpaid"),
             rule="USE-4",
@@ -448,10 +450,10 @@ def terminate_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime)
             unpaid=invoices,
         )
         others = [s for s in unpaid if s not in warranty and not s.usage_based]
-        _terminate(
+        services_terminate(
             others, reason=_("Renewal unpaid"), rule="REN-4", actor=actor, now=now, effects=effects, unpaid=invoices
         )
-        _terminate(
+        services_terminate(
             declined,
             reason=_("Not renewed, as the customer asked"),
             rule="REN-5",
@@ -635,7 +637,7 @@ def service_decline_renewal(
         effects = Effects()
         invoice = next_term_invoices([locked], found).get(locked.pk)
         if invoice is not None:
-            _credit_in_full(
+            invoices_credit_in_full(
                 [invoice], reason=_("Not renewed, as the customer asked."), actor=actor, now=now, effects=effects
             )
         locked.save(update_fields=["auto_renew", "auto_renew_off_by_customer", "renewal_declined_at"])
@@ -684,7 +686,7 @@ def service_terminate_now(
         if locked.status == Status.TERMINATED:
             raise RuleViolation(_("This Service is already terminated."), rule="REN-4")
         effects = Effects()
-        _terminate(
+        services_terminate(
             [locked], reason=_("Terminated by the customer"), rule="BIL-13", actor=actor, now=now, effects=effects
         )
         effects.flush(now)
@@ -700,7 +702,7 @@ def service_terminate_for(*, service: Service, reason: str, rule: str, actor: Ac
         if locked.status == Status.TERMINATED:
             raise RuleViolation(_("This Service is already terminated."), rule="REN-4")
         effects = Effects()
-        _terminate([locked], reason=reason, rule=rule, actor=actor, now=now, effects=effects)
+        services_terminate([locked], reason=reason, rule=rule, actor=actor, now=now, effects=effects)
         effects.flush(now)
     return locked
 

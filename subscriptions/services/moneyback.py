@@ -44,7 +44,7 @@ from core.errors import RuleViolation
 from notifications.services import notify
 from subscriptions import selectors as subscription_selectors
 from subscriptions.models import MoneyBackRefund, Service
-from subscriptions.services.lifecycle import MANAGING_ROLES, _credit_in_full, _terminate
+from subscriptions.services.lifecycle import MANAGING_ROLES, invoices_credit_in_full, services_terminate
 
 Status = Service.Status
 REFUNDABLE_STATUSES = (Status.ACTIVE, Status.SUSPENDED)
@@ -206,10 +206,10 @@ def service_money_back(
         )
         effects = Effects()
         if usage_open:  # USE-8: nothing more is invoiced for the first 30 days
-            _credit_in_full(
+            invoices_credit_in_full(
                 usage_open, reason=_("Cancelled under the money-back guarantee"), actor=actor, now=now, effects=effects
             )
-        _terminate(
+        services_terminate(
             [locked],
             reason=_("Cancelled under the money-back guarantee"),
             rule="MB-2",

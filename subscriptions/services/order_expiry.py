@@ -6,7 +6,7 @@ ORDER_INVOICE_EXPIRY_DAYS after its issue date is cancelled by a credit note for
 dropped: awaiting_payment -> terminated, the order abandoned (nothing ran, so there is no data to
 delete). The customer is reminded ORDER_INVOICE_REMINDER_DAYS before that day. Terminating a
 Service that waits for its first payment (the customer, staff, any rule) cancels its order invoice
-the same way: `order_invoices_cancel_for`, called by every termination (lifecycle._terminate).
+the same way: `order_invoices_cancel_for`, called by every termination (lifecycle.services_terminate).
 
 **Decision (partly paid).** An order invoice may be partly paid (part from the Prepaid Account,
 PRE-3, or a bank transfer booked by staff, BIL-5). Cancelling it, the credit note covers what is
@@ -37,7 +37,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import Actor, AuditSpec
 from billing.models import CreditNote, Invoice, LedgerEntry, PrepaidAccount
-from billing.services.invoices import _next_numbers
+from billing.services.invoices import next_invoice_numbers
 from billing.services.posting import Effects
 from billing.services.prepaid import prepaid_credit
 from core.bulk import bulk_update
@@ -209,7 +209,7 @@ def order_invoices_cancel(
     if not cancellable:
         return []
     notes = []
-    for invoice, number in zip(cancellable, _next_numbers(len(cancellable)), strict=True):
+    for invoice, number in zip(cancellable, next_invoice_numbers(len(cancellable)), strict=True):
         amount = invoice.amount_due
         notes.append(CreditNote(number=number, invoice=invoice, amount=amount, reason=reason, issued_at=now))
         invoice.amount_credited += amount

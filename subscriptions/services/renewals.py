@@ -258,14 +258,14 @@ def open_warranty_invoices(services: Iterable[Service], found: dict[tuple[int, i
 
 
 @dataclass
-class _Means:
+class AutoDebitMeans:
     """The auto-debit means of each Organization of a batch, and the kinds staff restricted."""
 
     default: dict[int, PaymentMeans]
     restricted: set[tuple[int, str]]
 
     @classmethod
-    def load(cls, organization_ids: Iterable[int]) -> "_Means":
+    def load(cls, organization_ids: Iterable[int]) -> "AutoDebitMeans":
         ids = set(organization_ids)
         default = {
             m.organization_id: m
@@ -413,7 +413,7 @@ def _attempts_make(
     open_invoices.update(warranties)
     collected = {s.pk: usage.usage_invoice_to_collect(s, usage_open, day) for s in services if s.usage_based}
     open_invoices.update({pk: invoice for pk, invoice in collected.items() if invoice is not None})
-    means = _Means.load(s.organization_id for s in services)
+    means = AutoDebitMeans.load(s.organization_id for s in services)
     balances = {org_id: account.balance for org_id, account in accounts.items()}
 
     attempts: list[RenewalAttempt] = []

@@ -227,9 +227,9 @@ def _collectable(organization_ids: set[int], day: dt.date) -> set[int]:
     """The Organizations a usage invoice can be collected from on `day` (USE-4, PRE-5): a usable
     default auto-debit means, or a positive Prepaid balance."""
     from billing.models import PrepaidAccount
-    from subscriptions.services.renewals import _Means
+    from subscriptions.services.renewals import AutoDebitMeans
 
-    means = _Means.load(organization_ids)
+    means = AutoDebitMeans.load(organization_ids)
     usable = {org for org in organization_ids if means.usable(org, day)[0] is not None}
     funded = set(
         PrepaidAccount.objects.filter(organization_id__in=organization_ids, balance__gt=0).values_list(

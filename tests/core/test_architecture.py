@@ -20,15 +20,8 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 # timeline of a usage Service still call usage. Nothing else may join.
 KNOWN_CYCLES = {frozenset({"subscriptions", "usage"})}
 
-# Private names still imported across modules, all in billing/ files the lead of issue 18 owns (or
-# defined in one: billing/services/invoices.py's _next_numbers). The billing split replaces them.
-KNOWN_PRIVATE_IMPORTS = {
-    ("subscriptions/services/lifecycle.py", "billing.services.invoices", "_next_numbers"),
-    ("subscriptions/services/order_expiry.py", "billing.services.invoices", "_next_numbers"),
-    ("subscriptions/services/moneyback.py", "subscriptions.services.lifecycle", "_credit_in_full"),
-    ("subscriptions/services/moneyback.py", "subscriptions.services.lifecycle", "_terminate"),
-    ("subscriptions/services/usage_collection.py", "subscriptions.services.renewals", "_Means"),
-}
+# Private names still imported across modules: none. Nothing may join.
+KNOWN_PRIVATE_IMPORTS: set[tuple[str, str, str]] = set()
 
 
 def project_apps() -> list[str]:
