@@ -19,6 +19,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from audit.services import Actor, AuditSpec, audit_record_many
+from billing.models import Payment
+from billing.services import payments
 from billing.services.posting import Effects
 from core import parallel
 from core.bulk import bulk_update
@@ -102,8 +104,10 @@ def _debit_batch(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
 def flag_unknown_payments(*, day: dt.date, now: dt.datetime) -> int:
     """REN-8: an attempt whose outcome is still unknown a day later is flagged to staff (shown in the
     admin's attempts list, filter "flagged"). First, the unknown charges of Services past their due
-    date are looked up: no debit run selects those again, so nothing else would."""
+    date are looked up: no debit run selects those again, so nothing else would; and so are the card
+    payments of members in doubt — unknown, or left processing by a request that stopped."""
     looked_up = in_batches(_past_due_unknown(day), _look_up_past_due, day=day, now=now)
+    looked_up += in_batches(payments.payments_in_doubt(), _reconcile_payments, day=day, now=now)
     cutoff = now - settings.UNKNOWN_PAYMENT_FLAG_AFTER
     with transaction.atomic():
         attempts = list(
@@ -174,6 +178,16 @@ def _look_up_past_due(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> 
         )
         effects.flush(now)
     return len(services) - len(remaining)
+
+
+def _reconcile_payments(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
+    """REN-8: each payment looked up by its key and booked (`payment_reconcile`: one at a time, as
+    members pay one at a time). Returns how many were settled."""
+    settled = 0
+    for payment in Payment.objects.filter(pk__in=list(ids)).order_by("pk"):
+        before = payment.status
+        settled += payments.payment_reconcile(payment=payment, now=now).status != before
+    return settled
 
 
 @register_job(name=warranty.JOB_WARRANTY, order=200, rule="RW-3")
