@@ -14,7 +14,7 @@ from audit.admin_mixins import StaffAccessAuditMixin
 from core import clock
 from core.admin import ReadOnlyAdmin, reason_action, run_each
 from core.errors import RuleViolation
-from subscriptions.models import MoneyBackRefund, RenewalAttempt, Service, TrialFlag
+from subscriptions.models import MoneyBackCardRefund, MoneyBackRefund, RenewalAttempt, Service, TrialFlag
 from subscriptions.services.lifecycle import staff_reactivate, staff_suspend
 from subscriptions.services.renewals import debit_attempts_run
 
@@ -192,9 +192,24 @@ class RenewalAttemptAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
         return obj.service.organization  # type: ignore[attr-defined]
 
 
+class MoneyBackCardRefundInline(admin.TabularInline):
+    """The card payments each refund gives back, and the answer of the payment provider (MB-3); one
+    flagged was left being sent by a stopped request: check it with the provider."""
+
+    model = MoneyBackCardRefund
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("payment", "amount", "outcome", "reason", "settled_at", "flagged_at")
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
 @admin.register(MoneyBackRefund)
 class MoneyBackRefundAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     """Money-back cancellations (MB-1…MB-3): read only."""
+
+    inlines = [MoneyBackCardRefundInline]
 
     list_display = [
         "created_at",

@@ -27,7 +27,7 @@ from core.bulk import bulk_update
 from core.lifecycle import register_job
 from notifications.services import NoticeSpec
 from subscriptions.batch import locked_services
-from subscriptions.models import RenewalAttempt, Service
+from subscriptions.models import MoneyBackCardRefund, RenewalAttempt, Service
 from subscriptions.services import (
     debit_charges,
     debit_lookup,
@@ -134,7 +134,38 @@ def flag_unknown_payments(*, day: dt.date, now: dt.datetime) -> int:
             ],
             at=now,
         )
-    return looked_up + len(attempts)
+        refunds = _flag_refunds_in_doubt(cutoff, now=now, actor=actor)
+    return looked_up + len(attempts) + refunds
+
+
+def _flag_refunds_in_doubt(cutoff: dt.datetime, *, now: dt.datetime, actor: Actor) -> int:
+    """MB-3, REN-8: a money-back card refund left SENDING by a request that stopped before booking
+    the gateway's answer is never sent again (a refund carries no key of its own): staff check it
+    with the payment provider (the admin's money-back refunds show it flagged)."""
+    stuck = list(
+        MoneyBackCardRefund.objects.select_for_update(of=("self",))
+        .filter(outcome=MoneyBackCardRefund.Outcome.SENDING, flagged_at__isnull=True, created_at__lte=cutoff)
+        .select_related("payment")
+        .order_by("pk")
+    )
+    for card_refund in stuck:
+        card_refund.flagged_at = now
+    bulk_update(stuck, ["flagged_at"])
+    audit_record_many(
+        [
+            AuditSpec(
+                actor=actor,
+                action="money_back.refund_flagged",
+                rule="MB-3",
+                obj=card_refund,
+                organization=card_refund.payment.organization_id,
+                after={"payment": card_refund.payment_id, "amount": str(card_refund.amount)},
+            )
+            for card_refund in stuck
+        ],
+        at=now,
+    )
+    return len(stuck)
 
 
 def _past_due_unknown(day: dt.date) -> QuerySet[Service]:

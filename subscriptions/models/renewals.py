@@ -91,3 +91,33 @@ class MoneyBackRefund(models.Model):
 
     def __str__(self) -> str:
         return f"money-back {self.amount} {self.currency} for service {self.service_id}"
+
+
+class MoneyBackCardRefund(models.Model):
+    """One card payment given back by a money-back refund (MB-3), recorded SENDING before the gateway
+    is asked (with no lock held) and settled after. The gateway's refund call carries no key of its
+    own, so one left SENDING by a stopped request is never sent again: it is flagged to staff, who
+    check it with the payment provider."""
+
+    class Outcome(models.TextChoices):
+        SENDING = "sending", _("being sent to the payment provider")
+        REFUNDED = "refunded", _("refunded to the card")
+        REFUSED = "refused", _("refused by the payment provider: credited to the Prepaid Account")
+
+    refund = models.ForeignKey(MoneyBackRefund, on_delete=models.PROTECT, related_name="card_refunds")
+    payment = models.ForeignKey("billing.Payment", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    reason = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField()
+    settled_at = models.DateTimeField(null=True, blank=True)
+    flagged_at = models.DateTimeField(null=True, blank=True)  # left SENDING for over a day: shown to staff
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["refund", "payment"], name="money_back_card_refund_once"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="money_back_card_refund_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} back to payment {self.payment_id}: {self.outcome}"

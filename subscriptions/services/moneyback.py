@@ -17,10 +17,13 @@ idempotency key); what was paid from the Prepaid Account, or by a means that can
 (bank transfer, PostCard, PayPal, or a card refund the gateway refuses) is credited to the Prepaid
 Account (PRE-2). Then the Service is terminated, its data deleted (SC 8.3).
 
-Exactly once: one request holds the Prepaid Account's lock until it commits, so a second one waits
-and then finds the Service terminated; the one-to-one MoneyBackRefund row is the database's
-guarantee should anything else let two through. The refund row is written before the gateway is
-asked, so a lost race fails before any money moves.
+Exactly once: one request holds the Prepaid Account's lock until its first transaction commits, so
+a second one waits and then finds the Service terminated; the one-to-one MoneyBackRefund row is the
+database's guarantee should anything else let two through. The refund row and each card part to
+give back (MoneyBackCardRefund, SENDING) are committed before the gateway is asked, with no lock
+held (REN-8); the answers are booked in a second transaction. A card refund left SENDING by a
+stopped request is never sent again (the gateway's refund carries no key of its own): the daily
+look-up flags it to staff.
 
 Lock order (as everywhere in billing): the Prepaid Account, then the invoices, then the Service.
 """
@@ -35,7 +38,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization, User
 from audit.services import Actor, audit_record
-from billing.gateway import get_gateway
+from billing.gateway import RefundResult, get_gateway
 from billing.models import Invoice, LedgerEntry, MeansKind, Payment
 from billing.services.posting import Effects
 from billing.services.prepaid import prepaid_account_lock, prepaid_credit
@@ -43,7 +46,7 @@ from core import clock
 from core.errors import RuleViolation
 from notifications.services import notify
 from subscriptions import selectors as subscription_selectors
-from subscriptions.models import MoneyBackRefund, Service
+from subscriptions.models import MoneyBackCardRefund, MoneyBackRefund, Service
 from subscriptions.services.lifecycle import MANAGING_ROLES, invoices_credit_in_full, services_terminate
 
 Status = Service.Status
@@ -140,7 +143,11 @@ def service_money_back(
     *, service: Service, user: User, client_address: str | None = None, now: dt.datetime
 ) -> MoneyBackRefund:
     """MB-1…MB-3: cancel the Service and refund its purchase, in one action (see the module's
-    docstring for the decisions). Refusals raise RuleViolation and change nothing."""
+    docstring for the decisions). Refusals raise RuleViolation and change nothing.
+
+    Transaction 1 decides, records the refund and the card parts to send (SENDING), credits what
+    goes to the Prepaid Account and terminates the Service; the card refunds then go to the gateway
+    with no lock held; transaction 2 books their answers (a refused one is credited too)."""
     actor = Actor.for_user(user, client_address=client_address)
     today = clock.business_date(now)
     _require_manager(service, user)
@@ -179,31 +186,15 @@ def service_money_back(
             requested_by=user,
             created_at=now,
         )
-        card_total = prepaid_total = Decimal("0.00")
+        to_send: list[MoneyBackCardRefund] = []
         for paid in usage_paid or [invoice]:
-            card, prepaid = _refund_payments(paid, refund=refund, actor=actor, now=now)
-            card_total, prepaid_total = card_total + card, prepaid_total + prepaid
-        refund.card_amount, refund.prepaid_amount = card_total, prepaid_total
-        if card_total:
-            refund.destination = MoneyBackRefund.Destination.CARD
-        refund.save(update_fields=["card_amount", "prepaid_amount", "destination"])
-        audit_record(
-            actor=actor,
-            action="service.money_back",
-            rule="MB-3",
-            obj=refund,
-            organization=organization,
-            after={
-                "service": locked.pk,
-                "invoice": invoice.number,
-                **({"usage_invoices": [i.number for i in usage_paid]} if usage_paid else {}),
-                "amount": str(refund.amount),
-                "currency": refund.currency,
-                "card": str(card_total),
-                "prepaid": str(prepaid_total),
-            },
-            at=now,
-        )
+            cards, credited = _refund_plan(paid, refund=refund, now=now)
+            to_send += cards
+            if credited:
+                _credit(paid, credited, actor=actor, now=now)
+                refund.prepaid_amount += credited
+        MoneyBackCardRefund.objects.bulk_create(to_send)
+        refund.save(update_fields=["prepaid_amount"])
         effects = Effects()
         if usage_open:  # USE-8: nothing more is invoiced for the first 30 days
             invoices_credit_in_full(
@@ -219,6 +210,28 @@ def service_money_back(
             usage_invoice=False,  # USE-8: the month's usage up to now is closed without an invoice
         )
         effects.flush(now)
+    answers = _send(to_send)  # no lock held while the gateway answers
+    with transaction.atomic():
+        prepaid_account_lock(organization)
+        refund = MoneyBackRefund.objects.select_for_update().get(pk=refund.pk)
+        _book_card_refunds(refund, answers, actor=actor, now=now)
+        audit_record(
+            actor=actor,
+            action="service.money_back",
+            rule="MB-3",
+            obj=refund,
+            organization=organization,
+            after={
+                "service": locked.pk,
+                "invoice": invoice.number,
+                **({"usage_invoices": [i.number for i in usage_paid]} if usage_paid else {}),
+                "amount": str(refund.amount),
+                "currency": refund.currency,
+                "card": str(refund.card_amount),
+                "prepaid": str(refund.prepaid_amount),
+            },
+            at=now,
+        )
         notify(
             organization=organization,
             template="money_back_refunded",
@@ -229,14 +242,15 @@ def service_money_back(
     return refund
 
 
-def _refund_payments(
-    invoice: Invoice, *, refund: MoneyBackRefund, actor: Actor, now: dt.datetime
-) -> tuple[Decimal, Decimal]:
+def _refund_plan(
+    invoice: Invoice, *, refund: MoneyBackRefund, now: dt.datetime
+) -> tuple[list[MoneyBackCardRefund], Decimal]:
     """MB-3: each succeeded payment of the invoice back the way it came, up to what the invoice
-    counts as paid. Returns (refunded to cards, credited to the Prepaid Account)."""
+    counts as paid: the card payments to send back (not saved yet), and the rest to credit to the
+    Prepaid Account (the balance, a transfer, PostCard, PayPal, or paid without a payment row)."""
     remaining = invoice.amount_paid
-    card_total = prepaid_total = Decimal("0.00")
-    gateway = get_gateway()
+    credited = Decimal("0.00")
+    cards: list[MoneyBackCardRefund] = []
     payments = Payment.objects.filter(invoice=invoice, status=Payment.Status.SUCCEEDED).order_by("pk")
     for payment in payments:
         amount = min(payment.amount, remaining)
@@ -244,40 +258,83 @@ def _refund_payments(
             break
         remaining -= amount
         if payment.kind == MeansKind.CARD and payment.idempotency_key:
-            result = gateway.refund(idempotency_key=payment.idempotency_key, amount=amount)
-            if result.status == "refunded":
-                card_total += amount
-                audit_record(
-                    actor=actor,
-                    action="payment.refunded",
-                    rule="MB-3",
-                    obj=payment,
-                    organization=invoice.organization,
-                    after={"amount": str(amount), "key": payment.idempotency_key, "invoice": invoice.number},
-                    at=now,
+            cards.append(
+                MoneyBackCardRefund(
+                    refund=refund,
+                    payment=payment,
+                    amount=amount,
+                    outcome=MoneyBackCardRefund.Outcome.SENDING,
+                    created_at=now,
                 )
-                continue
+            )
+        else:
+            credited += amount
+    return cards, credited + max(remaining, Decimal("0.00"))
+
+
+def _credit(invoice: Invoice, amount: Decimal, *, actor: Actor, now: dt.datetime) -> None:
+    prepaid_credit(
+        organization=invoice.organization,
+        kind=LedgerEntry.Kind.MONEY_BACK,
+        amount=amount,
+        invoice=invoice,
+        currency=invoice.currency,
+        now=now,
+        actor=actor,
+        rule="MB-3",
+    )
+
+
+def _send(card_refunds: list[MoneyBackCardRefund]) -> dict[int, RefundResult]:
+    """The card refunds, each by its charge's key, with no transaction open."""
+    gateway = get_gateway()
+    answers = {}
+    for card_refund in card_refunds:
+        key = card_refund.payment.idempotency_key
+        assert key is not None
+        answers[card_refund.pk] = gateway.refund(idempotency_key=key, amount=card_refund.amount)
+    return answers
+
+
+def _book_card_refunds(
+    refund: MoneyBackRefund, answers: dict[int, RefundResult], *, actor: Actor, now: dt.datetime
+) -> None:
+    """Transaction 2: each answer on its card refund; one the gateway refused is credited to the
+    Prepaid Account (MB-3). The refund's totals and destination follow."""
+    pending = MoneyBackCardRefund.objects.select_for_update(of=("self",)).filter(
+        refund=refund, outcome=MoneyBackCardRefund.Outcome.SENDING, pk__in=list(answers)
+    )
+    for card_refund in pending.select_related("payment__invoice").order_by("pk"):
+        payment, result = card_refund.payment, answers[card_refund.pk]
+        invoice = payment.invoice
+        assert invoice is not None
+        card_refund.settled_at = now
+        if result.status == "refunded":
+            card_refund.outcome = MoneyBackCardRefund.Outcome.REFUNDED
+            refund.card_amount += card_refund.amount
+            audit_record(
+                actor=actor,
+                action="payment.refunded",
+                rule="MB-3",
+                obj=payment,
+                organization=invoice.organization_id,
+                after={"amount": str(card_refund.amount), "key": payment.idempotency_key, "invoice": invoice.number},
+                at=now,
+            )
+        else:
+            card_refund.outcome, card_refund.reason = MoneyBackCardRefund.Outcome.REFUSED, result.reason
+            refund.prepaid_amount += card_refund.amount
             audit_record(
                 actor=actor,
                 action="payment.refund_refused",
                 rule="MB-3",
                 obj=payment,
-                organization=invoice.organization,
-                after={"amount": str(amount), "reason": result.reason, "invoice": invoice.number},
+                organization=invoice.organization_id,
+                after={"amount": str(card_refund.amount), "reason": result.reason, "invoice": invoice.number},
                 at=now,
             )
-        prepaid_total += amount  # the balance, a transfer, PostCard, PayPal or a refused card refund
-    if remaining > 0:  # paid without a payment row (booked by staff): credited too
-        prepaid_total += remaining
-    if prepaid_total:
-        prepaid_credit(
-            organization=invoice.organization,
-            kind=LedgerEntry.Kind.MONEY_BACK,
-            amount=prepaid_total,
-            invoice=invoice,
-            currency=invoice.currency,
-            now=now,
-            actor=actor,
-            rule="MB-3",
-        )
-    return card_total, prepaid_total
+            _credit(invoice, card_refund.amount, actor=actor, now=now)
+        card_refund.save(update_fields=["outcome", "reason", "settled_at"])
+    if refund.card_amount:
+        refund.destination = MoneyBackRefund.Destination.CARD
+    refund.save(update_fields=["card_amount", "prepaid_amount", "destination"])
