@@ -18,10 +18,10 @@ from billing.gateway import (
     ChargeResult,
     GatewayError,
     RefundResult,
-    SandboxGateway,
     get_gateway,
 )
 from billing.gateways import sandbox as gateway
+from billing.gateways.sandbox import SandboxGateway
 from sandbox.models import GatewayCharge
 
 pytestmark = pytest.mark.django_db

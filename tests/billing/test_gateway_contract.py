@@ -20,9 +20,9 @@ from billing.gateway import (
     GatewayError,
     PaymentGateway,
     RefundResult,
-    SandboxGateway,
     charge_many,
 )
+from billing.gateways.sandbox import SandboxGateway
 from billing.gateways.stripe import KEY_FIELD, StripeGateway
 from sandbox.models import GatewayCharge
 

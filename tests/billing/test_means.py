@@ -9,7 +9,7 @@ import pytest
 
 from accounts.models import Organization
 from audit.models import AuditEvent
-from billing.gateway import SandboxGateway
+from billing.gateways.sandbox import SandboxGateway
 from billing.models import MeansRestriction, PaymentMeans
 from billing.selectors import default_auto_debit_means
 from billing.services import means as services

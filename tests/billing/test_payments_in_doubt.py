@@ -9,12 +9,13 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from billing import jobs
 from billing.gateway import get_gateway
-from billing.models import GatewayCharge, Invoice, Payment
+from billing.models import Invoice, Payment
 from billing.services.means import means_add_card
 from billing.services.payments import card_payment_charge, card_payment_open, invoice_pay
 from core.errors import RuleViolation
+from sandbox.models import GatewayCharge
+from subscriptions import jobs
 from tests.billing.factories import InvoiceFactory, ServiceFactory
 from tests.factories import member
 

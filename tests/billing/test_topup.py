@@ -10,7 +10,7 @@ from stdnum.ch import esr
 
 from accounts.models import Organization
 from audit.models import AuditEvent
-from billing.models import GatewayCharge, LedgerEntry, MeansRestriction, Payment, PaymentMeans, PrepaidAccount
+from billing.models import LedgerEntry, MeansRestriction, Payment, PaymentMeans, PrepaidAccount
 from billing.services.means import means_add_card
 from billing.services.payments import payment_reconcile
 from billing.services.prepaid import prepaid_account_for
@@ -21,6 +21,7 @@ from billing.services.topup import (
     prepaid_top_up_transfer_received,
 )
 from core.errors import RuleViolation
+from sandbox.models import GatewayCharge
 from tests.factories import UserFactory, member
 
 pytestmark = pytest.mark.django_db

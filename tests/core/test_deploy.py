@@ -93,7 +93,7 @@ def _production(tmp_path: Path, **environment: str) -> subprocess.CompletedProce
 
 
 @pytest.mark.parametrize(
-    "name", ["sandbox", "billing.gateways.sandbox.SandboxGateway", "billing.gateway.SandboxGateway"]
+    "name", ["sandbox", "billing.gateways.sandbox.SandboxGateway"]
 )
 def test_bil4_production_refuses_to_start_with_the_sandbox_gateway(tmp_path: Path, name: str) -> None:
     result = _production(tmp_path, PAYMENT_GATEWAY=name, **{k: v for k, v in STRIPE.items() if k != "PAYMENT_GATEWAY"})

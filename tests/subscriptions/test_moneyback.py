@@ -11,10 +11,11 @@ from django.db import connection
 from accounts.models import Membership
 from audit.models import AuditEvent
 from billing.gateway import get_gateway
-from billing.models import CreditNote, GatewayCharge, Invoice, LedgerEntry, Payment, PaymentMeans, PrepaidAccount
+from billing.models import CreditNote, Invoice, LedgerEntry, Payment, PaymentMeans, PrepaidAccount
 from billing.services.payments import bank_transfer_record, invoice_pay
 from core.errors import RuleViolation
 from notifications.models import Notification
+from sandbox.models import GatewayCharge
 from subscriptions.models import MoneyBackRefund, Service
 from subscriptions.services.moneyback import service_money_back
 from subscriptions.services.orders import service_order

@@ -10,12 +10,14 @@ import pytest
 
 from audit.models import AuditEvent
 from audit.services import Actor
-from billing.gateway import ChargeResult, SandboxGateway
-from billing.models import GatewayCharge, Invoice, LedgerEntry, Payment
+from billing.gateway import ChargeResult
+from billing.gateways.sandbox import SandboxGateway
+from billing.models import Invoice, LedgerEntry, Payment
 from billing.services.means import means_add_card
 from billing.services.payments import invoice_pay
 from billing.services.prepaid import prepaid_credit, prepaid_pay_invoice
 from core.errors import RuleViolation
+from sandbox.models import GatewayCharge
 from subscriptions.models import RenewalAttempt
 from subscriptions.services.lifecycle import staff_reactivate
 from tests.factories import UserFactory

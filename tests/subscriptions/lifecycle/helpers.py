@@ -11,11 +11,12 @@ from django.db.models import Model
 
 from audit.models import AuditEvent
 from audit.services import Actor
-from billing.models import CreditNote, GatewayCharge, Invoice, InvoiceLine, LedgerEntry, Payment, PrepaidAccount
+from billing.models import CreditNote, Invoice, InvoiceLine, LedgerEntry, Payment, PrepaidAccount
 from billing.services.means import means_add_card
 from billing.services.prepaid import prepaid_credit
 from core import clock, lifecycle
 from notifications.models import Notification
+from sandbox.models import GatewayCharge
 from subscriptions.models import RenewalAttempt, Service, ServiceAddOn
 from tests.billing.factories import PlanFactory, PriceFactory, ServiceFactory, service_type
 from tests.factories import member

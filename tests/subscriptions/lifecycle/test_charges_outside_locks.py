@@ -12,8 +12,10 @@ import psycopg
 import pytest
 from django.db import connection, transaction
 
-from billing.gateway import ChargeRequest, ChargeResult, SandboxGateway
-from billing.models import GatewayCharge, Invoice, PrepaidAccount
+from billing.gateway import ChargeRequest, ChargeResult
+from billing.gateways.sandbox import SandboxGateway
+from billing.models import Invoice, PrepaidAccount
+from sandbox.models import GatewayCharge
 from subscriptions import jobs
 from subscriptions.models import RenewalAttempt, Service
 from tests.subscriptions.lifecycle.helpers import at, customer, service
@@ -136,7 +138,7 @@ def test_ren8_a_run_stopped_between_the_charge_and_its_booking_is_resumed_withou
     assert set(Invoice.objects.filter(service__in=services).values_list("status", flat=True)) == {"open"}
     assert sorted(PrepaidAccount.objects.values_list("balance", flat=True)) == [Decimal("10.00")] * 2
 
-    settings.PAYMENT_GATEWAY = "billing.gateway.SandboxGateway"
+    settings.PAYMENT_GATEWAY = "billing.gateways.sandbox.SandboxGateway"
     _debit(DAY)  # the same day's run again: the charges are sent again with their keys, and booked
     _debit(DAY)  # and once more: nothing left to do
 
@@ -162,7 +164,7 @@ def test_ren8_an_attempt_stopped_before_its_charge_is_closed_the_next_day_and_th
         _debit(DAY)
     assert GatewayCharge.objects.count() == 0
 
-    settings.PAYMENT_GATEWAY = "billing.gateway.SandboxGateway"
+    settings.PAYMENT_GATEWAY = "billing.gateways.sandbox.SandboxGateway"
     next_day = DAY + dt.timedelta(days=1)
     _debit(next_day)
 

@@ -21,10 +21,12 @@ from django.test.utils import CaptureQueriesContext
 from psycopg import errors as psycopg_errors
 
 from audit.services import audit_verify
-from billing.gateway import ChargeResult, SandboxGateway
-from billing.models import GatewayCharge, Invoice, Payment
+from billing.gateway import ChargeResult
+from billing.gateways.sandbox import SandboxGateway
+from billing.models import Invoice, Payment
 from core import clock, lifecycle, parallel
 from notifications.models import Notification
+from sandbox.models import GatewayCharge
 from subscriptions.benchmark import build_population
 from subscriptions.models import RenewalAttempt, Service
 from subscriptions.services import lifecycle as service_lifecycle

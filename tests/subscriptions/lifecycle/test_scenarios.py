@@ -7,12 +7,14 @@ from decimal import Decimal
 import pytest
 
 from audit.models import AuditEvent
-from billing.gateway import ChargeResult, SandboxGateway
-from billing.models import CreditNote, GatewayCharge, Invoice, LedgerEntry, Payment, PrepaidAccount
+from billing.gateway import ChargeResult
+from billing.gateways.sandbox import SandboxGateway
+from billing.models import CreditNote, Invoice, LedgerEntry, Payment, PrepaidAccount
 from billing.services.means import means_add_card
 from billing.services.payments import bank_transfer_record
 from core.errors import RuleViolation
 from notifications.models import Notification
+from sandbox.models import GatewayCharge
 from subscriptions.models import RenewalAttempt, Service
 from subscriptions.services.lifecycle import service_decline_renewal, service_renew_now
 from subscriptions.services.orders import trial_convert

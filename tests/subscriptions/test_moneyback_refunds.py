@@ -9,13 +9,16 @@ from decimal import Decimal
 import pytest
 
 from audit.models import AuditEvent
-from billing import jobs
-from billing.gateway import RefundResult, SandboxGateway
-from billing.models import GatewayCharge, MoneyBackCardRefund, MoneyBackRefund, Payment, PrepaidAccount, Service
-from billing.services.moneyback import service_money_back
-from tests.billing.test_moneyback import LATER, _ordered
-from tests.lifecycle.helpers import customer
-from tests.lifecycle.test_charges_outside_locks import RunStopped, _probe
+from billing.gateway import RefundResult
+from billing.gateways.sandbox import SandboxGateway
+from billing.models import Payment, PrepaidAccount
+from sandbox.models import GatewayCharge
+from subscriptions import jobs
+from subscriptions.models import MoneyBackCardRefund, MoneyBackRefund, Service
+from subscriptions.services.moneyback import service_money_back
+from tests.subscriptions.lifecycle.helpers import customer
+from tests.subscriptions.lifecycle.test_charges_outside_locks import RunStopped, _probe
+from tests.subscriptions.test_moneyback import LATER, _ordered
 
 postgres = pytest.mark.postgres
 
@@ -44,7 +47,7 @@ class DyingRefundGateway(SandboxGateway):
 def test_mb3_ren8_no_row_lock_is_held_while_the_card_is_refunded(settings) -> None:  # noqa: ANN001
     legal = customer(balance="8.10")
     service, invoice = _ordered(legal, prepaid="8.10")  # 8.10 from the balance, 100.00 by card
-    settings.PAYMENT_GATEWAY = "tests.billing.test_moneyback_refunds.ProbingRefundGateway"
+    settings.PAYMENT_GATEWAY = "tests.subscriptions.test_moneyback_refunds.ProbingRefundGateway"
     ProbingRefundGateway.probes = []
     ProbingRefundGateway.rows = {
         "billing_service": [service.pk],
@@ -70,7 +73,7 @@ def test_mb3_ren8_a_refund_stopped_before_its_booking_is_flagged_to_staff_and_ne
     legal = customer()
     service, invoice = _ordered(legal)
     card_key = Payment.objects.get(invoice=invoice, kind="card").idempotency_key
-    settings.PAYMENT_GATEWAY = "tests.billing.test_moneyback_refunds.DyingRefundGateway"
+    settings.PAYMENT_GATEWAY = "tests.subscriptions.test_moneyback_refunds.DyingRefundGateway"
 
     with pytest.raises(RunStopped):
         service_money_back(service=service, user=legal.user, now=LATER)
@@ -81,7 +84,7 @@ def test_mb3_ren8_a_refund_stopped_before_its_booking_is_flagged_to_staff_and_ne
     assert list(MoneyBackCardRefund.objects.values_list("outcome", "flagged_at")) == [("sending", None)]
     assert GatewayCharge.objects.get(idempotency_key=card_key).refunded_amount == Decimal("108.10")
 
-    settings.PAYMENT_GATEWAY = "billing.gateway.SandboxGateway"
+    settings.PAYMENT_GATEWAY = "billing.gateways.sandbox.SandboxGateway"
     next_day = LATER + dt.timedelta(days=1, hours=1)
     jobs.flag_unknown_payments(day=next_day.date(), now=next_day)
     jobs.flag_unknown_payments(day=next_day.date(), now=next_day)  # flagged once
