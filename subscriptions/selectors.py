@@ -1,16 +1,12 @@
 """Reads of the subscriptions app: the Services a member may see, what blocks an Organization's
 termination or currency change."""
 
-import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from billing.models import Plan
-from billing.selectors import vat_treatment
 from subscriptions.models import MembershipServiceScope, Service
 
 
@@ -51,29 +47,3 @@ def currency_change_blockers(organization: Any) -> list[str]:
     """ENF-6: a Service not terminated (awaiting payment, trial, active or suspended) keeps the
     currency it was ordered in (billing.hooks)."""
     return [_("a Service that is not terminated")] if live_services(organization).exists() else []
-
-
-def usage_catalog(day: dt.date, organization: Any) -> list[tuple[Plan, list[tuple[Any, Decimal]]]]:
-    """USE-1: active usage plans with a rate card pricing this month in the Organization's currency,
-    and their rates per resource as the customer sees them (VAT included for CH/EU customers, BIL-7,
-    to 6 decimals): one query for the plans, two for the cards, one for the resources."""
-    from usage.engine import month_of
-    from usage.selectors import rate_cards_in_force, resources
-
-    plans = list(Plan.objects.filter(is_active=True, usage_based=True).select_related("service_type"))
-    cards = rate_cards_in_force({(plan.pk, organization.currency) for plan in plans}, month_of(day))
-    order = resources() if cards else []
-    entries = []
-    for plan in plans:
-        card = cards.get((plan.pk, organization.currency))
-        if card is None:
-            continue
-        vat = vat_treatment(organization, plan.service_type, day).rate
-        rates = card.rate_by_resource  # type: ignore[attr-defined]
-        shown = [
-            (resource, (rates[resource.pk] * (1 + vat / 100)).quantize(Decimal("0.000001")))
-            for resource in order
-            if resource.pk in rates
-        ]
-        entries.append((plan, shown))
-    return entries

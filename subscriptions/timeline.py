@@ -22,6 +22,7 @@ from django.utils.translation import pgettext
 from audit.models import AuditEvent
 from billing.models import Invoice
 from core import clock
+from subscriptions import hooks
 from subscriptions.models import RenewalAttempt, Service
 from subscriptions.services.renewal_invoices import due_date, open_renewal_invoices
 
@@ -150,9 +151,7 @@ def coming_event(day: dt.date, kind: str, label: str, rule: str, detail: str = "
 
 def _coming_events(service: Service, *, today: dt.date, attempts: list[RenewalAttempt]) -> list[TimelineEvent]:
     if service.usage_based:
-        from subscriptions.usage_timeline import usage_coming_events
-
-        return usage_coming_events(service, today=today, attempts=attempts)
+        return hooks.usage_coming_events(service, today=today, attempts=attempts)  # usage.timeline
     if service.status == Status.SUSPENDED:
         return termination_of_suspended(service)
     if service.status not in (Status.ACTIVE, Status.TRIAL):

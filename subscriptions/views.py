@@ -24,6 +24,7 @@ from core import clock
 from core.errors import RuleViolation
 from core.forms import raise_unless_the_forms
 from core.http import client_address
+from subscriptions import hooks as subscription_hooks
 from subscriptions import selectors as subscription_selectors
 from subscriptions.forms import MoneyBackForm, OrderForm, SwitchForm, TerminateForm
 from subscriptions.models import MoneyBackRefund, Service
@@ -87,7 +88,7 @@ def order(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResp
     ]
     usage_entries = [  # USE-1: rates instead of a price
         {"plan": plan, "rates": rates, "documents": _documents_to_accept(organization, plan, today)}
-        for plan, rates in subscription_selectors.usage_catalog(today, organization)
+        for plan, rates in subscription_hooks.usage_catalog(today, organization)  # usage.selectors
     ]
     return render(
         request,

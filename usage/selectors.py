@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import Q
 
 from billing import selectors as billing_selectors
-from billing.models import Invoice
+from billing.models import Invoice, Plan
 from billing.money import percent_of, quantize
 from billing.selectors import VatTreatment
 from core import clock
@@ -295,3 +295,33 @@ def month_to_date(service: Service, *, organization: Any, now: dt.datetime) -> M
         budget_percent=_percent(priced.total_incl_vat, budget.amount) if budget else None,
         limits=open_limits(service),
     )
+
+
+def usage_plan_on_sale(plan: Plan, currency: str, day: dt.date) -> bool:
+    """USE-1: a usage plan is on sale in a currency when a rate card prices the day's month in it
+    (subscriptions.hooks: the order checks it)."""
+    return bool(rate_cards_in_force([(plan.pk, currency)], engine.month_of(day)))
+
+
+def usage_catalog(day: dt.date, organization: Any) -> list[tuple[Plan, list[tuple[Resource, Decimal]]]]:
+    """USE-1: active usage plans with a rate card pricing this month in the Organization's currency,
+    and their rates per resource as the customer sees them (VAT included for CH/EU customers, BIL-7,
+    to 6 decimals): one query for the plans, two for the cards, one for the resources (the order
+    page, through subscriptions.hooks)."""
+    plans = list(Plan.objects.filter(is_active=True, usage_based=True).select_related("service_type"))
+    cards = rate_cards_in_force({(plan.pk, organization.currency) for plan in plans}, engine.month_of(day))
+    order = resources() if cards else []
+    entries = []
+    for plan in plans:
+        card = cards.get((plan.pk, organization.currency))
+        if card is None:
+            continue
+        vat = billing_selectors.vat_treatment(organization, plan.service_type, day).rate
+        rates = card.rate_by_resource  # type: ignore[attr-defined]
+        shown = [
+            (resource, (rates[resource.pk] * (1 + vat / 100)).quantize(Decimal("0.000001")))
+            for resource in order
+            if resource.pk in rates
+        ]
+        entries.append((plan, shown))
+    return entries

@@ -32,6 +32,7 @@ from core.bulk import bulk_update
 from core.errors import RuleViolation
 from notifications.models import Notification
 from notifications.services import NoticeSpec
+from subscriptions import hooks as subscription_hooks
 from subscriptions import selectors as subscription_selectors
 from subscriptions.batch import locked_services
 from subscriptions.models import RenewalAttempt, Service, ServiceAddOn
@@ -320,18 +321,7 @@ def services_terminate(
     invoice when `usage_invoice` is off (money-back, USE-8)."""
     if not services:
         return
-    from usage.engine import month_of, next_month
-    from usage.services.invoicing import usage_months_close
-
-    usage_months_close(
-        services,
-        before=next_month(month_of(clock.business_date(now))),
-        actor=actor,
-        now=now,
-        effects=effects,
-        rule="USE-3",
-        invoice=usage_invoice,
-    )
+    subscription_hooks.services_terminating(services, actor=actor, now=now, effects=effects, invoice=usage_invoice)
     ids = [s.pk for s in services]
     warranty_invoices = {s.warranty_invoice_id for s in services if s.warranty_invoice_id}
     to_cancel = [
@@ -466,6 +456,7 @@ def terminate_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime)
 
 
 # --- what customers do -----------------------------------------------------------------------
+
 
 # The name billing/services/moneyback.py imports; the role sets live in accounts.permissions.
 MANAGING_ROLES = SERVICE_MANAGER_ROLES

@@ -20,6 +20,7 @@ from billing.services.posting import Effects, of_kind, on_invoices_paid
 from core import clock
 from core.errors import RuleViolation
 from notifications.services import notify
+from subscriptions import hooks
 from subscriptions.models import Service, TrialFlag
 
 
@@ -73,10 +74,7 @@ def _ensure_accepted(
 
 def _require_rate_card(plan: Plan, currency: str, today: dt.date) -> None:
     """USE-1: a usage plan is on sale in a currency when a rate card prices this month in it."""
-    from usage.engine import month_of
-    from usage.selectors import rate_cards_in_force
-
-    if not plan.is_active or not rate_cards_in_force([(plan.pk, currency)], month_of(today)):
+    if not plan.is_active or not hooks.usage_plan_on_sale(plan, currency, today):
         raise RuleViolation(
             _("This plan is not available in %(currency)s.") % {"currency": currency}, rule="BIL-1", status=400
         )

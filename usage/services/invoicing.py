@@ -328,3 +328,19 @@ def _lift_limits(rows: list[UsageMonth], *, actor: Actor, now: dt.datetime, effe
         )
     if limits:
         bulk_update(limits, ["lifted_at"])
+
+
+def usage_on_termination(
+    services: Sequence[Service], *, actor: Actor, now: dt.datetime, effects: Effects, invoice: bool
+) -> None:
+    """USE-3: terminated Services' usage to date is invoiced now and their months closed — without an
+    invoice when `invoice` is off (money-back, USE-8). subscriptions.hooks, from `services_terminate`."""
+    usage_months_close(
+        services,
+        before=engine.next_month(engine.month_of(clock.business_date(now))),
+        actor=actor,
+        now=now,
+        effects=effects,
+        rule="USE-3",
+        invoice=invoice,
+    )

@@ -3,7 +3,7 @@ dates the daily jobs select by (`usage.services.invoicing`, `subscriptions.servi
 the next month's invoice on the 1st, due 10 days later; for each open usage invoice, the daily
 debit attempts up to its due date (automatic debit on), the suspension on that date if it is still
 unpaid and the termination the type's grace days later. They say what happens *if nothing is paid
-before*."""
+before*. Registered in subscriptions.hooks: `subscriptions.timeline` asks it for a usage Service."""
 
 import datetime as dt
 
@@ -13,14 +13,13 @@ from django.utils.translation import gettext as _
 from billing.models import Invoice
 from subscriptions.models import RenewalAttempt, Service
 from subscriptions.timeline import DAY, TimelineEvent, coming_event, termination_event, termination_of_suspended
+from usage.engine import month_of, next_month
+from usage.services.invoicing import USAGE_PAYMENT_DAYS
 
 Status = Service.Status
 
 
 def usage_coming_events(service: Service, *, today: dt.date, attempts: list[RenewalAttempt]) -> list[TimelineEvent]:
-    from usage.engine import month_of, next_month
-    from usage.services.invoicing import USAGE_PAYMENT_DAYS
-
     if service.status == Status.SUSPENDED:
         return termination_of_suspended(service)
     if service.status not in (Status.ACTIVE, Status.TRIAL):
