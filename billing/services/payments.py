@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership
+from accounts.permissions import BILLING_ROLES, require_member, require_role
 from audit.services import Actor, AuditSpec, audit_record
 from billing import hooks
 from billing.gateway import AUTHENTICATION_REQUIRED, ChargeResult, get_gateway
@@ -315,14 +315,9 @@ def payments_in_doubt() -> Any:
 
 
 def _require_payer(invoice: Invoice, user: Any) -> None:
-    membership = Membership.objects.filter(organization_id=invoice.organization_id, user=user).first()
-    if membership is None:
-        raise RuleViolation(_("No such invoice."), rule="ORG-5", status=404)
-    if membership.role not in (
-        Membership.Role.LEGAL_RESPONSIBLE,
-        Membership.Role.ADMINISTRATOR,
-        Membership.Role.BILLING,
-    ):
-        raise RuleViolation(
-            _("Only a Legal Responsible, an administrator or a billing member can pay."), rule="ORG-5", status=403
-        )
+    """ORG-5: who may pay an invoice; 404 for an Organization that is none of the user's business."""
+    require_role(
+        require_member(invoice.organization_id, user, refusal=_("No such invoice.")),
+        BILLING_ROLES,
+        refusal=_("Only a Legal Responsible, an administrator or a billing member can pay."),
+    )

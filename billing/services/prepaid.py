@@ -19,7 +19,9 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts import permissions
 from accounts.models import Membership, Organization, User
+from accounts.permissions import require_staff
 from audit.services import Actor, audit_record
 from billing.models import CashOutRequest, Invoice, LedgerEntry, Payment, PrepaidAccount
 from billing.services.posting import (
@@ -43,14 +45,10 @@ CREDIT_KINDS = frozenset({Kind.TOP_UP, Kind.PROVIDER_REIMBURSEMENT, Kind.MONEY_B
 # usage Service's month is what it pays to keep running) — never on a top-up invoice, which would
 # fund the account with its own money.
 PAYABLE_INVOICE_KINDS = frozenset({Invoice.Kind.ORDER, Invoice.Kind.RENEWAL, Invoice.Kind.USAGE})
-# PRE-4: the members who may ask for the balance back (and pay invoices from it).
-BILLING_ROLES = frozenset({Membership.Role.LEGAL_RESPONSIBLE, Membership.Role.ADMINISTRATOR, Membership.Role.BILLING})
 PREPAID_PAYMENT_KIND = "prepaid"  # Payment.kind of a payment taken from the balance
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
 
 
 def _positive(amount: Any, *, rule: str) -> Decimal:
@@ -69,11 +67,6 @@ def _require_currency(account: PrepaidAccount, currency: str) -> None:
         )
 
 
-def _require_staff(user: User, *, rule: str) -> None:
-    if not user.is_staff:
-        raise RuleViolation(_("Only our staff can do this."), rule=rule, status=403)
-
-
 def _require_reason(reason: str, *, rule: str) -> str:
     reason = reason.strip()
     if not reason:
@@ -82,16 +75,12 @@ def _require_reason(reason: str, *, rule: str) -> str:
 
 
 def require_billing_member(organization: Organization, user: User) -> Membership:
-    membership = Membership.objects.filter(organization=organization, user=user).first()
-    if membership is None:
-        raise RuleViolation(_("You are not a member of this organization."), rule="ORG-5", status=404)
-    if membership.role not in BILLING_ROLES:
-        raise RuleViolation(
-            _("Only a Legal Responsible, an administrator or a billing member can use the Prepaid Account."),
-            rule="ORG-5",
-            status=403,
-        )
-    return membership
+    """ORG-5: who may use the Prepaid Account (accounts.permissions)."""
+    return permissions.require_billing_member(
+        organization,
+        user,
+        refusal=_("Only a Legal Responsible, an administrator or a billing member can use the Prepaid Account."),
+    )
 
 
 def _require_no_open_invoice(organization: Organization) -> None:
@@ -325,7 +314,7 @@ def prepaid_pay_invoice(
 def prepaid_provider_debit(*, invoice: Invoice, staff_user: User, now: dt.datetime) -> LedgerEntry:
     """PRE-3 (TCU 5.10.4): staff settle a defaulted invoice — open, its due date passed — from the
     Organization's balance, as far as the balance covers what is due."""
-    _require_staff(staff_user, rule="PRE-3")
+    require_staff(staff_user, rule="PRE-3", refusal=_("Only our staff can do this."))
     with transaction.atomic():
         account = prepaid_account_lock(invoice.organization)
         locked = _lock_payable_invoice(account, invoice)
@@ -359,7 +348,7 @@ def prepaid_staff_adjust(
 ) -> LedgerEntry:
     """Staff correct the balance, up or down, naming themselves and the reason (PRE-1); never
     below zero."""
-    _require_staff(staff_user, rule="PRE-1")
+    require_staff(staff_user, rule="PRE-1", refusal=_("Only our staff can do this."))
     reason = _require_reason(reason, rule="PRE-1")
     value = money(amount)
     if value == 0:
@@ -432,7 +421,7 @@ def prepaid_cash_out_pay(*, request: CashOutRequest, staff_user: User, now: dt.d
     """PRE-4: staff pay out a request: the ledger is debited by the requested amount (naming the
     staff user and the request). Refused if an invoice has been opened since, or if the balance no
     longer covers the amount (the customer spent some of it): refuse the request instead."""
-    _require_staff(staff_user, rule="PRE-4")
+    require_staff(staff_user, rule="PRE-4", refusal=_("Only our staff can do this."))
     with transaction.atomic():
         account, locked = _lock_open_request(request)
         _require_no_open_invoice(account.organization)
@@ -472,7 +461,7 @@ def prepaid_cash_out_refuse(
     *, request: CashOutRequest, staff_user: User, reason: str, now: dt.datetime
 ) -> CashOutRequest:
     """Staff refuse a cash-out request, with a reason (kept in the evidence); the balance stays."""
-    _require_staff(staff_user, rule="PRE-4")
+    require_staff(staff_user, rule="PRE-4", refusal=_("Only our staff can do this."))
     reason = _require_reason(reason, rule="PRE-4")
     with transaction.atomic():
         account, locked = _lock_open_request(request)

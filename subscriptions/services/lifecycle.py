@@ -458,10 +458,6 @@ def terminate_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime)
 # --- what customers do -----------------------------------------------------------------------
 
 
-# The name billing/services/moneyback.py imports; the role sets live in accounts.permissions.
-MANAGING_ROLES = SERVICE_MANAGER_ROLES
-
-
 def require_service_manager(
     service: Service, user: User, roles: Collection[str] = SERVICE_MANAGER_ROLES, *, refusal: str | None = None
 ) -> Membership:

@@ -36,7 +36,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership, Organization, User
+from accounts.models import Organization, User
 from audit.services import Actor, audit_record
 from billing.gateway import RefundResult, get_gateway
 from billing.models import Invoice, LedgerEntry, MeansKind, Payment
@@ -45,26 +45,11 @@ from billing.services.prepaid import prepaid_account_lock, prepaid_credit
 from core import clock
 from core.errors import RuleViolation
 from notifications.services import notify
-from subscriptions import selectors as subscription_selectors
 from subscriptions.models import MoneyBackCardRefund, MoneyBackRefund, Service
-from subscriptions.services.lifecycle import MANAGING_ROLES, invoices_credit_in_full, services_terminate
+from subscriptions.services.lifecycle import invoices_credit_in_full, require_service_manager, services_terminate
 
 Status = Service.Status
 REFUNDABLE_STATUSES = (Status.ACTIVE, Status.SUSPENDED)
-
-
-def _require_manager(service: Service, user: User) -> None:
-    """ORG-5 roles, ORG-6 scope: 404 for a Service the user cannot see, 403 for a role that cannot
-    act on it. Checked before anything is locked or created."""
-    membership = Membership.objects.filter(organization_id=service.organization_id, user=user).first()
-    if membership is None or not subscription_selectors.services_for_member(membership).filter(pk=service.pk).exists():
-        raise RuleViolation(_("No such service."), rule="ORG-6", status=404)
-    if membership.role not in MANAGING_ROLES:
-        raise RuleViolation(
-            _("Only a Legal Responsible, an administrator or a billing member can ask for a money-back refund."),
-            rule="ORG-5",
-            status=403,
-        )
 
 
 def money_back_last_day(service: Service) -> dt.date | None:
@@ -150,7 +135,11 @@ def service_money_back(
     with no lock held; transaction 2 books their answers (a refused one is credited too)."""
     actor = Actor.for_user(user, client_address=client_address)
     today = clock.business_date(now)
-    _require_manager(service, user)
+    require_service_manager(  # ORG-5 roles, ORG-6 scope: 404 / 403, before anything is locked or created
+        service,
+        user,
+        refusal=_("Only a Legal Responsible, an administrator or a billing member can ask for a money-back refund."),
+    )
     organization = Organization.objects.get(pk=service.organization_id)
     if organization.status == Organization.Status.BLOCKED:
         raise RuleViolation(_("This organization is blocked. Please contact support."), rule="ORG-2")
