@@ -150,16 +150,21 @@ def attempts_charge(
     actor: Actor,
     known: Sequence[Service] = (),
     answers: dict[int, ChargeResult | None] | None = None,
+    attempts: Sequence[RenewalAttempt] = (),
 ) -> int:
     """Charge the card part of CHARGING attempts with no transaction open, then book the answers in
     one transaction. `answers` given (looked up for attempts of an earlier day): booked as they
-    are, and an attempt the gateway never received is closed INTERRUPTED. Returns how many
-    attempts this call booked (a racing run may have booked the others)."""
-    attempts = list(
-        RenewalAttempt.objects.filter(pk__in=list(attempt_ids), outcome=Outcome.CHARGING)
-        .select_related("means", "invoice")
-        .order_by("pk")
-    )
+    are, and an attempt the gateway never received is closed INTERRUPTED. `attempts`: the instances
+    the attempts' transaction just wrote (with their invoice and means), used instead of reading
+    them again. Returns how many attempts this call booked (a racing run may have booked the
+    others)."""
+    if not attempts:
+        attempts = list(
+            RenewalAttempt.objects.filter(pk__in=list(attempt_ids), outcome=Outcome.CHARGING)
+            .select_related("means", "invoice")
+            .order_by("pk")
+        )
+    attempts = list(attempts)
     if not attempts:
         return 0
     if answers is None:
@@ -192,31 +197,36 @@ def _book_answers(
     (the one lock order), and each gateway answer booked."""
     with transaction.atomic():
         service_ids = sorted({a.service_id for a in attempts})
-        organization_ids = set(Service.objects.filter(pk__in=service_ids).values_list("organization_id", flat=True))
+        by_pk = {service.pk: service for service in known}
+        if all(pk in by_pk for pk in service_ids):
+            organization_ids = {by_pk[pk].organization_id for pk in service_ids}
+        else:
+            organization_ids = set(
+                Service.objects.filter(pk__in=service_ids).values_list("organization_id", flat=True)
+            )
         accounts = {
             a.organization_id: a
             for a in PrepaidAccount.objects.select_for_update()
             .filter(organization_id__in=organization_ids)
             .order_by("pk")
         }
-        invoice_ids = sorted({a.invoice_id for a in attempts if a.invoice_id is not None})
-        invoices = Invoice.objects.select_for_update().order_by("pk").in_bulk(invoice_ids)
+        _lock_invoices(attempts)
         services = {s.pk: s for s in locked_services(service_ids, known)}
-        read = {a.pk: a for a in attempts}
-        locked = list(
+        still = set(
             RenewalAttempt.objects.select_for_update()
-            .filter(pk__in=list(read), outcome=Outcome.CHARGING)
+            .filter(pk__in=[a.pk for a in attempts], outcome=Outcome.CHARGING)
             .order_by("pk")
+            .values_list("pk", flat=True)
         )
+        locked = [attempt for attempt in attempts if attempt.pk in still]
         paid: list[Collected] = []
         for attempt in locked:
             attempt.service = services[attempt.service_id]
-            attempt.means = read[attempt.pk].means
-            attempt.invoice = invoices[attempt.invoice_id]
             result = answers.get(attempt.pk)
             if result is None:  # looked up: the gateway never received it
                 attempt.outcome, attempt.reason = Outcome.INTERRUPTED, ""
             elif result.status == "succeeded":
+                assert attempt.invoice is not None  # a CHARGING attempt always collects an invoice
                 attempt.outcome = Outcome.SUCCEEDED
                 paid.append(
                     Collected(
@@ -240,6 +250,18 @@ def _book_answers(
         attempt_evidence(locked, actor=actor, effects=effects)
         effects.flush(now)
     return len(locked)
+
+
+_INVOICE_STATE = ("status", "amount_paid", "amount_credited")
+
+
+def _lock_invoices(attempts: Sequence[RenewalAttempt]) -> None:
+    """The attempts' invoices locked, in id order, and what a payment may have changed on them since
+    they were read written onto the instances (plain values: no second model instance each)."""
+    by_pk = {a.invoice_id: a.invoice for a in attempts if a.invoice is not None}
+    rows = Invoice.objects.select_for_update().filter(pk__in=sorted(by_pk)).order_by("pk")
+    for pk, *values in rows.values_list("pk", *_INVOICE_STATE):
+        by_pk[pk].__dict__.update(zip(_INVOICE_STATE, values, strict=True))
 
 
 # --- resuming a run that stopped between its two transactions --------------------------------

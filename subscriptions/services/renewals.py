@@ -380,9 +380,9 @@ def debit_attempts_run(
         bulk_insert(attempts)
         attempt_evidence(attempts, actor=actor, effects=effects)
         effects.flush(now)
-    charging = [a.pk for a in attempts if a.outcome == Outcome.CHARGING]
+    charging = [a for a in attempts if a.outcome == Outcome.CHARGING]
     if charging:
-        attempts_charge(charging, now=now, actor=actor, known=services)
+        attempts_charge([a.pk for a in charging], now=now, actor=actor, known=services, attempts=charging)
     return len(attempts)
 
 
