@@ -16,14 +16,14 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.permissions import BILLING_ROLES, require_member, require_role
-from audit.services import Actor, AuditSpec, audit_record
+from audit.services import Actor, audit_record
 from billing import hooks
 from billing.gateway import AUTHENTICATION_REQUIRED, ChargeResult, get_gateway
 from billing.models import Invoice, LedgerEntry, MeansKind, MeansRestriction, Payment, PaymentMeans
 from billing.money import quantize
 from billing.services.invoices import invoice_apply_payment
 from billing.services.means import card_is_valid_on
-from billing.services.posting import Effects, payment_evidence
+from billing.services.posting import payment_evidence
 from billing.services.prepaid import prepaid_account_lock, prepaid_credit, prepaid_pay_invoice
 from core import clock
 from core.errors import RuleViolation
@@ -238,20 +238,18 @@ def card_payment_close(
         locked.status = Payment.Status.FAILED
         locked.failure_reason = result.decline_reason if result.status == "declined" else AUTHENTICATION_REQUIRED
     locked.save(update_fields=["status", "failure_reason"])
-    rule = "BIL-4" if result is not None and result.status != "unknown" and not details.get("looked_up") else "REN-8"
-    details = {**details, **({"reason": locked.failure_reason} if locked.failure_reason else {})}
-    effects = Effects()
-    effects.audit.append(
-        AuditSpec(
-            actor=actor,
-            action=f"payment.{locked.status}",
-            rule=rule,
-            obj=locked,
-            organization=locked.organization_id,
-            after=payment_evidence(locked, details),
-        )
+    answered = result is not None and result.status != "unknown" and not details.get("looked_up")
+    if locked.failure_reason:
+        details = {**details, "reason": locked.failure_reason}
+    audit_record(
+        actor=actor,
+        action=f"payment.{locked.status}",
+        rule="BIL-4" if answered else "REN-8",
+        obj=locked,
+        organization=locked.organization_id,
+        after=payment_evidence(locked, details),
+        at=now,
     )
-    effects.flush(now)
     return locked
 
 
@@ -269,20 +267,17 @@ def payment_reconcile(*, payment: Payment, now: dt.datetime) -> Payment:
     """REN-8: ask the gateway what became of a charge whose outcome was unknown — or that a stopped
     request left PROCESSING — and book it. The gateway is asked with no lock held."""
     actor = Actor.system("billing.payment_reconcile")
-    current = Payment.objects.filter(pk=payment.pk).values_list("status", "idempotency_key", "created_at").get()
-    status, key, created_at = current
+    current = Payment.objects.select_related("organization").get(pk=payment.pk)
+    status, key = current.status, current.idempotency_key
     if status not in (Payment.Status.UNKNOWN, Payment.Status.PROCESSING) or not key:
-        return Payment.objects.get(pk=payment.pk)
-    if status == Payment.Status.PROCESSING and now - created_at < settings.PROCESSING_PAYMENT_STALE_AFTER:
-        return Payment.objects.get(pk=payment.pk)  # its request may still be waiting for the answer
-    result = get_gateway().lookup(key)
-    if result is not None and result.status == "unknown":
-        return Payment.objects.get(pk=payment.pk)
-    if result is None and status == Payment.Status.UNKNOWN:
-        return Payment.objects.get(pk=payment.pk)  # the gateway lost it: staff check (flagged)
+        return current
+    if status == Payment.Status.PROCESSING and now - current.created_at < settings.PROCESSING_PAYMENT_STALE_AFTER:
+        return current  # its request may still be waiting for the answer
+    result = get_gateway().lookup(key)  # no lock held
+    if (result is not None and result.status == "unknown") or (result is None and status == Payment.Status.UNKNOWN):
+        return current  # still unknown, or lost by the gateway: staff check it (flagged)
     with transaction.atomic():
-        organization = Payment.objects.select_related("organization").get(pk=payment.pk).organization
-        prepaid_account_lock(organization)
+        prepaid_account_lock(current.organization)
         locked = Payment.objects.select_for_update(of=("self",)).select_related("invoice").get(pk=payment.pk)
         if locked.status not in (Payment.Status.UNKNOWN, Payment.Status.PROCESSING):
             return locked

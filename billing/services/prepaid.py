@@ -25,6 +25,7 @@ from accounts.permissions import require_staff
 from audit.services import Actor, audit_record
 from billing.models import CashOutRequest, Invoice, LedgerEntry, Payment, PrepaidAccount
 from billing.services.posting import (
+    CREDITS,
     Application,
     Effects,
     PaymentRecord,
@@ -40,7 +41,7 @@ from core.errors import RuleViolation
 Kind = LedgerEntry.Kind
 
 # PRE-2: what may fund the account, from other apps through `prepaid_credit`.
-CREDIT_KINDS = frozenset({Kind.TOP_UP, Kind.PROVIDER_REIMBURSEMENT, Kind.MONEY_BACK, Kind.SLA_PENALTY})
+CREDIT_KINDS = CREDITS
 # PRE-3: the balance is spent only to order or renew Services, and on usage invoices (USE-4: a
 # usage Service's month is what it pays to keep running) — never on a top-up invoice, which would
 # fund the account with its own money.

@@ -38,6 +38,7 @@ from billing.services.posting import (
     ledger_post,
     payments_record,
 )
+from billing.services.prepaid import PREPAID_PAYMENT_KIND
 from core.bulk import bulk_update
 from notifications.services import NoticeSpec
 from subscriptions.batch import locked_services
@@ -46,7 +47,6 @@ from subscriptions.services.renewal_invoices import due_date
 
 Outcome = RenewalAttempt.Outcome
 Status = Service.Status
-PREPAID_PAYMENT_KIND = "prepaid"  # Payment.kind of a payment taken from the balance
 JOB_DEBIT = "billing.debit_attempts"
 # Why a charge that went through could not be applied (kept in the payment's evidence, for staff).
 NOT_APPLIED = "the invoice was settled while the card was being charged"

@@ -298,30 +298,26 @@ def _book_card_refunds(
         invoice = payment.invoice
         assert invoice is not None
         card_refund.settled_at = now
-        if result.status == "refunded":
+        refunded = result.status == "refunded"
+        after = {"amount": str(card_refund.amount), "invoice": invoice.number}
+        if refunded:
             card_refund.outcome = MoneyBackCardRefund.Outcome.REFUNDED
             refund.card_amount += card_refund.amount
-            audit_record(
-                actor=actor,
-                action="payment.refunded",
-                rule="MB-3",
-                obj=payment,
-                organization=invoice.organization_id,
-                after={"amount": str(card_refund.amount), "key": payment.idempotency_key, "invoice": invoice.number},
-                at=now,
-            )
+            after["key"] = payment.idempotency_key
         else:
             card_refund.outcome, card_refund.reason = MoneyBackCardRefund.Outcome.REFUSED, result.reason
             refund.prepaid_amount += card_refund.amount
-            audit_record(
-                actor=actor,
-                action="payment.refund_refused",
-                rule="MB-3",
-                obj=payment,
-                organization=invoice.organization_id,
-                after={"amount": str(card_refund.amount), "reason": result.reason, "invoice": invoice.number},
-                at=now,
-            )
+            after["reason"] = result.reason
+        audit_record(
+            actor=actor,
+            action="payment.refunded" if refunded else "payment.refund_refused",
+            rule="MB-3",
+            obj=payment,
+            organization=invoice.organization_id,
+            after=after,
+            at=now,
+        )
+        if not refunded:
             _credit(invoice, card_refund.amount, actor=actor, now=now)
         card_refund.save(update_fields=["outcome", "reason", "settled_at"])
     if refund.card_amount:
