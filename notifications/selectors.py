@@ -21,3 +21,10 @@ def inbox_message(*, organization_id: int, message_id: int) -> Notification:
     if message is None:
         raise Http404("No such message.")
     return message
+
+
+def unsent(keys: dict[int, str]) -> dict[int, str]:
+    """The dedupe keys (by the id of what each notice is about) not used by any notice yet: what a
+    daily job still has to send, in one query (a rerun finds them sent)."""
+    sent = set(Notification.objects.filter(dedupe_key__in=keys.values()).values_list("dedupe_key", flat=True))
+    return {pk: key for pk, key in keys.items() if key not in sent}

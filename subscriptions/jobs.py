@@ -25,6 +25,7 @@ from billing.services.posting import Effects
 from core import parallel
 from core.bulk import bulk_update
 from core.lifecycle import register_job
+from notifications.selectors import unsent
 from notifications.services import NoticeSpec
 from subscriptions.batch import locked_services
 from subscriptions.models import MoneyBackCardRefund, RenewalAttempt, Service
@@ -230,15 +231,13 @@ def renewal_warranty(*, day: dt.date, now: dt.datetime) -> int:
 
 
 def _warranty_final_notices(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
-    from notifications.models import Notification
-
     with transaction.atomic():
         services = list(Service.objects.filter(pk__in=ids).select_related("plan__service_type", "organization"))
         keys = {s.pk: f"warranty-final:{s.pk}:{s.warranty_invoice_id}" for s in services}
-        sent = set(Notification.objects.filter(dedupe_key__in=keys.values()).values_list("dedupe_key", flat=True))
+        keys = unsent(keys)
         effects = Effects()
         for service in services:
-            if keys[service.pk] in sent:
+            if service.pk not in keys:
                 continue
             effects.notices.append(
                 NoticeSpec(

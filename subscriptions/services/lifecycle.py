@@ -31,6 +31,7 @@ from core import clock
 from core.bulk import bulk_update
 from core.errors import RuleViolation
 from notifications.models import Notification
+from notifications.selectors import unsent
 from notifications.services import NoticeSpec
 from subscriptions import hooks as subscription_hooks
 from subscriptions import selectors as subscription_selectors
@@ -169,11 +170,11 @@ def reminders_run(service_ids: Sequence[int], *, day: dt.date, now: dt.datetime)
             days_left = (service.expires_on - day).days  # type: ignore[operator]
             if days_left in settings.RENEWAL_REMINDER_DAYS:
                 keys[service.pk] = f"renewal-reminder:{service.pk}:{service.term + 1}:{days_left}"
-        sent = set(Notification.objects.filter(dedupe_key__in=keys.values()).values_list("dedupe_key", flat=True))
+        keys = unsent(keys)
         effects = Effects()
         for service in services:
             key = keys.get(service.pk)
-            if key is None or key in sent:
+            if key is None:
                 continue
             effects.notices.append(
                 NoticeSpec(

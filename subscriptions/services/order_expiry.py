@@ -41,7 +41,7 @@ from billing.services.invoices import next_invoice_numbers
 from billing.services.posting import Effects
 from billing.services.prepaid import prepaid_credit
 from core.bulk import bulk_update
-from notifications.models import Notification
+from notifications.selectors import unsent
 from notifications.services import NoticeSpec
 from subscriptions.models import Service
 
@@ -111,11 +111,11 @@ def order_expiry_run(invoice_ids: Sequence[int], *, day: dt.date, now: dt.dateti
             days_left = (expiry_date(invoice) - day).days
             if invoice.issue_date > cutoff and days_left in reminder_days:
                 keys[invoice.pk] = f"order-invoice-reminder:{invoice.pk}:{days_left}"
-        sent = set(Notification.objects.filter(dedupe_key__in=keys.values()).values_list("dedupe_key", flat=True))
+        keys = unsent(keys)
         effects = Effects()
         for invoice in invoices:
             key = keys.get(invoice.pk)
-            if key is None or key in sent:
+            if key is None:
                 continue
             effects.notices.append(
                 NoticeSpec(
