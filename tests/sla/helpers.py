@@ -6,6 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.apps import apps as django_apps
+from django.contrib.auth.models import Permission
+from rest_framework.test import APIClient
 
 from accounts.models import Membership
 from audit.models import AuditEvent
@@ -156,3 +158,32 @@ def snapshot() -> dict[str, Any]:
         "audit": AuditEvent.objects.count(),
         "services": list(Service.objects.order_by("id").values_list("id", "status")),
     }
+
+
+# --- the API -------------------------------------------------------------------------------------
+
+
+def api(user: Any, *, second_factor: bool = True) -> APIClient:
+    """A client authenticated as `user`; a staff user's session has passed its second factor (as after
+    the staff site's log-in, where django-otp's middleware adds `is_verified`) unless told otherwise."""
+    client = APIClient()
+    if user.is_staff:
+        user.is_verified = lambda: second_factor
+    client.force_authenticate(user)
+    return client
+
+
+def org_url(membership: Membership, suffix: str) -> str:
+    return f"/api/v1/organizations/{membership.organization_id}/{suffix}"
+
+
+def refused(response: Any, status: int, rule: str) -> None:
+    assert response.status_code == status, response.content
+    assert response.json()["rule"] == rule
+
+
+def monitoring_user() -> Any:
+    """The monitoring system's account: no staff, the one permission to record incidents."""
+    user = UserFactory(email="monitoring@example.com")
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="sla", codename="add_incident"))
+    return user
