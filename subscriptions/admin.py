@@ -15,8 +15,8 @@ from core import clock
 from core.admin import ReadOnlyAdmin, reason_action, run_each
 from core.errors import RuleViolation
 from subscriptions.models import MoneyBackCardRefund, MoneyBackRefund, RenewalAttempt, Service, TrialFlag
-from subscriptions.services.lifecycle import staff_reactivate, staff_suspend
 from subscriptions.services.renewals import debit_attempts_run
+from subscriptions.services.staff import staff_reactivate, staff_suspend
 
 
 class RenewalAttemptInline(admin.TabularInline):

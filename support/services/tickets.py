@@ -197,7 +197,7 @@ def ticket_suspend_service(*, ticket: Ticket, staff_user: User, reason: str, now
     """TCU 13.1 from an acceptable-use case (SC 5.7): suspend its Service through the billing
     lifecycle (`staff_suspend`, which audits and tells the customer) and record it on the ticket, in
     one transaction. Refused for other kinds, and as billing refuses (e.g. not active)."""
-    from subscriptions.services.lifecycle import staff_suspend
+    from subscriptions.services.staff import staff_suspend
 
     require_staff(staff_user, rule="SUP-5")
     if ticket.kind != Kind.ACCEPTABLE_USE or ticket.service_id is None:

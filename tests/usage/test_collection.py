@@ -19,7 +19,7 @@ from billing.services.prepaid import prepaid_credit, prepaid_pay_invoice
 from core.errors import RuleViolation
 from sandbox.models import GatewayCharge
 from subscriptions.models import RenewalAttempt
-from subscriptions.services.lifecycle import staff_reactivate
+from subscriptions.services.staff import staff_reactivate
 from tests.factories import UserFactory
 from tests.subscriptions.lifecycle.helpers import (
     CARD_DECLINED,
