@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.http import AuthenticatedHttpRequest
-from accounts.models import User
+from accounts.models import Organization, User
 from audit.admin_mixins import AuditedChangesMixin, StaffAccessAuditMixin
 from billing.models import (
     AddOn,
@@ -32,6 +32,7 @@ from billing.models import (
     VatRate,
 )
 from billing.services.invoices import credit_note_issue
+from billing.services.manual_invoices import ManualLine, manual_invoice_issue
 from billing.services.means import means_restrict, means_unrestrict
 from billing.services.payments import bank_transfer_record
 from billing.services.prepaid import (
@@ -135,6 +136,31 @@ class BankTransferForm(forms.Form):
     reference = forms.CharField(label=_("Bank reference"), max_length=100)
 
 
+class ManualInvoiceForm(forms.Form):
+    organization = forms.ModelChoiceField(
+        label=_("Organization (number)"), queryset=Organization.objects.all(), widget=forms.NumberInput
+    )
+    currency = forms.ChoiceField(label=_("Currency"), choices=Organization.Currency.choices)
+    due_date = forms.DateField(label=_("Due date (empty: the usual 30 days)"), required=False)
+
+
+class ManualLineForm(forms.Form):
+    description = forms.CharField(label=_("Description"), max_length=200)
+    charge = forms.ChoiceField(label=_("Kind"), choices=InvoiceLine.Charge.choices, initial=InvoiceLine.Charge.OTHER)
+    quantity = forms.DecimalField(label=_("Quantity"), max_digits=18, decimal_places=6, initial=1)
+    unit_price_excl_vat = forms.DecimalField(label=_("Unit price excl. VAT"), max_digits=18, decimal_places=6)
+    service = forms.ModelChoiceField(
+        label=_("Service (number, optional)"),
+        # The Service model through the line's foreign key: billing does not import subscriptions.
+        queryset=cast(Any, InvoiceLine._meta.get_field("service").related_model).objects.all(),
+        widget=forms.NumberInput,
+        required=False,
+    )
+
+
+ManualLineFormSet = forms.formset_factory(ManualLineForm, extra=5)
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     """Issued invoices never change (BIL-6): staff credit them or record a bank transfer."""
@@ -156,9 +182,13 @@ class InvoiceAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     inlines = [InvoiceLineInline]
     actions = ["credit_in_full", "settle_from_prepaid"]
     change_form_template = "admin/billing/invoice/change_form.html"
+    change_list_template = "admin/billing/invoice/change_list.html"
 
     def has_act_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("billing.change_invoice")
+
+    def has_issue_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("billing.add_invoice")
 
     @admin.action(description=_("Credit what is still due, with a reason (credit note, BIL-6)"), permissions=["act"])
     def credit_in_full(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Invoice]) -> HttpResponse | None:
@@ -188,8 +218,58 @@ class InvoiceAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
                 self.admin_site.admin_view(self.bank_transfer_view),
                 name="billing_invoice_bank_transfer",
             ),
+            path("manual/", self.admin_site.admin_view(self.manual_view), name="billing_invoice_manual"),
             *super().get_urls(),
         ]
+
+    def manual_view(self, request: AuthenticatedHttpRequest) -> HttpResponse:
+        """Issue an invoice of free lines (TCU 18.4 intervention costs, an activation fee, other
+        charges): billing.services.manual_invoices. A refusal keeps what staff typed."""
+        if not self.has_issue_permission(request):
+            return HttpResponse(status=403)
+        data = request.POST if request.method == "POST" else None
+        form = ManualInvoiceForm(data, initial={"organization": request.GET.get("organization")})
+        lines = ManualLineFormSet(data, prefix="lines")
+        if data is not None and form.is_valid() and lines.is_valid():
+            try:
+                invoice = manual_invoice_issue(
+                    organization=form.cleaned_data["organization"],
+                    currency=form.cleaned_data["currency"],
+                    due_date=form.cleaned_data["due_date"],
+                    lines=[
+                        ManualLine(
+                            description=line["description"],
+                            quantity=line["quantity"],
+                            unit_price_excl_vat=line["unit_price_excl_vat"],
+                            charge=line["charge"],
+                            service=line["service"],
+                        )
+                        for line in lines.cleaned_data
+                        if line
+                    ],
+                    staff_user=request.user,
+                    now=clock.now(),
+                )
+            except RuleViolation as violation:
+                form.add_error(None, str(violation))
+            else:
+                self.message_user(
+                    request,
+                    _("Invoice %(number)s issued; the customer is notified.") % {"number": invoice.display_number},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:billing_invoice_change", args=[invoice.pk]))
+        return TemplateResponse(
+            request,
+            "admin/billing/invoice/manual.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Issue an invoice"),
+                "form": form,
+                "lines": lines,
+                "opts": self.model._meta,
+            },
+        )
 
     def bank_transfer_view(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         """Record a bank transfer received for this invoice (BIL-5)."""

@@ -41,6 +41,7 @@ class Invoice(models.Model):
         RENEWAL = "renewal", _("renewal")
         TOP_UP = "top_up", _("prepaid top-up")
         USAGE = "usage", _("usage")  # USE-3: a month of a usage Service
+        MANUAL = "manual", _("other charges")  # issued by staff with free lines (TCU 18.4, BIL-8)
 
     class Status(models.TextChoices):
         OPEN = "open", _("open")
@@ -111,6 +112,13 @@ class Invoice(models.Model):
 
 
 class InvoiceLine(models.Model):
+    class Charge(models.TextChoices):
+        """What a free line of a staff-issued invoice bills (billing.services.manual_invoices)."""
+
+        INTERVENTION = "intervention", _("intervention costs")  # TCU 18.4
+        ACTIVATION_FEE = "activation_fee", _("activation fee")  # BIL-8
+        OTHER = "other", _("other")
+
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
     position = models.PositiveSmallIntegerField()
     description = models.CharField(max_length=200)
@@ -123,6 +131,11 @@ class InvoiceLine(models.Model):
     amount_excl_vat = money_field()
     vat_amount = money_field()
     amount_incl_vat = money_field()
+    # Free lines of a staff-issued invoice only: what they bill, and the Service they concern.
+    charge = models.CharField(max_length=20, choices=Charge.choices, blank=True)
+    service = models.ForeignKey(
+        "subscriptions.Service", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["invoice", "position"]

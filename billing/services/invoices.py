@@ -30,6 +30,8 @@ class LineSpec:
     quantity: Decimal = Decimal("1")
     period_start: dt.date | None = None
     period_end: dt.date | None = None  # exclusive
+    charge: str = ""  # free lines of a staff-issued invoice: InvoiceLine.Charge
+    service: Any = None  # the Service a free line concerns
 
 
 def next_invoice_numbers(count: int) -> range:
@@ -180,6 +182,8 @@ def _line(spec: LineSpec, *, position: int, rate: Decimal) -> InvoiceLine:
         amount_excl_vat=amount,
         vat_amount=vat,
         amount_incl_vat=amount + vat,
+        charge=spec.charge,
+        service=spec.service,
     )
 
 
