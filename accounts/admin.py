@@ -64,16 +64,33 @@ class MembershipInline(admin.TabularInline):
         return False
 
 
+class OrdersHeldFilter(admin.SimpleListFilter):
+    title = _("orders held (ENF-4)")
+    parameter_name = "orders_held"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", str(_("Yes"))), ("no", str(_("No")))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Organization]) -> QuerySet[Organization]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(orders_held_at__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(Organization)
 class OrganizationAdmin(StaffAccessAuditMixin, admin.ModelAdmin):
     """Staff read an Organization (recorded, EVD-2) and act on it only through the actions,
     which call the services: validate / ask for corrections, block / unblock with a reason (ORG-2)."""
 
-    list_display = ["name", "contact_email", "country", "status", "validation", "created_at"]
-    list_filter = ["status", "validation", "currency", "billing_country"]
+    list_display = ["name", "contact_email", "country", "status", "validation", "orders_held", "created_at"]
+    list_filter = ["status", "validation", OrdersHeldFilter, "currency", "billing_country"]
     search_fields = ["name", "contact_email", "mobile", "contact_last_name"]
     inlines = [MembershipInline]
-    actions = ["validate", "ask_correction", "block", "unblock"]
+    actions = ["validate", "ask_correction", "block", "unblock", "hold_orders", "release_orders"]
+
+    @admin.display(boolean=True, description=_("orders held (ENF-4)"))
+    def orders_held(self, obj: Organization) -> bool:
+        return obj.orders_held
 
     def organization_of(self, obj: Model) -> Model:
         return obj
@@ -135,6 +152,36 @@ class OrganizationAdmin(StaffAccessAuditMixin, admin.ModelAdmin):
             queryset,
             title=_("Unblock organizations"),
             apply=lambda org, reason: services.organization_unblock(
+                organization=org, staff_user=request.user, reason=reason, now=clock.now()
+            ),
+        )
+
+
+    @admin.action(
+        description=_("Hold new orders and renewals: an invoice is unpaid past its due date (ENF-4)"),
+        permissions=["act"],
+    )
+    def hold_orders(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Organization]) -> HttpResponse | None:
+        return reason_action(
+            self,
+            request,
+            queryset,
+            title=_("Hold new orders and renewals"),
+            apply=lambda org, reason: services.organization_hold_orders(
+                organization=org, staff_user=request.user, reason=reason, now=clock.now()
+            ),
+        )
+
+    @admin.action(description=_("Accept orders and renewals again, with a reason (ENF-4)"), permissions=["act"])
+    def release_orders(
+        self, request: AuthenticatedHttpRequest, queryset: QuerySet[Organization]
+    ) -> HttpResponse | None:
+        return reason_action(
+            self,
+            request,
+            queryset,
+            title=_("Accept orders and renewals again"),
+            apply=lambda org, reason: services.organization_release_orders(
                 organization=org, staff_user=request.user, reason=reason, now=clock.now()
             ),
         )

@@ -42,3 +42,19 @@ def register_contact_change_hook(hook: ContactChangeHook) -> ContactChangeHook:
 def contact_changing(organization: Any, changes: dict[str, Any], *, user: Any, now: Any) -> None:
     for hook in _contact_change_hooks:
         hook(organization, changes, user=user, now=now)
+
+
+# ENF-4: the Organization's invoices unpaid past their due date on a day, as display numbers
+# (billing answers): staff may hold its orders only while there is one.
+OverdueInvoices = Callable[[Any, Any], list[str]]
+_overdue_invoices: list[OverdueInvoices] = []
+
+
+def register_overdue_invoices(check: OverdueInvoices) -> OverdueInvoices:
+    if check not in _overdue_invoices:
+        _overdue_invoices.append(check)
+    return check
+
+
+def overdue_invoices(organization: Any, day: Any) -> list[str]:
+    return [number for check in _overdue_invoices for number in check(organization, day)]

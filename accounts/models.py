@@ -125,11 +125,28 @@ class Organization(models.Model):
     terminated_at = models.DateTimeField(null=True, blank=True)
     # Set by a Legal Responsible: every member needs a second factor (accounts.two_factor).
     requires_two_factor = models.BooleanField(_("second factor required of every member"), default=False)
+    # ENF-4 (TCU 6.3): staff refuse new orders and renewals while an invoice is unpaid past its due
+    # date: when, by whom, why (accounts.services.order_hold). Empty: orders are accepted.
+    orders_held_at = models.DateTimeField(_("orders and renewals refused since"), null=True, blank=True)
+    orders_held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    orders_held_reason = models.TextField(_("why orders and renewals are refused"), blank=True)
 
     class Meta:
         verbose_name = _("organization")
         verbose_name_plural = _("organizations")
         indexes = [models.Index(Lower("contact_email"), name="org_contact_email_ci"), models.Index(fields=["mobile"])]
+        constraints = [
+            # ENF-4: a hold names its staff user and reason; a lifted one keeps none of them.
+            models.CheckConstraint(
+                condition=(
+                    Q(orders_held_at__isnull=True, orders_held_by__isnull=True, orders_held_reason="")
+                    | (Q(orders_held_at__isnull=False, orders_held_by__isnull=False) & ~Q(orders_held_reason=""))
+                ),
+                name="order_hold_names_staff_and_reason",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -144,6 +161,11 @@ class Organization(models.Model):
     @property
     def is_blocked(self) -> bool:
         return self.status == self.Status.BLOCKED
+
+    @property
+    def orders_held(self) -> bool:
+        """ENF-4: staff refuse its new orders and renewals for now."""
+        return self.orders_held_at is not None
 
 
 class Membership(models.Model):

@@ -108,6 +108,21 @@ def require_changeable(organization: Organization) -> None:
         raise RuleViolation(_("This organization's contract is terminated."), rule="ORG-9")
 
 
+def require_orders_accepted(organization: Organization) -> None:
+    """ENF-4 (TCU 6.3): while staff hold the Organization's orders (an invoice unpaid past its due
+    date), new orders and the renewals a member asks for are refused; paying invoices never is."""
+    if organization.orders_held_at is not None:
+        raise RuleViolation(orders_held_message(), rule="ENF-4")
+
+
+def orders_held_message() -> str:
+    """What a member is told while orders are held (ENF-4), in the active language."""
+    return _(
+        "New orders and renewals are on hold because an invoice is unpaid past its due date. "
+        "Please pay your overdue invoices (under Invoices) or contact support."
+    )
+
+
 DEFAULT_SCOPES = frozenset({ApiToken.Scope.FULL.value})
 
 

@@ -94,6 +94,12 @@ def organization_termination_blockers(organization: Any) -> list[str]:
     return []
 
 
+def overdue_invoice_numbers(organization: Any, day: dt.date) -> list[str]:
+    """ENF-4: the Organization's open invoices whose due date is past on `day` (the first ten)."""
+    numbers = open_invoices(organization).filter(due_date__lt=day).order_by("number").values_list("number", flat=True)
+    return [f"{number:08d}" for number in numbers[:10]]
+
+
 def default_auto_debit_means(organization: Any) -> PaymentMeans | None:
     """BIL-12: the means debited automatically: the Organization's default, if it is not revoked, is
     of a kind that allows automatic debit, and that kind is not restricted by staff (BIL-4). Whether a

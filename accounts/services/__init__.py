@@ -2,8 +2,8 @@
 rule that allows it, and writes an audit event naming the actor and the rule id (EVD-1).
 
 The modules: `contact` (the Contact Information's fields and checks), `users` (registration,
-re-authentication), `organizations`, `members` (invitations, roles, removal); contract documents and
-minors are accounts.document_services'. Import the services from here; who may act is
+re-authentication), `organizations`, `order_hold` (ENF-4), `members` (invitations, roles, removal);
+contract documents and minors are accounts.document_services'. Import the services from here; who may act is
 accounts.permissions'.
 """
 
@@ -25,6 +25,7 @@ from accounts.services.members import (
     member_invite,
     member_remove,
 )
+from accounts.services.order_hold import organization_hold_orders, organization_release_orders
 from accounts.services.organizations import (
     lock_organization,
     organization_block,
@@ -60,6 +61,8 @@ __all__ = [
     "member_remove",
     "organization_block",
     "organization_create",
+    "organization_hold_orders",
+    "organization_release_orders",
     "organization_terminate",
     "organization_unblock",
     "organization_update_contact",

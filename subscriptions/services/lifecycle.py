@@ -17,8 +17,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership, User
-from accounts.permissions import SERVICE_MANAGER_ROLES, TERMINATING_ROLES, require_role
+from accounts.models import Membership, Organization, User
+from accounts.permissions import SERVICE_MANAGER_ROLES, TERMINATING_ROLES, require_orders_accepted, require_role
 from audit.services import Actor, AuditSpec
 from billing import selectors
 from billing.models import CreditNote, Invoice
@@ -551,6 +551,7 @@ def renewal_invoice_for(service: Service, *, actor: Actor, now: dt.datetime) -> 
     found = next_term_invoices([service], open_renewal_invoices([service.pk], lock=True))
     if service.pk in found:
         return found[service.pk]
+    require_orders_accepted(Organization.objects.get(pk=service.organization_id))  # ENF-4: no new renewal
     issued = renewal_invoices_issue([service], day=clock.business_date(now), actor=actor, rule="REN-5", now=now)
     if service.pk not in issued:
         raise RuleViolation(_("This plan has no price in force: please contact support."), rule="BIL-1")
@@ -643,6 +644,7 @@ def service_resume_renewal(
             return locked
         if locked.status != Status.ACTIVE:
             raise RuleViolation(_("This Service is not running."), rule="REN-5")
+        require_orders_accepted(Organization.objects.get(pk=locked.organization_id))  # ENF-4
         before = {"renewal_declined_at": locked.renewal_declined_at}
         locked.renewal_declined_at = None
         locked.save(update_fields=["renewal_declined_at"])

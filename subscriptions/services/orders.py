@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from accounts import selectors as account_selectors
 from accounts.document_services import document_accept
 from accounts.models import DocumentVersion, Organization, User
-from accounts.permissions import require_billing_member
+from accounts.permissions import require_billing_member, require_orders_accepted
 from audit.services import Actor, audit_record
 from billing import selectors
 from billing.models import Invoice, PaymentMeans, Plan
@@ -25,7 +25,7 @@ from subscriptions.models import Service, TrialFlag
 
 
 def _lock_orderable_organization(organization: Organization, user: User, today: dt.date) -> Organization:
-    """The checks every order and trial makes (ORG-2, ORG-4, ORG-5), with the Organization locked."""
+    """The checks every order and trial makes (ORG-2, ORG-4, ORG-5, ENF-4), with the Organization locked."""
     locked = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
     require_billing_member(
         locked, user, refusal=_("Only a Legal Responsible, an administrator or a billing member can order.")
@@ -34,6 +34,7 @@ def _lock_orderable_organization(organization: Organization, user: User, today: 
         raise RuleViolation(_("This organization is blocked: it cannot order. Please contact support."), rule="ORG-2")
     if locked.status == Organization.Status.TERMINATED:
         raise RuleViolation(_("This organization's contract is terminated."), rule="ORG-9")
+    require_orders_accepted(locked)  # ENF-4: orders, trials and switching a trial to paid
     if account_selectors.unauthorised_minors(locked, today):
         raise RuleViolation(
             _(
