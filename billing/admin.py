@@ -4,7 +4,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Model, QuerySet
+from django.db.models import Case, Exists, Model, OuterRef, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -36,9 +36,11 @@ from billing.services.manual_invoices import ManualLine, manual_invoice_issue
 from billing.services.means import means_restrict, means_unrestrict
 from billing.services.payments import bank_transfer_record
 from billing.services.prepaid import (
+    invoice_reimbursable,
     prepaid_cash_out_pay,
     prepaid_cash_out_refuse,
     prepaid_provider_debit,
+    prepaid_reimburse_invoice,
     prepaid_staff_adjust,
 )
 from billing.services.topup import prepaid_top_up_transfer_received
@@ -136,6 +138,13 @@ class BankTransferForm(forms.Form):
     reference = forms.CharField(label=_("Bank reference"), max_length=100)
 
 
+class ReimburseForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount to credit to the Prepaid Account"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
+    )
+    reason = forms.CharField(label=_("Reason (kept in the ledger and told to the customer)"), widget=forms.Textarea)
+
+
 class ManualInvoiceForm(forms.Form):
     organization = forms.ModelChoiceField(
         label=_("Organization (number)"), queryset=Organization.objects.all(), widget=forms.NumberInput
@@ -219,8 +228,54 @@ class InvoiceAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
                 name="billing_invoice_bank_transfer",
             ),
             path("manual/", self.admin_site.admin_view(self.manual_view), name="billing_invoice_manual"),
+            path(
+                "<int:pk>/reimburse/",
+                self.admin_site.admin_view(self.reimburse_view),
+                name="billing_invoice_reimburse",
+            ),
             *super().get_urls(),
         ]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        invoice = Invoice.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        extra = {"reimbursable": invoice_reimbursable(invoice) if invoice else None}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def reimburse_view(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        """PRE-2 (TCU 5.10.1): credit what the customer paid on this invoice to the Prepaid Account."""
+        if not request.user.has_perm("billing.change_prepaidaccount"):
+            return HttpResponse(status=403)
+        invoice = get_object_or_404(Invoice.objects.select_related("organization"), pk=pk)
+        reimbursable = invoice_reimbursable(invoice)
+        form = ReimburseForm(request.POST or None, initial={"amount": reimbursable})
+        if request.method == "POST" and form.is_valid():
+            try:
+                prepaid_reimburse_invoice(
+                    invoice=invoice,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    staff_user=request.user,
+                    now=clock.now(),
+                )
+            except RuleViolation as violation:
+                form.add_error(None, str(violation))
+            else:
+                self.message_user(request, _("Reimbursed to the Prepaid Account."), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:billing_invoice_change", args=[invoice.pk]))
+        return TemplateResponse(
+            request,
+            "admin/billing/invoice/reimburse.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Reimburse to the Prepaid Account (PRE-2)"),
+                "invoice": invoice,
+                "reimbursable": reimbursable,
+                "form": form,
+                "opts": self.model._meta,
+            },
+        )
 
     def manual_view(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         """Issue an invoice of free lines (TCU 18.4 intervention costs, an activation fee, other
@@ -433,18 +488,71 @@ class LedgerEntryAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
         return obj.account.organization  # type: ignore[attr-defined]
 
 
+class CashOutQueueFilter(admin.SimpleListFilter):
+    """PRE-4: the queue: the waiting requests, counted in the link."""
+
+    title = _("decision")
+    parameter_name = "decision"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        waiting = CashOutRequest.objects.filter(status=CashOutRequest.Status.REQUESTED).count()
+        return [
+            ("waiting", _("waiting (%(count)d)") % {"count": waiting}),
+            (CashOutRequest.Status.PAID, str(_("paid out"))),
+            (CashOutRequest.Status.REFUSED, str(_("refused"))),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[CashOutRequest]) -> QuerySet[CashOutRequest]:
+        if self.value() == "waiting":
+            return queryset.filter(status=CashOutRequest.Status.REQUESTED)
+        if self.value() in (CashOutRequest.Status.PAID, CashOutRequest.Status.REFUSED):
+            return queryset.filter(status=self.value())
+        return queryset
+
+
 @admin.register(CashOutRequest)
 class CashOutRequestAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
-    """PRE-4: staff pay out a request (the ledger is debited) or refuse it with a reason."""
+    """PRE-4: the staff queue — waiting requests first, oldest first, with the balance and whether an
+    invoice is open (a pay-out is refused then); staff pay out (the ledger is debited) or refuse
+    with a reason; the customer is told either way."""
 
-    list_display = ["requested_at", "account", "amount", "status", "requested_by", "decided_at"]
-    list_filter = ["status"]
+    list_display = [
+        "requested_at",
+        "account",
+        "amount",
+        "status",
+        "balance",
+        "has_open_invoice",
+        "requested_by",
+        "decided_at",
+    ]
+    list_filter = [CashOutQueueFilter]
     search_fields = ["account__organization__name"]
     list_select_related = ["account__organization", "requested_by"]
     actions = ["pay", "refuse"]
 
     def organization_of(self, obj: Model) -> Any:
         return obj.account.organization  # type: ignore[attr-defined]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CashOutRequest]:
+        open_invoice = Invoice.objects.filter(
+            organization=OuterRef("account__organization"), status=Invoice.Status.OPEN
+        )
+        waiting_first = Case(When(status=CashOutRequest.Status.REQUESTED, then=Value(0)), default=Value(1))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(open_invoice=Exists(open_invoice), waiting_first=waiting_first)
+            .order_by("waiting_first", "requested_at", "pk")
+        )
+
+    @admin.display(description=_("balance now"))
+    def balance(self, obj: CashOutRequest) -> str:
+        return f"{obj.account.currency} {obj.account.balance}"
+
+    @admin.display(boolean=True, description=_("an invoice is open"))
+    def has_open_invoice(self, obj: CashOutRequest) -> bool:
+        return bool(getattr(obj, "open_invoice", False))
 
     def has_act_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("billing.change_cashoutrequest")

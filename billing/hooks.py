@@ -3,6 +3,7 @@ it (the way `billing.services.posting.on_invoices_paid` starts what a paid invoi
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -18,6 +19,11 @@ _currency_blockers: list[CurrencyBlocker] = []
 # REN-8: whether a charge of the invoice made elsewhere (a debit attempt) is in flight or in doubt.
 ChargeInDoubt = Callable[[Any], bool]
 _charges_in_doubt: list[ChargeInDoubt] = []
+
+# PRE-2: what of an invoice's payments was given back other than through the Prepaid Account's
+# ledger (a money-back refund to the card), in the invoice's currency.
+RefundedElsewhere = Callable[[Any], Decimal]
+_refunded_elsewhere: list[RefundedElsewhere] = []
 
 # REN-6, BIL-12: the Organization's default means now allows automatic debit (called under the
 # Organization's lock with the means, the actor and the time).
@@ -43,6 +49,10 @@ def register_charge_in_doubt(hook: ChargeInDoubt) -> ChargeInDoubt:
     return _register(_charges_in_doubt, hook)
 
 
+def register_refunded_elsewhere(hook: RefundedElsewhere) -> RefundedElsewhere:
+    return _register(_refunded_elsewhere, hook)
+
+
 def register_default_means_usable(hook: DefaultMeansHook) -> DefaultMeansHook:
     return _register(_default_means_hooks, hook)
 
@@ -59,6 +69,10 @@ def currency_blockers(organization: Any) -> list[str]:
 
 def charge_in_doubt(invoice: Any) -> bool:
     return any(check(invoice) for check in _charges_in_doubt)
+
+
+def refunded_elsewhere(invoice: Any) -> Decimal:
+    return sum((hook(invoice) for hook in _refunded_elsewhere), Decimal("0.00"))
 
 
 def default_means_usable(*, organization: Any, means: Any, actor: Any, now: dt.datetime) -> None:

@@ -20,3 +20,4 @@ class SubscriptionsConfig(AppConfig):
         billing_hooks.register_currency_blocker(selectors.currency_change_blockers)  # ENF-6
         billing_hooks.register_charge_in_doubt(invoice_charge_in_doubt)  # REN-8
         billing_hooks.register_default_means_usable(orders.trials_follow_default)  # REN-6, BIL-12
+        billing_hooks.register_refunded_elsewhere(selectors.money_back_card_refunded)  # PRE-2

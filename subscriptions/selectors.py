@@ -1,13 +1,14 @@
 """Reads of the subscriptions app: the Services a member may see, what blocks an Organization's
 termination or currency change."""
 
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from subscriptions.models import MembershipServiceScope, Service
+from subscriptions.models import MembershipServiceScope, MoneyBackCardRefund, Service
 
 
 def services_for_member(membership: Any) -> QuerySet[Service]:
@@ -47,3 +48,13 @@ def currency_change_blockers(organization: Any) -> list[str]:
     """ENF-6: a Service not terminated (awaiting payment, trial, active or suspended) keeps the
     currency it was ordered in (billing.hooks)."""
     return [_("a Service that is not terminated")] if live_services(organization).exists() else []
+
+
+def money_back_card_refunded(invoice: Any) -> Decimal:
+    """PRE-2 (billing.hooks): what money-back refunds gave back to the card of the invoice's
+    payments — sent or done; one the provider refused was credited to the Prepaid Account instead."""
+    total = MoneyBackCardRefund.objects.filter(
+        payment__invoice=invoice,
+        outcome__in=(MoneyBackCardRefund.Outcome.SENDING, MoneyBackCardRefund.Outcome.REFUNDED),
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or Decimal("0.00")

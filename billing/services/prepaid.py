@@ -17,12 +17,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from accounts import permissions
 from accounts.models import Membership, Organization, User
 from accounts.permissions import require_staff
 from audit.services import Actor, audit_record
+from billing import hooks
 from billing.models import CashOutRequest, Invoice, LedgerEntry, Payment, PrepaidAccount
 from billing.services.posting import (
     CREDITS,
@@ -37,6 +39,7 @@ from billing.services.posting import (
 )
 from core import clock
 from core.errors import RuleViolation
+from notifications.services import notify
 
 Kind = LedgerEntry.Kind
 
@@ -217,6 +220,65 @@ def prepaid_credit(
             actor=actor,
             rule=rule,
         )
+
+
+def invoice_reimbursable(invoice: Invoice) -> Decimal:
+    """PRE-2 (5.10.1): what the provider may still reimburse of an invoice: what was paid on it,
+    less what was already given back — reimbursements and money-back credits to the Prepaid Account
+    naming it, and money-back refunds to the card (billing.hooks)."""
+    given_back = LedgerEntry.objects.filter(
+        invoice=invoice, kind__in=(Kind.PROVIDER_REIMBURSEMENT, Kind.MONEY_BACK), amount__gt=0
+    ).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    return max(invoice.amount_paid - given_back - hooks.refunded_elsewhere(invoice), Decimal("0.00"))
+
+
+def prepaid_reimburse_invoice(
+    *, invoice: Invoice, amount: Decimal, reason: str, staff_user: User, now: dt.datetime
+) -> LedgerEntry:
+    """PRE-2 (TCU 5.10.1): staff reimburse all or part of what the customer paid on an invoice
+    "for which the provider cannot satisfy the request", to the Prepaid Account: at most what was
+    paid on it less what was already given back, with a reason (kept in the ledger and the
+    evidence, and told to the customer)."""
+    require_staff(staff_user, rule="PRE-2", refusal=_("Only our staff can do this."))
+    reason = _require_reason(reason, rule="PRE-2")
+    value = _positive(amount, rule="PRE-2")
+    with transaction.atomic():
+        account = prepaid_account_lock(invoice.organization)
+        locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if locked.kind == Invoice.Kind.TOP_UP:
+            raise RuleViolation(
+                _("A top-up invoice funded the Prepaid Account already: it cannot be reimbursed to it."),
+                rule="PRE-2",
+            )
+        _require_currency(account, locked.currency)
+        left = invoice_reimbursable(locked)
+        if value > left:
+            raise RuleViolation(
+                _("At most %(currency)s %(left)s of this invoice can still be reimbursed.")
+                % {"currency": locked.currency, "left": left},
+                rule="PRE-2",
+                status=400,
+                field="amount",
+            )
+        entry = _post(
+            account=account,
+            kind=Kind.PROVIDER_REIMBURSEMENT,
+            amount=value,
+            now=now,
+            invoice=locked,
+            staff_user=staff_user,
+            reason=reason,
+            actor=Actor.for_user(staff_user),
+            rule="PRE-2",
+        )
+        notify(
+            organization=account.organization,
+            template="invoice_reimbursed",
+            context={"invoice": locked, "amount": value, "currency": account.currency, "reason": reason},
+            related=locked,
+            now=now,
+        )
+    return entry
 
 
 # --- spending (PRE-3) ------------------------------------------------------------------------
@@ -421,7 +483,8 @@ def _lock_open_request(request: CashOutRequest) -> tuple[PrepaidAccount, CashOut
 def prepaid_cash_out_pay(*, request: CashOutRequest, staff_user: User, now: dt.datetime) -> CashOutRequest:
     """PRE-4: staff pay out a request: the ledger is debited by the requested amount (naming the
     staff user and the request). Refused if an invoice has been opened since, or if the balance no
-    longer covers the amount (the customer spent some of it): refuse the request instead."""
+    longer covers the amount (the customer spent some of it): refuse the request instead. The
+    customer is told either decision."""
     require_staff(staff_user, rule="PRE-4", refusal=_("Only our staff can do this."))
     with transaction.atomic():
         account, locked = _lock_open_request(request)
@@ -455,13 +518,25 @@ def prepaid_cash_out_pay(*, request: CashOutRequest, staff_user: User, now: dt.d
             after={"status": locked.status, "amount": locked.amount, "currency": account.currency},
             at=now,
         )
+        _notify_decision(account, locked, now=now)
     return locked
+
+
+def _notify_decision(account: PrepaidAccount, request: CashOutRequest, *, now: dt.datetime, reason: str = "") -> None:
+    notify(
+        organization=account.organization,
+        template="cash_out_decided",
+        context={"cash_out": request, "currency": account.currency, "reason": reason},
+        related=request,
+        now=now,
+    )
 
 
 def prepaid_cash_out_refuse(
     *, request: CashOutRequest, staff_user: User, reason: str, now: dt.datetime
 ) -> CashOutRequest:
-    """Staff refuse a cash-out request, with a reason (kept in the evidence); the balance stays."""
+    """Staff refuse a cash-out request, with a reason (kept in the evidence and told to the customer);
+    the balance stays."""
     require_staff(staff_user, rule="PRE-4", refusal=_("Only our staff can do this."))
     reason = _require_reason(reason, rule="PRE-4")
     with transaction.atomic():
@@ -479,4 +554,5 @@ def prepaid_cash_out_refuse(
             after={"status": locked.status, "reason": reason},
             at=now,
         )
+        _notify_decision(account, locked, now=now, reason=reason)
     return locked
