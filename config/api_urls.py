@@ -2,6 +2,7 @@ from django.urls import path
 
 from accounts import api as accounts_api
 from billing import api as billing_api
+from exports import api as exports_api
 from sla import api as sla_api
 from subscriptions import api as subscriptions_api
 from support import api as support_api
@@ -170,4 +171,23 @@ urlpatterns = [
     ),
     path("sla/maintenance/", sla_api.StaffMaintenanceView.as_view(), name="api-staff-sla-maintenance"),
     *usage_api_urlpatterns,
+    # EVD-4, EVD-5: statement and personal data exports.
+    path("organizations/<int:org_id>/exports/", exports_api.StatementListView.as_view(), name="api-exports"),
+    path(
+        "organizations/<int:org_id>/exports/<int:export_id>/",
+        exports_api.StatementDetailView.as_view(),
+        name="api-export",
+    ),
+    path(
+        "organizations/<int:org_id>/exports/<int:export_id>/download/",
+        exports_api.StatementDownloadView.as_view(),
+        name="api-export-download",
+    ),
+    path("me/exports/", exports_api.PersonalExportListView.as_view(), name="api-personal-exports"),
+    path("me/exports/<int:export_id>/", exports_api.PersonalExportDetailView.as_view(), name="api-personal-export"),
+    path(
+        "me/exports/<int:export_id>/download/",
+        exports_api.PersonalExportDownloadView.as_view(),
+        name="api-personal-export-download",
+    ),
 ]

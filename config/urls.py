@@ -36,5 +36,6 @@ urlpatterns = [
     path("", include("support.urls")),
     path("", include("sla.urls")),
     path("", include("usage.portal_urls")),
+    path("", include("exports.urls")),
     path("", include("accounts.urls")),
 ]

@@ -11,7 +11,8 @@ Order of the run (lower first; later issues fill the gaps):
   400 suspension · 500 termination · 510 unpaid order invoices (ENF-5) · 600 SLA penalty credits ·
   610 SLA notices untold ·
   700 support escalation · 900 contract documents deemed accepted (ORG-8) ·
-  910 inbox messages tacitly read (ORG-3) · 990 the audit chain's daily seal (EVD-1)
+  910 inbox messages tacitly read (ORG-3) · 950 expired exports removed (EVD-4) ·
+  990 the audit chain's daily seal (EVD-1)
 """
 
 import datetime as dt

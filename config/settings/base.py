@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "sla",
     "support",
     "usage",
+    "exports",  # EVD-4, EVD-5: statements and personal data; the top of the app graph (imports the others)
     # Last: the embedded demo (seed_demo, demo_totp) builds on every app above; its commands refuse without DEBUG.
     "demo",
 ]
@@ -340,6 +341,8 @@ CACHES: dict[str, dict[str, object]] = {"default": {"BACKEND": "django.core.cach
 DOCUMENT_DEEMED_ACCEPTANCE_DAYS = env.int("DOCUMENT_DEEMED_ACCEPTANCE_DAYS", default=30)  # ORG-8
 INBOX_TACIT_ACCEPTANCE_MONTHS = env.int("INBOX_TACIT_ACCEPTANCE_MONTHS", default=1)  # ORG-3
 ADULT_AGE_YEARS = 18  # ORG-4
+EXPORT_RETENTION_DAYS = 7  # EVD-4, EVD-5: an export's file is removed by the daily run this many days after it is built
+EXPORT_MAX_YEARS = 10  # EVD-4: the longest period one statement covers
 # API tokens expire this many days after they are issued (accounts.tokens).
 API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=90)
 # run_lifecycle --date after today: only to rehearse the future in development and tests.

@@ -27,6 +27,7 @@ def test_time2_jobs_run_in_their_documented_order() -> None:
         (890, "accounts.document_notices", "ORG-8"),
         (900, "accounts.deemed_acceptance", "ORG-8"),
         (910, "notifications.tacit_reading", "ORG-3"),
+        (950, "exports.retention", "EVD-4"),
         (990, "audit.seal", "EVD-1"),
     ]
 
