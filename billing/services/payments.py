@@ -24,7 +24,12 @@ from billing.money import quantize
 from billing.services.invoices import invoice_apply_payment
 from billing.services.means import card_is_valid_on
 from billing.services.posting import payment_evidence
-from billing.services.prepaid import prepaid_account_lock, prepaid_credit, prepaid_pay_invoice
+from billing.services.prepaid import (
+    PAYABLE_INVOICE_KINDS,
+    prepaid_account_lock,
+    prepaid_credit,
+    prepaid_pay_invoice,
+)
 from core import clock
 from core.errors import RuleViolation
 
@@ -106,6 +111,14 @@ def invoice_pay(
             raise RuleViolation(
                 _("Between 0 and %(due)s %(currency)s can come from the Prepaid Account.")
                 % {"due": due, "currency": locked.currency},
+                rule="PRE-3",
+                status=400,
+                field="prepaid_amount",
+            )
+        if prepaid_amount and locked.kind not in PAYABLE_INVOICE_KINDS:
+            # Before any card is charged: refused after the charge, the card's money would be in doubt.
+            raise RuleViolation(
+                _("The Prepaid Account pays only for ordering, renewing or using Services."),
                 rule="PRE-3",
                 status=400,
                 field="prepaid_amount",

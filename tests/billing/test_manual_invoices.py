@@ -11,13 +11,19 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.test import APIClient
 
 from accounts.models import Organization
 from audit.models import AuditEvent
-from billing.models import Invoice, InvoiceLine, InvoiceSequence
+from audit.services import Actor
+from billing.models import Invoice, InvoiceLine, InvoiceSequence, LedgerEntry, Payment
 from billing.services.manual_invoices import ManualLine, manual_invoice_issue
+from billing.services.means import means_add_card
+from billing.services.payments import invoice_pay
+from billing.services.prepaid import prepaid_credit
 from core.errors import RuleViolation
 from notifications.models import Notification
+from sandbox.models import GatewayCharge
 from tests.billing.factories import PlanFactory, ServiceFactory, service_type
 from tests.factories import OrganizationFactory, UserFactory, member
 
@@ -259,6 +265,71 @@ def test_manual_invoice_is_in_the_portal_for_its_organization_only(staff) -> Non
     assert "Pay now" in page.content.decode()
     assert (pdf.status_code, pdf["Content-Type"]) == (200, "application/pdf")
     assert (other.status_code, other_in_theirs.status_code) == (404, 404)
+
+
+def test_manual_invoice_is_paid_by_card_like_any_invoice_but_not_from_the_balance(staff) -> None:
+    # given
+    legal = member()
+    invoice = _issue(legal.organization, staff, _line("100.00", "1"))
+    card = means_add_card(
+        organization=legal.organization,
+        user=legal.user,
+        number="4242424242424242",
+        exp_month=12,
+        exp_year=2030,
+        cvc="123",
+        make_default=True,
+        now=NOW,
+    )
+
+    prepaid_credit(
+        organization=legal.organization,
+        kind=LedgerEntry.Kind.SLA_PENALTY,
+        amount=Decimal("50.00"),
+        now=NOW,
+        actor=Actor.system("test"),
+        rule="SLA-4",
+        claim_reference="claim-1",
+    )
+    before = (list(Payment.objects.values()), list(LedgerEntry.objects.values()), list(GatewayCharge.objects.values()))
+
+    # when: PRE-3, the balance pays only for ordering, renewing or using Services
+    with pytest.raises(RuleViolation) as from_balance:
+        invoice_pay(invoice=invoice, user=legal.user, prepaid_amount=Decimal("1.00"), means=card, now=NOW)
+    after_refusal = (
+        list(Payment.objects.values()),
+        list(LedgerEntry.objects.values()),
+        list(GatewayCharge.objects.values()),
+    )
+    payment = invoice_pay(invoice=invoice, user=legal.user, prepaid_amount=Decimal("0"), means=card, now=NOW)
+
+    # then
+    assert (from_balance.value.rule, from_balance.value.message) == (
+        "PRE-3",
+        "The Prepaid Account pays only for ordering, renewing or using Services.",
+    )
+    assert after_refusal == before  # no card charged, nothing booked
+    invoice.refresh_from_db()
+    assert payment is not None
+    assert (payment.status, payment.amount) == ("succeeded", Decimal("108.10"))
+    assert (invoice.status, invoice.amount_paid) == ("paid", Decimal("108.10"))
+
+
+def test_manual_invoice_in_the_api_for_its_organization_only(staff) -> None:
+    legal = member()
+    intruder = member()
+    invoice = _issue(legal.organization, staff, _line())
+    mine = APIClient()
+    mine.force_authenticate(legal.user)
+    theirs = APIClient()
+    theirs.force_authenticate(intruder.user)
+
+    listed = mine.get(f"/api/v1/organizations/{legal.organization_id}/invoices/").json()
+    other = theirs.get(f"/api/v1/organizations/{legal.organization_id}/invoices/{invoice.pk}/")
+    under_theirs = theirs.get(f"/api/v1/organizations/{intruder.organization_id}/invoices/{invoice.pk}/")
+
+    assert [(row["id"], row["kind"]) for row in listed] == [(invoice.pk, "manual")]
+    assert (other.status_code, under_theirs.status_code) == (404, 404)
 
 
 # --- the staff site ------------------------------------------------------------------------------
