@@ -294,7 +294,9 @@ def test_enf_4_the_order_page_says_why_without_a_rule_id(held) -> None:
 
     page = client.get(reverse("subscriptions:order", args=[held.organization_id])).content.decode()
     theirs = other_client.get(reverse("subscriptions:order", args=[other.organization_id])).content.decode()
+    intruding = other_client.get(reverse("subscriptions:order", args=[held.organization_id]))
 
     assert "New orders and renewals are on hold because an invoice is unpaid past its due date." in page
     assert "ENF-4" not in page
     assert "are on hold" not in theirs
+    assert intruding.status_code == 404
