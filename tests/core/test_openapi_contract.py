@@ -5,8 +5,8 @@ errors included (core.api: {"detail", "rule"}, plus "errors" for invalid input).
 
 A bounded schemathesis run: all operations, a fixed seed, a few examples each, against the Django
 WSGI application in this process (no live server), as the demo customer of seed_demo — with a
-ticket, an SLA claim, a card and an open invitation added — authenticated by token, on a fixed date
-(the clock ticks from 20 March 2026, so the answers do not change with the day). Each call runs
+ticket, an SLA claim, a card, an open invitation and a ready statement added — authenticated by token,
+on a fixed date (the clock ticks from 20 March 2026, so the answers do not change with the day). Each call runs
 in a savepoint rolled back after it, so every call meets the same data whatever the ones before did.
 """
 
@@ -40,6 +40,7 @@ from accounts.services import member_invite
 from accounts.tokens import token_issue
 from billing.models import Invoice
 from billing.services.means import means_add_card
+from exports.services import export_build, export_statement_request
 from sla.models import Claim, Incident
 from subscriptions.models import Service
 from support.attachments import Upload
@@ -167,6 +168,10 @@ def customer_data(settings: Any) -> dict[str, int]:
         invitation = member_invite(
             organization=organization, user=user, email="new@example.com", role="technical", now=NOW
         )
+        statement = export_statement_request(
+            organization_id=organization.pk, user=user, start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 19), now=NOW
+        )
+        export_build(export_id=statement.pk, now=NOW)
     return {
         "user": user.pk,
         "org_id": organization.pk,
@@ -180,6 +185,7 @@ def customer_data(settings: Any) -> dict[str, int]:
         "ticket_id": ticket.pk,
         "attachment_id": Attachment.objects.get(message__ticket=ticket).pk,
         "claim_id": Claim.objects.get(ticket=claim_ticket).pk,
+        "export_id": statement.pk,  # a ready statement (a personal export's paths answer 404 to its id)
     }
 
 
