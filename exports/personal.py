@@ -11,14 +11,23 @@ from typing import Any
 from axes.models import AccessLog
 from django.db.models import Q
 
-from accounts.models import Acceptance, ApiToken, Membership, User
+from accounts.models import Acceptance, ApiToken, Invitation, Membership, User
 from accounts.two_factor import has_two_factor
 from core import clock
 from notifications.models import Notification
 from support.models import Message, Ticket
 
 # Each section's name in the JSON, in order (the build reports its progress per section).
-SECTIONS = ("profile", "memberships", "acceptances", "notifications", "log_ins", "api_tokens", "tickets")
+SECTIONS = (
+    "profile",
+    "memberships",
+    "invitations",
+    "acceptances",
+    "notifications",
+    "log_ins",
+    "api_tokens",
+    "tickets",
+)
 
 
 def _instant(value: dt.datetime | None) -> str | None:
@@ -47,6 +56,24 @@ def memberships(user: User) -> list[dict[str, Any]]:
             "since": _instant(membership.created_at),
         }
         for membership in Membership.objects.filter(user=user)
+        .select_related("organization")
+        .order_by("created_at", "id")
+    ]
+
+
+def invitations(user: User) -> list[dict[str, Any]]:
+    """Invitations sent to this person's address (ORG-5), whatever became of them."""
+    return [
+        {
+            "organization_id": invitation.organization_id,
+            "organization": invitation.organization.name,
+            "role": invitation.role,
+            "invited_at": _instant(invitation.created_at),
+            "expires_at": _instant(invitation.expires_at),
+            "accepted_at": _instant(invitation.accepted_at),
+            "revoked_at": _instant(invitation.revoked_at),
+        }
+        for invitation in Invitation.objects.filter(email__iexact=user.email)
         .select_related("organization")
         .order_by("created_at", "id")
     ]
@@ -143,6 +170,7 @@ def tickets(user: User) -> list[dict[str, Any]]:
 READERS = {
     "profile": profile,
     "memberships": memberships,
+    "invitations": invitations,
     "acceptances": acceptances,
     "notifications": notifications,
     "log_ins": log_ins,

@@ -40,7 +40,10 @@ def file_response(export: Export, content: bytes) -> HttpResponse:
     if export.kind == Export.Kind.STATEMENT:
         content_type, name = "application/zip", statement_file_name(export)
     else:
-        content_type, name = "application/json", f"personal-data-{export.requested_at:%Y-%m-%d}.json"
+        content_type, name = (
+            "application/json",
+            f"personal-data-{clock.business_date(export.requested_at):%Y-%m-%d}.json",
+        )
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = content_disposition_header(True, name) or "attachment"
     response["X-Content-Type-Options"] = "nosniff"

@@ -9,7 +9,7 @@ from axes.models import AccessLog
 from django.core.files.storage import default_storage
 from django.utils import translation
 
-from accounts.models import Membership
+from accounts.models import Invitation, Membership
 from accounts.tokens import token_issue
 from audit.models import AuditEvent
 from core.errors import RuleViolation
@@ -63,6 +63,24 @@ def test_evd_5_the_json_holds_the_persons_own_data_and_nothing_of_a_colleague() 
     AccessLog.objects.create(username="ann@example.com", ip_address="192.0.2.7", user_agent="Firefox", path_info="/")
     AccessLog.objects.create(username="bob@example.com", ip_address="192.0.2.8", user_agent="Chrome", path_info="/")
     token_issue(user=ann.user, name="ci", now=at(2026, 3, 1, 9, 0))
+    invited = Invitation.objects.create(
+        organization=colleague.organization,
+        email="ann@example.com",
+        role="billing",
+        token="t-ann",
+        invited_by=colleague.user,
+        created_at=at(2026, 3, 1, 9, 0),
+        expires_at=at(2026, 3, 15, 9, 0),
+    )
+    Invitation.objects.create(
+        organization=colleague.organization,
+        email="carl@example.com",
+        role="billing",
+        token="t-carl",
+        invited_by=colleague.user,
+        created_at=at(2026, 3, 1, 9, 0),
+        expires_at=at(2026, 3, 15, 9, 0),
+    )
     mine = Ticket.objects.create(
         organization=ann.organization,
         kind="technical",
@@ -96,6 +114,7 @@ def test_evd_5_the_json_holds_the_persons_own_data_and_nothing_of_a_colleague() 
         "generated_at",
         "profile",
         "memberships",
+        "invitations",
         "acceptances",
         "notifications",
         "log_ins",
@@ -119,6 +138,17 @@ def test_evd_5_the_json_holds_the_persons_own_data_and_nothing_of_a_colleague() 
             "organization": ann.organization.name,
             "role": "administrator",
             "since": "2026-01-05T11:00:00+01:00",
+        }
+    ]
+    assert data["invitations"] == [
+        {
+            "organization_id": invited.organization_id,
+            "organization": ann.organization.name,
+            "role": "billing",
+            "invited_at": "2026-03-01T10:00:00+01:00",
+            "expires_at": "2026-03-15T10:00:00+01:00",
+            "accepted_at": None,
+            "revoked_at": None,
         }
     ]
     assert data["acceptances"] == [
