@@ -39,9 +39,12 @@ class PayForm(forms.Form):
     )
     means = forms.TypedChoiceField(label=_("The rest by card"), coerce=int, required=False, empty_value=None)
 
-    def __init__(self, *args: Any, cards: list[Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, cards: list[Any], from_balance: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.TypedChoiceField, self.fields["means"]).choices = [("", "—"), *[(c.pk, str(c)) for c in cards]]
+        if not from_balance:  # PRE-3: the balance does not pay this kind of invoice
+            self.fields["prepaid_amount"].widget = forms.HiddenInput()
+            self.fields["means"].label = _("By card")
 
 
 class TopUpForm(forms.Form):

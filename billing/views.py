@@ -22,7 +22,7 @@ from billing.models import Invoice, Payment
 from billing.pdf import invoice_pdf
 from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
 from billing.services.payments import invoice_pay
-from billing.services.prepaid import prepaid_account_for, prepaid_cash_out_request
+from billing.services.prepaid import PAYABLE_INVOICE_KINDS, prepaid_account_for, prepaid_cash_out_request
 from billing.services.topup import prepaid_top_up_by_card, prepaid_top_up_by_transfer
 from billing.slips import top_up_slip
 from core import clock
@@ -50,7 +50,8 @@ def invoice(request: AuthenticatedHttpRequest, membership: Membership, invoice_i
     """An invoice, and paying it from the Prepaid Account and/or by card (PRE-3, PRE-5, BIL-4)."""
     found = selectors.invoice_for_member(membership=membership, invoice_id=invoice_id)
     cards = [m for m in selectors.means_of(membership.organization) if m.kind == "card"]
-    pay_form = PayForm(request.POST or None, cards=cards)
+    from_balance = found.kind in PAYABLE_INVOICE_KINDS  # PRE-3
+    pay_form = PayForm(request.POST or None, cards=cards, from_balance=from_balance)
     if request.method == "POST" and pay_form.is_valid():
         chosen = next((card for card in cards if card.pk == pay_form.cleaned_data["means"]), None)
         payment = call_service(
@@ -84,6 +85,7 @@ def invoice(request: AuthenticatedHttpRequest, membership: Membership, invoice_i
             "lines": found.lines.all(),
             "credit_notes": found.credit_notes.order_by("number"),
             "pay_form": pay_form,
+            "from_balance": from_balance,
             "balance": prepaid_account_for(membership.organization).balance,
         },
     )

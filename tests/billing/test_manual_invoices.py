@@ -263,6 +263,8 @@ def test_manual_invoice_is_in_the_portal_for_its_organization_only(staff) -> Non
     assert page.status_code == 200
     assert "Handling of an abuse complaint" in page.content.decode()
     assert "Pay now" in page.content.decode()
+    assert "pay this invoice by card or by bank transfer" in page.content.decode()
+    assert 'type="hidden" name="prepaid_amount"' in page.content.decode()
     assert (pdf.status_code, pdf["Content-Type"]) == (200, "application/pdf")
     assert (other.status_code, other_in_theirs.status_code) == (404, 404)
 
