@@ -1,3 +1,4 @@
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin
@@ -27,3 +28,18 @@ class PortalAdminSite(admin.AdminSite):
         login_url = reverse("accounts:login")
         otp_url = f"{reverse('accounts:staff_otp')}?{urlencode({'next': next_url})}"
         return HttpResponseRedirect(f"{login_url}?{urlencode({'next': otp_url})}")
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
+        """A model admin with work waiting (a queue: `index_queue(request)` -> (count, filter query))
+        shows the count beside its name, linked to the waiting rows (PRE-4's cash-out requests)."""
+        app_list = super().get_app_list(request, app_label)
+        for app in app_list:
+            for entry in app["models"]:
+                queue = getattr(self.get_model_admin(entry["model"]), "index_queue", None)
+                if queue is None or not entry.get("admin_url"):
+                    continue
+                count, query = queue(request)
+                if count:
+                    entry["name"] = _("%(name)s (%(count)d waiting)") % {"name": entry["name"], "count": count}
+                    entry["admin_url"] = f"{entry['admin_url']}?{query}"
+        return app_list

@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.test import APIClient
 
 from accounts.models import Organization
 from accounts.services import organization_hold_orders, organization_release_orders
@@ -300,3 +301,20 @@ def test_enf_4_the_order_page_says_why_without_a_rule_id(held) -> None:
     assert "ENF-4" not in page
     assert "are on hold" not in theirs
     assert intruding.status_code == 404
+
+
+def test_enf_4_the_api_refuses_an_order_with_its_rule(held) -> None:
+    plan = PlanFactory(service_type=service_type(), name="M", period="monthly")
+    PriceFactory(plan=plan, amount=Decimal("20.00"), valid_from=dt.date(2026, 1, 1))
+    client = APIClient()
+    client.force_authenticate(held.user)
+    before = snapshot()
+
+    with time_machine.travel(NOW, tick=False):
+        response = client.post(
+            f"/api/v1/organizations/{held.organization_id}/services/", {"plan_id": plan.pk}, format="json"
+        )
+
+    assert (response.status_code, response.json()["rule"]) == (409, "ENF-4")
+    assert response.json()["detail"] == HELD
+    assert snapshot() == before
