@@ -126,6 +126,8 @@ class InvoiceLineInline(admin.TabularInline):
         "amount_excl_vat",
         "vat_amount",
         "amount_incl_vat",
+        "charge",
+        "service",
     )
     readonly_fields = fields
 

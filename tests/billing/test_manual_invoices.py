@@ -368,18 +368,23 @@ def test_manual_invoice_staff_form_issues_and_keeps_input_on_refusal(verified) -
     url = reverse("admin:billing_invoice_manual")
 
     # when
-    page = verified.get(url)
+    organization_page = verified.get(reverse("admin:accounts_organization_change", args=[organization.pk]))
+    page = verified.get(url, {"organization": organization.pk})
     refused = verified.post(url, _form(organization, **{"lines-0-service": str(theirs.pk)}))
     done = verified.post(url, _form(organization))
 
     # then
+    assert f"{url}?organization={organization.pk}" in organization_page.content.decode()
     assert page.status_code == 200
+    assert f'name="organization" value="{organization.pk}"' in page.content.decode()
     assert "A line names a Service of another organization. (BIL-6)" in refused.content.decode()
     assert "Intervention after a complaint" in refused.content.decode()
     invoice = Invoice.objects.get()
     assert done.url == reverse("admin:billing_invoice_change", args=[invoice.pk])
     assert (invoice.kind, invoice.total_incl_vat) == ("manual", Decimal("86.48"))
     assert verified.get(reverse("admin:billing_invoice_changelist")).status_code == 200
+    staff_view = verified.get(reverse("admin:billing_invoice_change", args=[invoice.pk])).content.decode()
+    assert "intervention costs" in staff_view
 
 
 def test_manual_invoice_staff_form_is_refused_without_the_permission() -> None:
