@@ -42,6 +42,8 @@ class Invoice(models.Model):
         TOP_UP = "top_up", _("prepaid top-up")
         USAGE = "usage", _("usage")  # USE-3: a month of a usage Service
         MANUAL = "manual", _("other charges")  # issued by staff with free lines (TCU 18.4, BIL-8)
+        ADD_ON = "add_on", _("add-on activation")  # BIL-8: an add-on's one-time activation fee
+        CREDITS = "credits", _("credit purchase")  # BIL-9: credits bought for one Service
 
     class Status(models.TextChoices):
         OPEN = "open", _("open")

@@ -83,7 +83,10 @@ class Payment(models.Model):
         "billing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
     )
     means = models.ForeignKey(PaymentMeans, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=16, choices=[*MeansKind.choices, ("prepaid", _("Prepaid Account"))])
+    kind = models.CharField(
+        max_length=16,
+        choices=[*MeansKind.choices, ("prepaid", _("Prepaid Account")), ("credits", _("Service credits"))],  # BIL-9
+    )
     amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=10, choices=Status.choices)
