@@ -69,6 +69,9 @@ urlpatterns = [
             ("resume-renewal", subscriptions_api.ServiceResumeRenewalView, "api-service-resume-renewal"),
             ("terminate", subscriptions_api.ServiceTerminateView, "api-service-terminate"),
             ("money-back", subscriptions_api.ServiceMoneyBackView, "api-service-money-back"),
+            ("add-ons", subscriptions_api.ServiceAddOnsView, "api-service-add-ons"),
+            ("credits", subscriptions_api.ServiceCreditsView, "api-service-credits"),
+            ("credits/pay", subscriptions_api.ServiceCreditsPayView, "api-service-credits-pay"),
             ("usage", usage_customer_api.ServiceUsageView, "api-service-usage"),
             ("usage/budget", usage_customer_api.ServiceBudgetView, "api-service-usage-budget"),
             ("sla/reports", sla_api.ServiceReportsView, "api-service-sla-reports"),
@@ -80,6 +83,11 @@ urlpatterns = [
             ),
         ]
     ],
+    path(
+        "organizations/<int:org_id>/services/<int:service_id>/add-ons/<int:add_on_id>/",
+        subscriptions_api.ServiceAddOnView.as_view(),
+        name="api-service-add-on",
+    ),
     path("organizations/<int:org_id>/trials/", subscriptions_api.TrialView.as_view(), name="api-trials"),
     path("organizations/<int:org_id>/payment-methods/", billing_api.MeansListView.as_view(), name="api-means"),
     path(

@@ -4,7 +4,7 @@ Organization's id answers 404) and every Service through what the member may see
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,7 +13,7 @@ from accounts.http import AuthenticatedRequest
 from accounts.models import DocumentVersion, Membership
 from accounts.serializers import MemberServicesSerializer
 from billing import selectors
-from billing.models import Plan
+from billing.models import AddOn, Plan
 from billing.serializers import (
     InvoiceDetailSerializer,
     InvoiceSerializer,
@@ -25,6 +25,11 @@ from core.schema import ErrorSerializer
 from subscriptions import selectors as subscription_selectors
 from subscriptions.models import MembershipServiceScope, Service
 from subscriptions.serializers import (
+    AddOnActivateSerializer,
+    AddOnSerializer,
+    CreditEntrySerializer,
+    CreditsBuySerializer,
+    CreditsPaySerializer,
     MoneyBackRefundSerializer,
     OrderSerializer,
     RenewalAttemptSerializer,
@@ -33,7 +38,7 @@ from subscriptions.serializers import (
     SwitchSerializer,
     TimelineEventSerializer,
 )
-from subscriptions.services import moneyback
+from subscriptions.services import addons, credits, moneyback
 from subscriptions.services.lifecycle import (
     service_decline_renewal,
     service_renew_now,
@@ -300,3 +305,116 @@ class MemberServicesView(APIView):
             now=clock.now(),
         )
         return Response({"service_ids": ids})
+
+
+# --- add-ons (BIL-8) and credits (BIL-9) -----------------------------------------------------
+
+
+class ServiceAddOnsView(APIView):
+    @extend_schema(responses={200: AddOnSerializer(many=True), 404: ErrorSerializer})
+    def get(self, request: AuthenticatedRequest, org_id: int, service_id: int) -> Response:
+        """The add-ons of the Service's type with their prices in force today (excluding VAT, in the
+        Service's currency) and whether the Service has them (BIL-8)."""
+        service = _service(request, org_id, service_id)
+        return Response(AddOnSerializer(subscription_selectors.service_add_ons(service, clock.today()), many=True).data)
+
+    @extend_schema(
+        request=AddOnActivateSerializer,
+        responses={
+            201: inline_serializer(
+                "AddOnActivated", {"add_on": AddOnSerializer(), "invoice": InvoiceSerializer(allow_null=True)}
+            ),
+            **REFUSALS,
+        },
+    )
+    def post(self, request: AuthenticatedRequest, org_id: int, service_id: int) -> Response:
+        """Switch an add-on on (BIL-8): billed with each renewal from the next renewal invoice not
+        issued yet; its activation fee, if any, is invoiced now (`invoice`, null without a fee) and
+        paid from the Service's credits first (BIL-9)."""
+        service = _service(request, org_id, service_id)
+        body = AddOnActivateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        add_on = get_object_or_404(AddOn, pk=body.validated_data["add_on_id"])
+        done = addons.service_add_on_activate(
+            service=service, add_on=add_on, user=request.user, client_address=client_address(request), now=clock.now()
+        )
+        offer = next(o for o in subscription_selectors.service_add_ons(service, clock.today()) if o.add_on == add_on)
+        return Response(
+            {
+                "add_on": AddOnSerializer(offer).data,
+                "invoice": InvoiceSerializer(done.invoice).data if done.invoice is not None else None,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ServiceAddOnView(APIView):
+    @extend_schema(request=None, responses={200: AddOnSerializer, **REFUSALS})
+    def delete(self, request: AuthenticatedRequest, org_id: int, service_id: int, add_on_id: int) -> Response:
+        """Switch an add-on off (BIL-8): the next renewal invoice not issued yet no longer bills it;
+        nothing is refunded (BIL-13)."""
+        service = _service(request, org_id, service_id)
+        add_on = get_object_or_404(AddOn, pk=add_on_id)
+        addons.service_add_on_deactivate(
+            service=service, add_on=add_on, user=request.user, client_address=client_address(request), now=clock.now()
+        )
+        offer = next(o for o in subscription_selectors.service_add_ons(service, clock.today()) if o.add_on == add_on)
+        return Response(AddOnSerializer(offer).data)
+
+
+class ServiceCreditsView(APIView):
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "ServiceCredits",
+                {
+                    "currency": serializers.CharField(),
+                    "balance": serializers.DecimalField(max_digits=12, decimal_places=2),
+                    "entries": CreditEntrySerializer(many=True),
+                },
+            ),
+            404: ErrorSerializer,
+        }
+    )
+    def get(self, request: AuthenticatedRequest, org_id: int, service_id: int) -> Response:
+        """The Service's credits (BIL-9): balance and movements, newest first."""
+        service = _service(request, org_id, service_id)
+        return Response(
+            {
+                "currency": service.currency,
+                "balance": str(service.credit_balance),
+                "entries": CreditEntrySerializer(subscription_selectors.credit_entries(service), many=True).data,
+            }
+        )
+
+    @extend_schema(request=CreditsBuySerializer, responses={201: InvoiceSerializer, **REFUSALS})
+    def post(self, request: AuthenticatedRequest, org_id: int, service_id: int) -> Response:
+        """Buy credits for the Service (BIL-9): the answer is the invoice to pay (no VAT: the invoices
+        the credits pay bear it); the balance grows once it is paid."""
+        service = _service(request, org_id, service_id)
+        body = CreditsBuySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        invoice = credits.service_credits_buy(
+            service=service,
+            amount=body.validated_data["amount"],
+            user=request.user,
+            client_address=client_address(request),
+            now=clock.now(),
+        )
+        return Response(InvoiceSerializer(invoice).data, status=status.HTTP_201_CREATED)
+
+
+class ServiceCreditsPayView(APIView):
+    @extend_schema(request=CreditsPaySerializer, responses={200: InvoiceDetailSerializer, **REFUSALS})
+    def post(self, request: AuthenticatedRequest, org_id: int, service_id: int) -> Response:
+        """Pay an open renewal, usage or add-on invoice of the Service with its credits, as far as they
+        go (BIL-9). Answers the invoice."""
+        service = _service(request, org_id, service_id)
+        body = CreditsPaySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        invoice = get_object_or_404(service.invoices, pk=body.validated_data["invoice_id"])
+        credits.service_credits_pay(
+            service=service, invoice=invoice, user=request.user, client_address=client_address(request), now=clock.now()
+        )
+        invoice.refresh_from_db()
+        return Response(InvoiceDetailSerializer(invoice).data)

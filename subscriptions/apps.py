@@ -12,7 +12,11 @@ class SubscriptionsConfig(AppConfig):
             jobs,  # noqa: F401  (registers the daily jobs of the renewal lifecycle)
             selectors,
         )
-        from subscriptions.services import orders, renewals  # noqa: F401  (register what a paid invoice starts)
+        from subscriptions.services import (  # noqa: F401  (register what a paid invoice starts)
+            credits,
+            orders,
+            renewals,
+        )
         from subscriptions.services.debit_charges import invoice_charge_in_doubt
 
         register_termination_blocker(selectors.organization_termination_blockers)  # ORG-9

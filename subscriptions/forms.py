@@ -1,7 +1,11 @@
 """Forms of the Service pages: ordering and the lifecycle actions."""
 
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from subscriptions.services.credits import MAX_PURCHASE
 
 
 class OrderForm(forms.Form):
@@ -34,4 +38,12 @@ class MoneyBackForm(forms.Form):
     confirm = forms.BooleanField(
         label=_("I cancel this Service: its data will be deleted at once and for good."),
         error_messages={"required": _("Please confirm that the Service is cancelled and its data deleted.")},
+    )
+
+
+class CreditsBuyForm(forms.Form):
+    """BIL-9: buy credits for one Service (an invoice is issued; the balance grows once it is paid)."""
+
+    amount = forms.DecimalField(
+        label=_("Amount of credits"), max_digits=12, decimal_places=2, min_value=Decimal("0.01"), max_value=MAX_PURCHASE
     )

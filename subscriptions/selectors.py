@@ -1,6 +1,8 @@
-"""Reads of the subscriptions app: the Services a member may see, what blocks an Organization's
-termination or currency change."""
+"""Reads of the subscriptions app: the Services a member may see, their add-ons and credits, what
+blocks an Organization's termination or currency change."""
 
+import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -8,7 +10,14 @@ from django.db.models import QuerySet, Sum
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from subscriptions.models import MembershipServiceScope, MoneyBackCardRefund, Service
+from billing.models import AddOn, AddOnPrice
+from subscriptions.models import (
+    MembershipServiceScope,
+    MoneyBackCardRefund,
+    Service,
+    ServiceAddOn,
+    ServiceCreditEntry,
+)
 
 
 def services_for_member(membership: Any) -> QuerySet[Service]:
@@ -58,3 +67,33 @@ def money_back_card_refunded(invoice: Any) -> Decimal:
         outcome__in=(MoneyBackCardRefund.Outcome.SENDING, MoneyBackCardRefund.Outcome.REFUNDED),
     ).aggregate(total=Sum("amount"))["total"]
     return total or Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class AddOnOffer:
+    """BIL-8: an add-on of the Service's type, its price in force in the Service's currency (None:
+    none in force) and the Service's active row of it (None: not active)."""
+
+    add_on: AddOn
+    price: AddOnPrice | None
+    active: ServiceAddOn | None
+
+
+def service_add_ons(service: Service, day: dt.date) -> list[AddOnOffer]:
+    """The add-ons a Service may take, with their prices on `day` (BIL-1) and whether it has them
+    (three queries)."""
+    add_ons = list(AddOn.objects.filter(service_type_id=service.plan.service_type_id).order_by("name", "pk"))
+    prices: dict[int, AddOnPrice] = {}
+    for price in AddOnPrice.objects.filter(
+        add_on__in=add_ons, currency=service.currency, valid_from__lte=day
+    ).order_by("-valid_from"):
+        prices.setdefault(price.add_on_id, price)
+    active = {
+        item.add_on_id: item for item in ServiceAddOn.objects.filter(service=service, deactivated_at__isnull=True)
+    }
+    return [AddOnOffer(add_on=a, price=prices.get(a.pk), active=active.get(a.pk)) for a in add_ons]
+
+
+def credit_entries(service: Service) -> QuerySet[ServiceCreditEntry]:
+    """BIL-9: the Service's credit movements, newest first."""
+    return ServiceCreditEntry.objects.filter(service=service).select_related("invoice").order_by("-id")

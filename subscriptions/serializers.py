@@ -5,7 +5,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api import IdField
-from subscriptions.models import MoneyBackRefund, RenewalAttempt, Service
+from subscriptions.models import MoneyBackRefund, RenewalAttempt, Service, ServiceCreditEntry
+from subscriptions.selectors import AddOnOffer
 
 
 class ServiceSerializer(serializers.ModelSerializer):
@@ -36,6 +37,7 @@ class ServiceSerializer(serializers.ModelSerializer):
             "renewal_declined_at",
             "terminated_at",
             "data_deleted_at",
+            "credit_balance",
             "created_at",
         ]
 
@@ -98,3 +100,53 @@ class MoneyBackRefundSerializer(serializers.ModelSerializer):
     class Meta:
         model = MoneyBackRefund
         fields = ["id", "service", "amount", "currency", "destination", "card_amount", "prepaid_amount", "created_at"]
+
+
+class AddOnSerializer(serializers.Serializer):
+    """BIL-8: an add-on the Service may take; prices excluding VAT, in the Service's currency."""
+
+    id = serializers.IntegerField(source="add_on.pk")
+    slug = serializers.CharField(source="add_on.slug")
+    name = serializers.CharField(source="add_on.name")
+    amount_per_cycle = serializers.SerializerMethodField(help_text="per billing cycle, excluding VAT; null: no price")
+    activation_fee = serializers.SerializerMethodField(help_text="once, at activation, excluding VAT")
+    active = serializers.SerializerMethodField()
+    activated_at = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.DECIMAL)
+    def get_amount_per_cycle(self, offer: AddOnOffer) -> str | None:
+        return str(offer.price.amount_per_cycle) if offer.price else None
+
+    @extend_schema_field(OpenApiTypes.DECIMAL)
+    def get_activation_fee(self, offer: AddOnOffer) -> str | None:
+        return str(offer.price.activation_fee) if offer.price else None
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_active(self, offer: AddOnOffer) -> bool:
+        return offer.active is not None
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_activated_at(self, offer: AddOnOffer) -> str | None:
+        return offer.active.activated_at.isoformat() if offer.active else None
+
+
+class AddOnActivateSerializer(serializers.Serializer):
+    add_on_id = IdField()
+
+
+class CreditEntrySerializer(serializers.ModelSerializer):
+    invoice = serializers.CharField(source="invoice.display_number", allow_null=True, default=None)
+
+    class Meta:
+        model = ServiceCreditEntry
+        fields = ["id", "kind", "amount", "balance_after", "invoice", "created_at"]
+
+
+class CreditsBuySerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="in the Service's currency; at most MAX_PURCHASE (10'000.00)"
+    )
+
+
+class CreditsPaySerializer(serializers.Serializer):
+    invoice_id = IdField()

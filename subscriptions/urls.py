@@ -19,4 +19,20 @@ urlpatterns = [
     path(
         "orgs/<int:org_id>/services/<int:service_id>/money-back/", views.service_money_back, name="service_money_back"
     ),
+    path(
+        "orgs/<int:org_id>/services/<int:service_id>/add-ons/<int:add_on_id>/activate/",
+        views.service_add_on_activate,
+        name="service_add_on_activate",
+    ),
+    path(
+        "orgs/<int:org_id>/services/<int:service_id>/add-ons/<int:add_on_id>/deactivate/",
+        views.service_add_on_deactivate,
+        name="service_add_on_deactivate",
+    ),
+    path("orgs/<int:org_id>/services/<int:service_id>/credits/", views.service_credits, name="service_credits"),
+    path(
+        "orgs/<int:org_id>/services/<int:service_id>/credits/pay/<int:invoice_id>/",
+        views.service_credits_pay,
+        name="service_credits_pay",
+    ),
 ]

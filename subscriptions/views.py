@@ -18,7 +18,8 @@ from accounts.permissions import SERVICE_MANAGER_ROLES, TERMINATING_ROLES
 from accounts.views import member_required
 from billing import selectors
 from billing.forms import PayForm
-from billing.models import Invoice, MeansKind, PaymentMeans, Plan
+from billing.models import AddOn, Invoice, MeansKind, PaymentMeans, Plan
+from billing.money import percent_of
 from billing.services.prepaid import prepaid_account_for
 from core import clock
 from core.errors import RuleViolation
@@ -26,9 +27,9 @@ from core.forms import raise_unless_the_forms
 from core.http import client_address
 from subscriptions import hooks as subscription_hooks
 from subscriptions import selectors as subscription_selectors
-from subscriptions.forms import MoneyBackForm, OrderForm, SwitchForm, TerminateForm
+from subscriptions.forms import CreditsBuyForm, MoneyBackForm, OrderForm, SwitchForm, TerminateForm
 from subscriptions.models import MoneyBackRefund, Service
-from subscriptions.services import moneyback
+from subscriptions.services import addons, credits, moneyback
 from subscriptions.services.lifecycle import (
     service_decline_renewal,
     service_renew_now,
@@ -189,6 +190,16 @@ def service(request: AuthenticatedHttpRequest, membership: Membership, service_i
     today = clock.today()
     events = service_timeline(found, today=today)
     service_type = found.plan.service_type
+    vat_rate = selectors.vat_treatment(membership.organization, service_type, today).rate
+    add_ons = [  # BIL-8, BIL-7: prices shown as the customer pays them
+        {
+            "offer": offer,
+            "per_cycle": offer.price.amount_per_cycle + percent_of(offer.price.amount_per_cycle, vat_rate),
+            "fee": offer.price.activation_fee + percent_of(offer.price.activation_fee, vat_rate),
+        }
+        for offer in subscription_selectors.service_add_ons(found, today)
+        if offer.price is not None  # none in force in the Service's currency: not offered
+    ]
     return render(
         request,
         "billing/service.html",
@@ -212,6 +223,9 @@ def service(request: AuthenticatedHttpRequest, membership: Membership, service_i
             else _("%(type)s is not eligible for the Renewal Warranty.") % {"type": service_type.name},
             "money_back_until": moneyback.money_back_last_day(found) if service_type.money_back_eligible else None,
             "today": today,
+            "add_ons": add_ons,
+            "vat_rate": vat_rate,
+            "credits_usable": found.credit_balance > 0,
         },
     )
 
@@ -394,3 +408,110 @@ def service_convert(request: AuthenticatedHttpRequest, membership: Membership, s
         % {"number": invoice.display_number},
     )
     return redirect("billing:invoice", org_id=membership.organization_id, invoice_id=invoice.pk)
+
+
+# --- add-ons (BIL-8) and credits (BIL-9) -----------------------------------------------------
+
+
+@member_required
+@require_POST
+def service_add_on_activate(
+    request: AuthenticatedHttpRequest, membership: Membership, service_id: int, add_on_id: int
+) -> HttpResponse:
+    """BIL-8: switch an add-on on; its activation fee, if any, is invoiced now."""
+    add_on = get_object_or_404(AddOn, pk=add_on_id)
+
+    def act(found: Service) -> str:
+        done = addons.service_add_on_activate(
+            service=found, add_on=add_on, user=request.user, client_address=client_address(request), now=clock.now()
+        )
+        if done.invoice is None:
+            return _("%(add_on)s is active: it is billed with each renewal.") % {"add_on": add_on.name}
+        if done.invoice.status == Invoice.Status.PAID:
+            return _(
+                "%(add_on)s is active: it is billed with each renewal. Its activation fee (invoice %(number)s) "
+                "was paid with the Service's credits."
+            ) % {"add_on": add_on.name, "number": done.invoice.display_number}
+        return _(
+            "%(add_on)s is active: it is billed with each renewal. Its activation fee is on invoice %(number)s."
+        ) % {"add_on": add_on.name, "number": done.invoice.display_number}
+
+    return _service_action(request, membership, service_id, act)
+
+
+@member_required
+@require_POST
+def service_add_on_deactivate(
+    request: AuthenticatedHttpRequest, membership: Membership, service_id: int, add_on_id: int
+) -> HttpResponse:
+    """BIL-8: switch an add-on off: the next renewal invoice no longer bills it."""
+    add_on = get_object_or_404(AddOn, pk=add_on_id)
+
+    def act(found: Service) -> str:
+        addons.service_add_on_deactivate(
+            service=found, add_on=add_on, user=request.user, client_address=client_address(request), now=clock.now()
+        )
+        return _("%(add_on)s is switched off: the next renewal no longer bills it.") % {"add_on": add_on.name}
+
+    return _service_action(request, membership, service_id, act)
+
+
+@member_required
+def service_credits(request: AuthenticatedHttpRequest, membership: Membership, service_id: int) -> HttpResponse:
+    """BIL-9: the Service's credits, their history, and buying more (an invoice to pay)."""
+    found = subscription_selectors.service_for_member(membership=membership, service_id=service_id)
+    form = CreditsBuyForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invoice = credits.service_credits_buy(
+                service=found,
+                amount=form.cleaned_data["amount"],
+                user=request.user,
+                client_address=client_address(request),
+                now=clock.now(),
+            )
+        except RuleViolation as violation:
+            raise_unless_the_forms(violation)
+            form.add_error(violation.field if violation.field in form.fields else None, violation.message)
+        else:
+            messages.success(
+                request,
+                _("Invoice %(number)s is issued: the credits are added to this Service once it is paid.")
+                % {"number": invoice.display_number},
+            )
+            return redirect("billing:invoice", org_id=membership.organization_id, invoice_id=invoice.pk)
+    return render(
+        request,
+        "billing/service_credits.html",
+        {
+            "organization": membership.organization,
+            "membership": membership,
+            "section": "services",
+            "service": found,
+            "form": form,
+            "entries": subscription_selectors.credit_entries(found),
+            "can_manage": membership.role in SERVICE_MANAGER_ROLES,
+            "running": found.status in (Service.Status.ACTIVE, Service.Status.TRIAL, Service.Status.SUSPENDED),
+        },
+    )
+
+
+@member_required
+@require_POST
+def service_credits_pay(
+    request: AuthenticatedHttpRequest, membership: Membership, service_id: int, invoice_id: int
+) -> HttpResponse:
+    """BIL-9: pay an open invoice of the Service with its credits, as far as they go."""
+
+    def act(found: Service) -> str:
+        invoice = get_object_or_404(found.invoices, pk=invoice_id)
+        paid = credits.service_credits_pay(
+            service=found, invoice=invoice, user=request.user, client_address=client_address(request), now=clock.now()
+        )
+        return _("%(currency)s %(amount)s of invoice %(number)s is paid with the Service's credits.") % {
+            "currency": found.currency,
+            "amount": paid,
+            "number": invoice.display_number,
+        }
+
+    return _service_action(request, membership, service_id, act)

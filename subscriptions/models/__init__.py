@@ -1,6 +1,7 @@
-"""Subscription tables: Services and their options, trial flags and scopes, debit attempts and
+"""Subscription tables: Services, their options and credits, trial flags and scopes, debit attempts and
 money-back refunds. Their tables keep the names they had in `billing` (Meta.db_table)."""
 
+from subscriptions.models.credits import ServiceCreditEntry
 from subscriptions.models.renewals import MoneyBackCardRefund, MoneyBackRefund, RenewalAttempt
 from subscriptions.models.services import MembershipServiceScope, Service, ServiceAddOn, TrialFlag
 
@@ -11,5 +12,6 @@ __all__ = [
     "RenewalAttempt",
     "Service",
     "ServiceAddOn",
+    "ServiceCreditEntry",
     "TrialFlag",
 ]

@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from billing.money import DECIMAL_PLACES, MAX_DIGITS
+
 
 class Service(models.Model):
     """A customer's subscription to a plan.
@@ -67,6 +69,10 @@ class Service(models.Model):
     # USE-1: the plan is usage-based (copied at order): no term and no expiry date; billed monthly
     # by the usage app, collected by the same debit attempts as renewals (USE-4).
     usage_based = models.BooleanField(default=False)
+    # BIL-9: credits bought for this Service, in its currency (VAT included: they pay invoice totals);
+    # the sum of its append-only ServiceCreditEntry rows, kept here so that the Service's lock is
+    # the balance's lock and the database refuses a negative balance.
+    credit_balance = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, default=0)
     created_at = models.DateTimeField()
 
     class Meta:
@@ -90,6 +96,7 @@ class Service(models.Model):
                 | (Q(anchor_date__isnull=False) & Q(expires_on__isnull=False)),
                 name="paid_service_has_a_term",
             ),
+            models.CheckConstraint(condition=Q(credit_balance__gte=0), name="service_credit_never_negative"),
         ]
 
     def __str__(self) -> str:

@@ -37,6 +37,7 @@ from subscriptions import hooks as subscription_hooks
 from subscriptions import selectors as subscription_selectors
 from subscriptions.batch import locked_services
 from subscriptions.models import RenewalAttempt, Service, ServiceAddOn
+from subscriptions.services import credit_ledger
 from subscriptions.services import usage_collection as usage
 from subscriptions.services.order_expiry import order_invoices_cancel_for
 from subscriptions.services.renewal_invoices import (
@@ -339,6 +340,14 @@ def services_terminate(
         ids, reason=_("Service terminated: the order is cancelled."), actor=actor, now=now, effects=effects
     )
     ServiceAddOn.objects.filter(service_id__in=ids, deactivated_at__isnull=True).update(deactivated_at=now)
+    credits_deleted = credit_ledger.services_credits_delete(services, actor=actor, now=now, effects=effects)  # BIL-9
+    invoices_credit_in_full(
+        credit_ledger.open_credit_purchases(ids),
+        reason=_("Service terminated: its credits are deleted."),
+        actor=actor,
+        now=now,
+        effects=effects,
+    )
     for service in services:
         before = {"status": service.status, "renewal_warranty": service.renewal_warranty}
         service.status = Status.TERMINATED
@@ -349,7 +358,9 @@ def services_terminate(
         service.auto_renew = False
         service.terminates_on = None
         invoice = (unpaid or {}).get(service.pk)
-        extra = {"unpaid_invoice": invoice.number} if invoice is not None else None
+        extra: dict[str, Any] = {"unpaid_invoice": invoice.number} if invoice is not None else {}
+        if service.pk in credits_deleted:  # BIL-9: deleted, not refunded
+            extra["credits_deleted"] = str(credits_deleted[service.pk])
         service_audit(effects, actor, service, "service.terminated", rule, before, extra=extra)
         effects.audit.append(
             AuditSpec(
@@ -588,14 +599,20 @@ def service_renew_now(
             invoice = warranty_invoice  # RW-4: the warranty's invoice first
         else:
             invoice = renewal_invoice_for(locked, actor=actor, now=now)
-        invoice_pay(
-            invoice=invoice,
-            user=user,
-            prepaid_amount=prepaid_amount,
-            means=means,
-            client_address=client_address,
-            now=now,
+        effects = Effects()  # BIL-9: the Service's credits first, then the balance and the card (PRE-5)
+        credit_ledger.credits_apply(
+            {locked.pk: [invoice]}, services={locked.pk: locked}, actor=actor, now=now, effects=effects
         )
+        effects.flush(now)
+        if invoice.status == Invoice.Status.OPEN:
+            invoice_pay(
+                invoice=invoice,
+                user=user,
+                prepaid_amount=min(prepaid_amount, invoice.amount_due),
+                means=means,
+                client_address=client_address,
+                now=now,
+            )
     invoice.refresh_from_db()
     return invoice
 

@@ -44,7 +44,7 @@ from core.bulk import bulk_insert, bulk_update
 from notifications.services import NoticeSpec
 from subscriptions.batch import locked_services
 from subscriptions.models import RenewalAttempt, Service
-from subscriptions.services import debit_lookup
+from subscriptions.services import credit_ledger, debit_lookup
 from subscriptions.services import usage_collection as usage
 from subscriptions.services.debit_charges import (
     JOB_DEBIT,
@@ -360,6 +360,11 @@ def debit_attempts_run(
         )
         if in_doubt is not None:  # an earlier charge may have been booked: read the invoices again
             found, usage_open = usage.open_collected_invoices(s.pk for s in services)
+        # BIL-9: the Services' credits pay first; what they pay in full is no longer due (a renewal
+        # paid renews its Service through the paid hooks, so `due_now` below no longer selects it).
+        credit_ledger.credits_apply_collected(
+            services, found, usage_open, skip=in_doubt or set(), actor=actor, now=now, effects=effects
+        )
         due = due_now([s.pk for s in services], day, forced=forced_by is not None)
         services = [s for s in services if s.pk in due]
         attempts = _attempts_make(
