@@ -108,26 +108,28 @@ class AddOnSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="add_on.pk")
     slug = serializers.CharField(source="add_on.slug")
     name = serializers.CharField(source="add_on.name")
-    amount_per_cycle = serializers.SerializerMethodField(help_text="per billing cycle, excluding VAT; null: no price")
-    activation_fee = serializers.SerializerMethodField(help_text="once, at activation, excluding VAT")
+    amount_per_cycle = serializers.DecimalField(
+        source="price.amount_per_cycle",
+        max_digits=12,
+        decimal_places=2,
+        allow_null=True,
+        default=None,
+        help_text="per billing period, excluding VAT; null: no price in force in the Service's currency",
+    )
+    activation_fee = serializers.DecimalField(
+        source="price.activation_fee",
+        max_digits=12,
+        decimal_places=2,
+        allow_null=True,
+        default=None,
+        help_text="once, when switched on, excluding VAT",
+    )
     active = serializers.SerializerMethodField()
-    activated_at = serializers.SerializerMethodField()
-
-    @extend_schema_field(OpenApiTypes.DECIMAL)
-    def get_amount_per_cycle(self, offer: AddOnOffer) -> str | None:
-        return str(offer.price.amount_per_cycle) if offer.price else None
-
-    @extend_schema_field(OpenApiTypes.DECIMAL)
-    def get_activation_fee(self, offer: AddOnOffer) -> str | None:
-        return str(offer.price.activation_fee) if offer.price else None
+    activated_at = serializers.DateTimeField(source="active.activated_at", allow_null=True, default=None)
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_active(self, offer: AddOnOffer) -> bool:
         return offer.active is not None
-
-    @extend_schema_field(OpenApiTypes.DATETIME)
-    def get_activated_at(self, offer: AddOnOffer) -> str | None:
-        return offer.active.activated_at.isoformat() if offer.active else None
 
 
 class AddOnActivateSerializer(serializers.Serializer):
