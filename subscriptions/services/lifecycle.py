@@ -506,6 +506,8 @@ def service_set_auto_renew(
             raise RuleViolation(
                 _("You asked not to renew this Service: resume its renewal first."), rule="REN-5", field="auto_renew"
             )
+        if enabled and not locked.auto_renew:
+            require_orders_accepted(Organization.objects.get(pk=locked.organization_id))  # ENF-4
         if enabled:
             means = selectors.default_auto_debit_means(locked.organization)
             if means is None or not card_is_valid_on(means, today):

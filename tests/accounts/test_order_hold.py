@@ -21,7 +21,7 @@ from billing.models import Invoice, PaymentMeans
 from core.errors import RuleViolation
 from notifications.models import Notification
 from subscriptions.models import Service
-from subscriptions.services.lifecycle import service_renew_now, service_resume_renewal
+from subscriptions.services.lifecycle import service_renew_now, service_resume_renewal, service_set_auto_renew
 from subscriptions.services.orders import service_order, trial_convert, trial_start
 from tests.billing.factories import InvoiceFactory, PlanFactory, PriceFactory, ServiceFactory, service_type
 from tests.factories import AcceptanceFactory, DocumentVersionFactory, UserFactory
@@ -215,6 +215,23 @@ def test_enf_4_resuming_a_declined_renewal_is_refused_while_held(held) -> None:
     assert (refused.value.rule, refused.value.message) == ("ENF-4", HELD)
     svc.refresh_from_db()
     assert svc.renewal_declined_at == NOW - dt.timedelta(days=1)
+    assert snapshot() == before
+
+
+def test_enf_4_switching_automatic_renewal_on_is_refused_while_held(staff) -> None:
+    legal = customer()
+    off = service(legal, auto_renew=False)
+    on = service(legal)
+    _overdue(legal.organization)
+    _hold(legal.organization, staff)
+    before = snapshot()
+
+    with pytest.raises(RuleViolation) as refused:
+        service_set_auto_renew(service=off, user=legal.user, enabled=True, now=NOW)
+    kept = service_set_auto_renew(service=on, user=legal.user, enabled=True, now=NOW)
+
+    assert (refused.value.rule, refused.value.message) == ("ENF-4", HELD)
+    assert kept.auto_renew is True
     assert snapshot() == before
 
 
