@@ -47,8 +47,9 @@ Kind = LedgerEntry.Kind
 CREDIT_KINDS = CREDITS
 # PRE-3: the balance is spent only to order or renew Services, and on usage invoices (USE-4: a
 # usage Service's month is what it pays to keep running) — never on a top-up invoice, which would
-# fund the account with its own money.
-PAYABLE_INVOICE_KINDS = frozenset({Invoice.Kind.ORDER, Invoice.Kind.RENEWAL, Invoice.Kind.USAGE})
+# fund the account with its own money. An add-on's activation fee is part of ordering the add-on
+# (BIL-8); a purchase of a Service's credits (BIL-9) is neither an order nor a renewal.
+PAYABLE_INVOICE_KINDS = frozenset({Invoice.Kind.ORDER, Invoice.Kind.RENEWAL, Invoice.Kind.USAGE, Invoice.Kind.ADD_ON})
 PREPAID_PAYMENT_KIND = "prepaid"  # Payment.kind of a payment taken from the balance
 
 

@@ -11,6 +11,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts.models import Membership
@@ -25,7 +27,7 @@ from subscriptions.services.addons import service_add_on_activate
 from subscriptions.services.credits import service_credits_buy, service_credits_pay
 from subscriptions.services.lifecycle import service_renew_now, service_terminate_now
 from tests.billing.factories import InvoiceFactory, service_type
-from tests.factories import member
+from tests.factories import UserFactory, member
 from tests.subscriptions.lifecycle.helpers import at, attempts, customer, live, live_twice, service, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -525,3 +527,73 @@ def test_bil_9_attempts_in_doubt_leave_the_invoice_to_the_card() -> None:
         "A card payment of this invoice is being checked: please wait for its outcome.",
     )
     assert unchanged(svc) == before
+
+
+# --- PRE-3: what the Prepaid Account pays ----------------------------------------------------------
+
+
+def test_bil_9_pre_3_a_purchase_of_credits_is_not_paid_from_the_prepaid_account() -> None:
+    legal = customer(balance="100")
+    svc = service(legal, type_slug="web-hosting")
+    invoice = service_credits_buy(service=svc, amount=Decimal("50"), user=legal.user, now=NOW)
+    before = unchanged(svc)
+
+    with pytest.raises(RuleViolation) as refused:
+        invoice_pay(invoice=invoice, user=legal.user, prepaid_amount=Decimal("50"), means=None, now=NOW)
+
+    assert (refused.value.rule, refused.value.message) == (
+        "PRE-3",
+        "The Prepaid Account pays only for ordering, renewing or using Services.",
+    )
+    assert unchanged(svc) == before
+    assert PrepaidAccount.objects.get(organization=legal.organization).balance == Decimal("100.00")
+
+
+def test_bil_8_pre_3_an_add_on_fee_is_paid_from_the_prepaid_account_as_part_of_ordering() -> None:
+    legal = customer(balance="100")
+    svc = service(legal, type_slug="web-hosting")
+    option = AddOn.objects.create(service_type=service_type("web-hosting"), slug="backup", name="Daily backup")
+    AddOnPrice.objects.create(
+        add_on=option,
+        currency="CHF",
+        amount_per_cycle=Decimal("10"),
+        activation_fee=Decimal("20"),
+        valid_from=NOW.date(),
+    )
+    fee = service_add_on_activate(service=svc, add_on=option, user=legal.user, now=NOW).invoice
+    assert fee is not None
+
+    invoice_pay(invoice=fee, user=legal.user, prepaid_amount=Decimal("21.62"), means=None, now=NOW)
+
+    fee.refresh_from_db()
+    assert (fee.status, paid_by(fee)) == ("paid", [("prepaid", Decimal("21.62"))])
+    assert PrepaidAccount.objects.get(organization=legal.organization).balance == Decimal("78.38")
+
+
+# --- the staff admin ---------------------------------------------------------------------------------
+
+
+def test_bil_8_bil_9_staff_see_the_add_ons_and_the_credit_ledger_of_a_service() -> None:
+    legal = customer()
+    svc = service(legal, type_slug="web-hosting")
+    give_credits(legal, svc, "40")
+    option = AddOn.objects.create(service_type=service_type("web-hosting"), slug="backup", name="Daily backup")
+    AddOnPrice.objects.create(
+        add_on=option,
+        currency="CHF",
+        amount_per_cycle=Decimal("10"),
+        activation_fee=Decimal("0"),
+        valid_from=NOW.date(),
+    )
+    service_add_on_activate(service=svc, add_on=option, user=legal.user, now=NOW)
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+    client = Client()
+    client.force_login(staff)
+    code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
+    client.post(reverse("accounts:staff_otp"), {"token": f"{code:06d}", "next": "/admin/"})
+
+    html = client.get(reverse("admin:subscriptions_service_change", args=[svc.pk])).content.decode()
+
+    assert "Add-ons (BIL-8)" in html and "Daily backup" in html
+    assert "Credits (BIL-9)" in html and "credits bought" in html and "40.00" in html
