@@ -14,7 +14,15 @@ from audit.admin_mixins import StaffAccessAuditMixin
 from core import clock
 from core.admin import ReadOnlyAdmin, reason_action, run_each
 from core.errors import RuleViolation
-from subscriptions.models import MoneyBackCardRefund, MoneyBackRefund, RenewalAttempt, Service, TrialFlag
+from subscriptions.models import (
+    MoneyBackCardRefund,
+    MoneyBackRefund,
+    RenewalAttempt,
+    Service,
+    ServiceAddOn,
+    ServiceCreditEntry,
+    TrialFlag,
+)
 from subscriptions.services.renewals import debit_attempts_run
 from subscriptions.services.staff import staff_reactivate, staff_suspend
 
@@ -44,6 +52,35 @@ class RenewalAttemptInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class ServiceAddOnInline(_ReadOnlyInline):
+    """BIL-8: the add-ons the customer switched on and off."""
+
+    model = ServiceAddOn
+    ordering = ["-activated_at", "-pk"]
+    fields = readonly_fields = ("add_on", "activated_at", "deactivated_at")
+    verbose_name_plural = _("Add-ons (BIL-8)")
+
+
+class ServiceCreditEntryInline(_ReadOnlyInline):
+    """BIL-9: the Service's credit ledger, append-only."""
+
+    model = ServiceCreditEntry
+    ordering = ["-pk"]
+    fields = readonly_fields = ("created_at", "kind", "amount", "balance_after", "invoice", "payment")
+    verbose_name_plural = _("Credits (BIL-9)")
 
 
 def _force_retry(modeladmin: admin.ModelAdmin, request: AuthenticatedHttpRequest, service: Service) -> None:
@@ -96,6 +133,7 @@ class ServiceAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
             {"fields": ["anchor_date", "term", "expires_on", "trial_ends_on", "auto_renew", "renewal_declined_at"]},
         ),
         (_("Renewal Warranty"), {"fields": ["renewal_warranty", "warranty_until", "warranty_invoice"]}),
+        (_("Credits (BIL-9)"), {"fields": ["credit_balance"]}),
         (
             _("Suspension and termination"),
             {
@@ -110,7 +148,7 @@ class ServiceAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
             },
         ),
     ]
-    inlines = [RenewalAttemptInline]
+    inlines = [RenewalAttemptInline, ServiceAddOnInline, ServiceCreditEntryInline]
     actions = ["force_retry", "suspend", "reactivate"]
 
     def has_act_permission(self, request: HttpRequest) -> bool:
