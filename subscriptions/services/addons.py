@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.permissions import require_orders_accepted
 from audit.services import Actor, AuditSpec
 from billing.models import AddOn, AddOnPrice, Invoice
 from billing.services.invoices import LineSpec, invoice_issue
@@ -83,6 +84,7 @@ def service_add_on_activate(
     today = clock.business_date(now)
     with transaction.atomic():
         locked = _lock(service, user, add_on)
+        require_orders_accepted(locked.organization)  # ENF-4: switching an add-on on is a new order
         if ServiceAddOn.objects.filter(service=locked, add_on=add_on, deactivated_at__isnull=True).exists():
             raise RuleViolation(_("This add-on is already active on the Service."), rule="BIL-8")
         price = add_on_price(add_on, locked.currency, today)

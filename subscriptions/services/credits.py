@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.permissions import require_orders_accepted
 from audit.services import Actor
 from billing.models import Invoice, ServiceType
 from billing.money import quantize
@@ -79,6 +80,7 @@ def service_credits_buy(
             raise RuleViolation(_("This Service is terminated: it takes no credits."), rule="BIL-9")
         if locked.status == Status.AWAITING_PAYMENT:
             raise RuleViolation(_("Credits can be bought once the Service has started."), rule="BIL-9")
+        require_orders_accepted(locked.organization)  # ENF-4: a purchase is a new order
         value = _check_amount(amount, locked.currency)
         request = InvoiceRequest(
             organization=locked.organization,

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from accounts.models import Membership
+from accounts.models import Membership, Organization
 from audit.models import AuditEvent
 from billing.models import AddOn, AddOnPrice, Invoice, InvoiceLine, InvoiceSequence, PaymentMeans
 from billing.services.payments import invoice_pay
@@ -19,7 +19,7 @@ from core.errors import RuleViolation
 from subscriptions.models import MembershipServiceScope, Service, ServiceAddOn
 from subscriptions.services.addons import service_add_on_activate, service_add_on_deactivate
 from tests.billing.factories import service_type
-from tests.factories import OrganizationFactory, member
+from tests.factories import OrganizationFactory, UserFactory, member
 from tests.subscriptions.lifecycle.helpers import at, customer, live, service
 
 pytestmark = pytest.mark.django_db
@@ -434,4 +434,22 @@ def test_bil_8_org_6_a_member_limited_to_another_service_gets_404() -> None:
     )
 
     assert (response.status_code, answer.status_code) == (404, 404)
+    assert unchanged(svc) == before
+
+
+def test_bil_8_enf_4_no_add_on_is_switched_on_while_the_organizations_orders_are_held() -> None:
+    legal = customer()
+    svc = service(legal, type_slug="web-hosting")
+    backup = add_on()
+    staff = UserFactory(is_staff=True)
+    Organization.objects.filter(pk=legal.organization_id).update(
+        orders_held_at=NOW, orders_held_by=staff, orders_held_reason="Invoice 3 months late"
+    )
+    before = unchanged(svc)
+
+    with pytest.raises(RuleViolation) as refused:
+        service_add_on_activate(service=svc, add_on=backup, user=legal.user, now=NOW)
+
+    assert refused.value.rule == "ENF-4"
+    assert refused.value.message.startswith("New orders and renewals are on hold because an invoice is unpaid")
     assert unchanged(svc) == before

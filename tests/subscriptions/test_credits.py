@@ -15,7 +15,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from accounts.models import Membership
+from accounts.models import Membership, Organization
 from audit.models import AuditEvent
 from audit.services import Actor
 from billing.models import AddOn, AddOnPrice, CreditNote, Invoice, InvoiceLine, Payment, PaymentMeans, PrepaidAccount
@@ -597,3 +597,20 @@ def test_bil_8_bil_9_staff_see_the_add_ons_and_the_credit_ledger_of_a_service() 
 
     assert "Add-ons (BIL-8)" in html and "Daily backup" in html
     assert "Credits (BIL-9)" in html and "credits bought" in html and "40.00" in html
+
+
+def test_bil_9_enf_4_no_credits_are_sold_while_the_organizations_orders_are_held() -> None:
+    legal = customer()
+    svc = service(legal, type_slug="web-hosting")
+    staff = UserFactory(is_staff=True)
+    Organization.objects.filter(pk=legal.organization_id).update(
+        orders_held_at=NOW, orders_held_by=staff, orders_held_reason="Invoice 3 months late"
+    )
+    before = unchanged(svc)
+
+    with pytest.raises(RuleViolation) as refused:
+        service_credits_buy(service=svc, amount=Decimal("10"), user=legal.user, now=NOW)
+
+    assert refused.value.rule == "ENF-4"
+    assert refused.value.message.startswith("New orders and renewals are on hold because an invoice is unpaid")
+    assert unchanged(svc) == before
