@@ -614,3 +614,47 @@ def test_bil_9_enf_4_no_credits_are_sold_while_the_organizations_orders_are_held
     assert refused.value.rule == "ENF-4"
     assert refused.value.message.startswith("New orders and renewals are on hold because an invoice is unpaid")
     assert unchanged(svc) == before
+
+
+def test_bil_9_use_4_the_daily_debit_of_a_usage_invoice_takes_the_credits_first() -> None:
+    # given a usage Service with automatic debit, CHF 40 of credits and an open usage invoice of 108.10
+    legal = customer()
+    svc = service(legal, type_slug="jelastic-cloud", usage_based=True, anchor=None, expires=None, term=0)
+    give_credits(legal, svc, "40")
+    usage = InvoiceFactory(
+        organization=legal.organization,
+        service=svc,
+        kind="usage",
+        issue_date=dt.date(2026, 3, 1),
+        due_date=dt.date(2026, 3, 11),
+    )
+
+    # when the daily debit runs (twice: REN-8)
+    live_twice(dt.date(2026, 3, 2))
+
+    # then the credits paid first, the card the rest, in one attempt
+    usage.refresh_from_db()
+    assert usage.status == "paid"
+    assert dict(paid_by(usage)) == {"credits": Decimal("40.00"), "card": Decimal("68.10")}
+    assert attempts(svc) == [(0, dt.date(2026, 3, 2), "succeeded", Decimal("0.00"), Decimal("68.10"))]
+    assert balance(svc) == Decimal("0.00")
+
+
+def test_bil_9_use_4_credits_that_cover_a_usage_invoice_pay_it_with_no_attempt() -> None:
+    legal = customer()
+    svc = service(legal, type_slug="jelastic-cloud", usage_based=True, anchor=None, expires=None, term=0)
+    give_credits(legal, svc, "200")
+    usage = InvoiceFactory(
+        organization=legal.organization,
+        service=svc,
+        kind="usage",
+        issue_date=dt.date(2026, 3, 1),
+        due_date=dt.date(2026, 3, 11),
+    )
+
+    live_twice(dt.date(2026, 3, 2))
+
+    usage.refresh_from_db()
+    assert (usage.status, paid_by(usage)) == ("paid", [("credits", Decimal("108.10"))])
+    assert attempts(svc) == []
+    assert balance(svc) == Decimal("91.90")
