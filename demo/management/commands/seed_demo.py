@@ -182,13 +182,17 @@ class Command(BaseCommand):
                 Rate.objects.bulk_create(
                     [Rate(rate_card=card, resource=resources[slug], rate=Decimal(rate)) for slug, rate in rates.items()]
                 )
-        # BIL-8: an option billed each cycle of its Service, with a one-time activation fee.
-        public_ip, _ = AddOn.objects.get_or_create(
-            service_type=jelastic, slug="public-ip", defaults={"name": "Public IPv4 address"}
+        # BIL-8: an option billed each cycle of its Service, with a one-time activation fee — on web
+        # hosting (a Jelastic Service is billed by usage and takes no add-ons: its IPv4 addresses are
+        # a resource of its usage, USE-1).
+        backup, _ = AddOn.objects.get_or_create(
+            service_type=ServiceType.objects.get(slug="web-hosting"),
+            slug="daily-backup",
+            defaults={"name": "Daily backup"},
         )
-        for currency, per_cycle, fee in (("CHF", "3.00", "5.00"), ("EUR", "3.10", "5.20")):
+        for currency, per_cycle, fee in (("CHF", "24.00", "10.00"), ("EUR", "25.00", "10.50")):
             AddOnPrice.objects.get_or_create(
-                add_on=public_ip,
+                add_on=backup,
                 currency=currency,
                 valid_from=DEMO_EPOCH,
                 defaults={"amount_per_cycle": Decimal(per_cycle), "activation_fee": Decimal(fee)},
