@@ -3,17 +3,20 @@ at activation (VAT per BIL-7, the one numbering of BIL-6), and each renewal invo
 active when it is issued. Refusals carry their rule and change nothing; tenancy on every door."""
 
 import datetime as dt
+import io
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from pypdf import PdfReader
 from rest_framework.test import APIClient
 
 from accounts.models import Membership, Organization
 from audit.models import AuditEvent
 from billing.models import AddOn, AddOnPrice, Invoice, InvoiceLine, InvoiceSequence, PaymentMeans
+from billing.pdf import invoice_pdf
 from billing.services.payments import invoice_pay
 from core.errors import RuleViolation
 from subscriptions.models import MembershipServiceScope, Service, ServiceAddOn
@@ -453,3 +456,17 @@ def test_bil_8_enf_4_no_add_on_is_switched_on_while_the_organizations_orders_are
     assert refused.value.rule == "ENF-4"
     assert refused.value.message.startswith("New orders and renewals are on hold because an invoice is unpaid")
     assert unchanged(svc) == before
+
+
+def test_bil_8_bil_5_the_fee_invoice_prints_its_line_and_vat_with_a_qr_bill(settings) -> None:  # noqa: ANN001
+    settings.PROVIDER_IBAN = "CH44 3199 9123 0008 8901 2"
+    legal = customer()
+    svc = service(legal, type_slug="web-hosting")
+    fee = service_add_on_activate(service=svc, add_on=add_on(), user=legal.user, now=NOW).invoice
+    assert fee is not None
+
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(invoice_pdf(fee))).pages]
+
+    assert "Daily backup: activation fee" in pages[0]
+    assert "VAT CHF 1.62" in pages[0] and "Total incl. VAT CHF 21.62" in pages[0]
+    assert len(pages) == 2 and "21.62" in pages[1]  # the QR-bill of a CHF invoice (BIL-5)
