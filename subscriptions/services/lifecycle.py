@@ -313,13 +313,15 @@ def services_terminate(
     effects: Effects,
     unpaid: dict[int, Invoice] | None = None,
     usage_invoice: bool = True,
+    cancel_open_invoices: bool = True,
 ) -> None:
     """End the Services for good: data deleted at once (SC 8.3), the option ended (RW-6), add-ons
     ended, renewal invoices of terms never provided cancelled by a credit note (the warranty's
     invoice stays due: the Service worked during that period, RW-3). No pro-rata refund (BIL-13).
     `unpaid`: the invoice each Service is terminated for not paying, named in the evidence (RW-3).
     A usage Service's usage to date is invoiced now and its months closed (USE-3) — without an
-    invoice when `usage_invoice` is off (money-back, USE-8)."""
+    invoice when `usage_invoice` is off (money-back, USE-8). With `cancel_open_invoices` off (a
+    termination for cause, ENF-3) no invoice is cancelled: every open invoice stays due."""
     if not services:
         return
     subscription_hooks.services_terminating(services, actor=actor, now=now, effects=effects, invoice=usage_invoice)
@@ -330,14 +332,18 @@ def services_terminate(
         for invoice in Invoice.objects.select_for_update()
         .filter(service_id__in=ids, kind=Invoice.Kind.RENEWAL, status=Invoice.Status.OPEN)
         .order_by("pk")
-        if invoice.pk not in warranty_invoices
+        if invoice.pk not in warranty_invoices and cancel_open_invoices
     ]
     invoices_credit_in_full(
         to_cancel, reason=_("Service terminated: this term is not provided."), actor=actor, now=now, effects=effects
     )
     # ENF-5: a Service terminated while it waits for its first payment: its order invoice is cancelled.
     order_invoices_cancel_for(
-        ids, reason=_("Service terminated: the order is cancelled."), actor=actor, now=now, effects=effects
+        ids if cancel_open_invoices else [],
+        reason=_("Service terminated: the order is cancelled."),
+        actor=actor,
+        now=now,
+        effects=effects,
     )
     ServiceAddOn.objects.filter(service_id__in=ids, deactivated_at__isnull=True).update(deactivated_at=now)
     credits_deleted = credit_ledger.services_credits_delete(services, actor=actor, now=now, effects=effects)  # BIL-9
