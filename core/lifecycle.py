@@ -8,7 +8,8 @@ finds nothing to do the second time (REN-8).
 Order of the run (lower first; later issues fill the gaps):
   50 usage month-end invoices (USE-3) · 100 debit attempts · 200 renewal warranty ·
   300 manual-renewal invoices and reminders ·
-  400 suspension · 500 termination · 510 unpaid order invoices (ENF-5) · 600 SLA penalty credits ·
+  400 suspension · 500 termination · 510 unpaid order invoices (ENF-5) ·
+  520 breaches past their remedy deadline (ENF-2) · 600 SLA penalty credits ·
   610 SLA notices untold ·
   700 support escalation · 900 contract documents deemed accepted (ORG-8) ·
   910 inbox messages tacitly read (ORG-3) · 950 expired exports removed (EVD-4) ·

@@ -175,6 +175,7 @@ class NoticeSpec:
     channels: tuple[str, ...] = (Channel.EMAIL, Channel.INBOX)
     all_contacts: bool = False
     dedupe_key: str | None = None
+    email_to: str | None = None  # one address instead of the contact address (a member's own, RW-5, ENF-3)
 
 
 def notify_many(specs: list[NoticeSpec], *, now: dt.datetime) -> int:
@@ -194,9 +195,9 @@ def notify_many(specs: list[NoticeSpec], *, now: dt.datetime) -> int:
                     context=spec.context,
                     channels=spec.channels,
                     related=spec.related,
-                    email_to=None,
                     all_contacts=spec.all_contacts,
                     dedupe_key=spec.dedupe_key,
+                    email_to=spec.email_to,
                     language=None,
                     from_email=None,
                     now=now,

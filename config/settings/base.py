@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "sla",
     "support",
     "usage",
+    "enforcement",
     "exports",  # EVD-4, EVD-5: statements and personal data; the top of the app graph (imports the others)
     # Last: the embedded demo (seed_demo, demo_totp) builds on every app above; its commands refuse without DEBUG.
     "demo",
