@@ -2,6 +2,7 @@ from django.urls import path
 
 from accounts import api as accounts_api
 from billing import api as billing_api
+from enforcement import api as enforcement_api
 from exports import api as exports_api
 from sla import api as sla_api
 from subscriptions import api as subscriptions_api
@@ -45,6 +46,7 @@ urlpatterns = [
         accounts_api.OrganizationTerminateView.as_view(),
         name="api-organization-terminate",
     ),
+    path("organizations/<int:org_id>/breaches/", enforcement_api.BreachListView.as_view(), name="api-breaches"),
     path("organizations/<int:org_id>/catalog/", billing_api.CatalogView.as_view(), name="api-catalog"),
     path("organizations/<int:org_id>/services/", subscriptions_api.ServiceListView.as_view(), name="api-services"),
     path(

@@ -37,5 +37,6 @@ urlpatterns = [
     path("", include("sla.urls")),
     path("", include("usage.portal_urls")),
     path("", include("exports.urls")),
+    path("", include("enforcement.urls")),
     path("", include("accounts.urls")),
 ]

@@ -24,7 +24,7 @@ from subscriptions.models import (
     TrialFlag,
 )
 from subscriptions.services.renewals import debit_attempts_run
-from subscriptions.services.staff import staff_reactivate, staff_suspend
+from subscriptions.services.staff import staff_reactivate, staff_set_warranty, staff_suspend
 
 
 class RenewalAttemptInline(admin.TabularInline):
@@ -149,7 +149,7 @@ class ServiceAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
         ),
     ]
     inlines = [RenewalAttemptInline, ServiceAddOnInline, ServiceCreditEntryInline]
-    actions = ["force_retry", "suspend", "reactivate"]
+    actions = ["force_retry", "suspend", "reactivate", "warranty_on", "warranty_off"]
 
     def has_act_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("subscriptions.change_service")
@@ -169,6 +169,25 @@ class ServiceAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
                 service=service, staff_user=request.user, reason=reason, now=clock.now()
             ),
         )
+
+    def _set_warranty(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Service], enabled: bool) -> Any:
+        return reason_action(
+            self,
+            request,
+            queryset,
+            title=_("Switch the Renewal Warranty on") if enabled else _("Switch the Renewal Warranty off"),
+            apply=lambda service, reason: staff_set_warranty(
+                service=service, staff_user=request.user, enabled=enabled, reason=reason, now=clock.now()
+            ),
+        )
+
+    @admin.action(description=_("Renewal Warranty on, with a reason (RW-6)"), permissions=["act"])
+    def warranty_on(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Service]) -> HttpResponse | None:
+        return self._set_warranty(request, queryset, True)
+
+    @admin.action(description=_("Renewal Warranty off, with a reason (RW-6)"), permissions=["act"])
+    def warranty_off(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Service]) -> HttpResponse | None:
+        return self._set_warranty(request, queryset, False)
 
     @admin.action(description=_("Reactivate, with a reason (TCU 13.1)"), permissions=["act"])
     def reactivate(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Service]) -> HttpResponse | None:

@@ -251,6 +251,7 @@ def _warranty_final_notices(ids: Sequence[int], *, day: dt.date, now: dt.datetim
                 )
             )
         count = len(effects.notices)
+        effects.notices.extend(warranty.legal_responsible_copies(effects.notices))  # RW-5
         effects.flush(now)
     return count
 

@@ -28,6 +28,7 @@ from core.forms import show_refusal
 from core.http import client_address
 from support import selectors
 from support.forms import StaffMessageForm, StaffOpenForm
+from support.hooks import termination_request_execute
 from support.models import Message, Ticket
 from support.services import (
     message_post,
@@ -164,7 +165,7 @@ class TicketAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
         ),
         (_("Abusive conduct"), {"fields": ["abusive_flagged_at", "abusive_flagged_by", "abusive_reason"]}),
     ]
-    actions = ["resolve", "close", "flag_abusive", "suspend_service"]
+    actions = ["resolve", "close", "flag_abusive", "suspend_service", "carry_out_termination"]
     change_form_template = "admin/support/ticket/change_form.html"
     change_list_template = "admin/support/ticket/change_list.html"
 
@@ -216,6 +217,25 @@ class TicketAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
             title=_("Suspend the Services of acceptable-use cases"),
             apply=lambda ticket, reason: ticket_suspend_service(
                 ticket=ticket, staff_user=request.user, reason=reason, now=clock.now()
+            ),
+        )
+
+    @admin.action(
+        description=_("Carry out the termination request, with the answer to the customer (ORG-9)"),
+        permissions=["act"],
+    )
+    def carry_out_termination(
+        self, request: AuthenticatedHttpRequest, queryset: QuerySet[Ticket]
+    ) -> HttpResponse | None:
+        """ORG-9: terminate what the request asks (its Service, or the whole contract), answer the
+        customer and close the ticket — done by the enforcement app through support.hooks."""
+        return reason_action(
+            self,
+            request,
+            queryset,
+            title=_("Carry out termination requests: the data is deleted for good"),
+            apply=lambda ticket, answer: termination_request_execute(
+                ticket=ticket, staff_user=request.user, answer=answer, now=clock.now()
             ),
         )
 

@@ -3,16 +3,20 @@ protected Service unpaid on E - 2 is renewed by the provider with an unpaid invo
 for a while. Moved out of `lifecycle` (its size); the same batch functions the daily run calls.
 """
 
+import dataclasses
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 
+from accounts.models import Membership
 from audit.services import Actor
 from billing.services.posting import Effects
 from core.bulk import bulk_update
+from notifications.models import Notification
 from notifications.services import NoticeSpec
 from subscriptions.batch import locked_services
 from subscriptions.models import Service
@@ -28,6 +32,32 @@ JOB_WARRANTY = "billing.renewal_warranty"
 
 
 # --- Renewal Warranty (RW-3, RW-5, RW-6) ------------------------------------------------------
+
+
+def legal_responsible_copies(notices: Sequence[NoticeSpec]) -> list[NoticeSpec]:
+    """RW-5: the escalation also reaches the person legally responsible — each Legal Responsible at
+    their login e-mail, unless the notice reaches that address already (the contact or secondary
+    address). Same dedupe key: each copy is its own recorded contact (its channel and address)."""
+    organization_ids = {notice.organization.pk for notice in notices}
+    emails: dict[int, list[str]] = defaultdict(list)
+    for organization_id, email in (
+        Membership.objects.filter(organization_id__in=organization_ids, role=Membership.Role.LEGAL_RESPONSIBLE)
+        .order_by("pk")
+        .values_list("organization_id", "user__email")
+    ):
+        emails[organization_id].append(email)
+    copies = []
+    for notice in notices:
+        organization = notice.organization
+        reached = {organization.contact_email.lower(), (organization.secondary_email or "").lower()}
+        for email in emails[organization.pk]:
+            if email.lower() in reached:
+                continue
+            reached.add(email.lower())
+            copies.append(
+                dataclasses.replace(notice, channels=(Notification.Channel.EMAIL,), all_contacts=False, email_to=email)
+            )
+    return copies
 
 
 def warranty_due(day: dt.date) -> QuerySet[Service]:
@@ -93,6 +123,7 @@ def warranty_renew_run(service_ids: Sequence[int], *, day: dt.date, now: dt.date
             )
             changed.append(service)
         bulk_update(changed, ["term", "expires_on", "warranty_invoice", "warranty_until"])
+        effects.notices.extend(legal_responsible_copies(effects.notices))  # RW-5
         effects.flush(now)
     return len(changed)
 

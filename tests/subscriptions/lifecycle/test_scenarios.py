@@ -373,6 +373,8 @@ def test_ren6_a_trial_without_means_lapses_at_t_then_is_terminated_after_grace_d
 # --- (g) Renewal Warranty (RW-2, RW-3, RW-4, RW-5, RW-6) --------------------------------------
 
 EVERY_CHANNEL = {"email": 2, "sms": 1, "phone": 2, "letter": 1, "inbox": 1}  # RW-5: every address on file
+# RW-5: during the warranty period, also the Legal Responsible's login e-mail
+ESCALATION = EVERY_CHANNEL | {"email": 3}
 
 
 def _protected(period: str, price: str, anchor: dt.date, expires: dt.date):  # noqa: ANN202
@@ -411,14 +413,14 @@ def test_rw3_rw5_monthly_warranty_renews_on_e_minus_2_works_to_e_plus_49_then_su
         (f"Web hosting · {svc.plan.name} (monthly)", CHF("100.00"), CHF("8.10"), CHF("108.10")),
         ("Renewal Warranty (5%)", CHF("5.00"), CHF("0.41"), CHF("5.41")),
     ]
-    assert _by_channel(svc, "warranty_renewed") == EVERY_CHANNEL
+    assert _by_channel(svc, "warranty_renewed") == ESCALATION
     assert AuditEvent.objects.get(action="service.warranty_renewed").rule == "RW-3"
 
     # when: lived on; normal billing of term 3 goes on from 17 March (RW-4: two invoices open)
     live(D(2026, 2, 27), D(2026, 4, 10))
     assert state(svc) == ("active", 2, D(2026, 3, 31), "", None, D(2026, 4, 18))
     live(D(2026, 4, 11))
-    assert _by_channel(svc, "warranty_final_notice") == EVERY_CHANNEL  # E + 49 - 7
+    assert _by_channel(svc, "warranty_final_notice") == ESCALATION  # E + 49 - 7
     live(D(2026, 4, 12), D(2026, 4, 17))
     assert state(svc)[0] == "active"  # still working on E + 48
     live(D(2026, 4, 18))
@@ -463,10 +465,10 @@ def test_rw3_annual_warranty_works_to_e_plus_220_then_30_days_to_pay() -> None:
     assert (warranty.total_excl_vat, warranty.total_vat, warranty.total_incl_vat, warranty.status) == (
         CHF("1260.00"), CHF("102.06"), CHF("1362.06"), "open")
     assert attempts(svc) == [(2, day, DECLINED, ZERO, CHF("1362.06")) for day in _days(D(2027, 1, 17), D(2027, 1, 31))]
-    assert _by_channel(svc, "warranty_renewed") == EVERY_CHANNEL
+    assert _by_channel(svc, "warranty_renewed") == ESCALATION
 
     live(D(2027, 8, 31), D(2027, 9, 7))
-    assert _by_channel(svc, "warranty_final_notice") == EVERY_CHANNEL  # 1 September
+    assert _by_channel(svc, "warranty_final_notice") == ESCALATION  # 1 September
     assert state(svc)[0] == "active"
     live(D(2027, 9, 8))
     assert state(svc) == ("suspended", 2, D(2028, 1, 31), "warranty_unpaid", D(2027, 10, 8), D(2027, 9, 8))
@@ -503,7 +505,7 @@ def test_rw3_paying_during_the_warranty_makes_the_service_a_normal_paid_one_agai
         (4, D(2026, 4, 16), OK, ZERO, CHF("113.51")),
     ]
     assert "service_suspended" not in {name for name, _channel in notices(svc)}
-    assert _by_channel(svc, "warranty_renewed") == EVERY_CHANNEL  # only the one of February
+    assert _by_channel(svc, "warranty_renewed") == ESCALATION  # only the one of February
 
 
 # --- (h) manual renewal (REN-5) ----------------------------------------------------------------
