@@ -6,6 +6,7 @@ change only through enforcement.services; refusals show with their rule id. Ever
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -181,6 +182,8 @@ class BreachAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
         evidence = get_object_or_404(BreachEvidence.objects.select_related("breach__organization"), pk=evidence_id)
         if not evidence.file:
             return HttpResponse(status=404)
+        if not self.has_view_permission(request, evidence.breach):
+            raise PermissionDenied
         self.record_access(request, evidence.breach)
         return evidence_response(evidence)
 

@@ -46,7 +46,10 @@ def evidence_for_customer(*, organization_id: int, breach_id: int, evidence_id: 
 
 def breaches_past_deadline(day: dt.date) -> QuerySet[Breach]:
     """ENF-2: open breaches whose remedy deadline passed before `day` and whose staff were not
-    reminded yet (the deadline day itself is the customer's)."""
-    return Breach.objects.filter(
-        status=Breach.Status.OPEN, remedy_deadline__lt=day, deadline_reminder__isnull=True
-    ).order_by("pk")
+    reminded yet (the deadline day itself is the customer's); not those of an Organization whose
+    contract has ended meanwhile (nothing is left to decide)."""
+    return (
+        Breach.objects.filter(status=Breach.Status.OPEN, remedy_deadline__lt=day, deadline_reminder__isnull=True)
+        .exclude(organization__status="terminated")
+        .order_by("pk")
+    )

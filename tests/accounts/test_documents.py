@@ -142,9 +142,9 @@ def test_org8_run_lifecycle_prints_counts_and_a_second_run_does_nothing(publishe
     call_command("run_lifecycle", "--date", "2026-05-01")
     second = capsys.readouterr().out
 
-    # The accounts, notifications and audit jobs (the billing, SLA, support, usage and exports jobs have
-    # nothing to do).
-    others = ("billing.", "sla.", "support.", "usage.", "exports.")
+    # The accounts, notifications and audit jobs (the billing, SLA, support, usage, enforcement and
+    # exports jobs have nothing to do).
+    others = ("billing.", "sla.", "support.", "usage.", "enforcement.", "exports.")
     assert [line for line in first.splitlines() if not any(name in line for name in others)] == [
         "2026-04-30",
         "   890 accounts.document_notices                      0  (ORG-8)",

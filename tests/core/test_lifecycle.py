@@ -21,6 +21,7 @@ def test_time2_jobs_run_in_their_documented_order() -> None:
         (400, "billing.suspension", "REN-3"),
         (500, "billing.termination", "REN-4"),
         (510, "billing.order_expiry", "ENF-5"),
+        (520, "enforcement.remedy_deadlines", "ENF-2"),
         (600, "sla.penalty_credits", "SLA-4"),
         (610, "sla.notices", "SLA-8"),
         (700, "support.escalation", "SUP-7"),

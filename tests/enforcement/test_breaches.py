@@ -499,3 +499,16 @@ def test_rw_1_staff_cannot_switch_the_warranty_on_for_an_ineligible_type() -> No
         staff_set_warranty(service=jelastic, staff_user=staff(), enabled=True, reason="x", now=NOW)
     assert refused.value.rule == "RW-1"
     assert snapshot() == before
+
+
+def test_enf_2_no_reminder_for_a_breach_whose_organization_was_terminated_meanwhile() -> None:
+    from enforcement.services import organization_terminate_for_cause
+
+    legal = customer()
+    agent = staff()
+    _breach(legal, agent, services=[hosting(legal)], remedy_deadline=TODAY + dt.timedelta(days=1))
+    organization_terminate_for_cause(
+        organization=legal.organization, staff_user=agent, cause="fraud", reason="Fraud.", now=NOW
+    )
+    assert remind_passed_deadlines(day=TODAY + dt.timedelta(days=10), now=NOW) == 0
+    assert not DeadlineReminder.objects.exists()

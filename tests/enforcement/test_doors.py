@@ -14,6 +14,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Membership, Organization, User
+from audit.models import AuditEvent
 from enforcement.models import Breach, CauseTermination
 from enforcement.services import Evidence, breach_open
 from notifications.services import NoticeSpec
@@ -297,3 +298,17 @@ def test_rw_5_the_escalation_also_reaches_each_legal_responsibles_login_email_on
         ("boss@example.com", ("email",), False),
         (second.user.email, ("email",), False),
     ]
+
+
+def test_enf_1_staff_open_any_evidence_file_from_the_breach_page_recorded(admin_client: Client, agent: User) -> None:
+    legal = customer()
+    breach = _breach(legal, agent)
+    hidden = breach.evidence.get(original_name="hidden.pdf")
+    page = admin_client.get(reverse("admin:enforcement_breach_change", args=[breach.pk])).content.decode()
+    url = reverse("admin:enforcement_breach_file", args=[hidden.pk])
+    assert url in page
+    viewed = AuditEvent.objects.filter(action="staff.viewed", rule="EVD-2", object_id=str(breach.pk))
+    before = viewed.count()
+    response = admin_client.get(url)
+    assert response.status_code == 200 and response.content == PDF
+    assert viewed.count() == before + 1

@@ -400,7 +400,14 @@ def test_sup3_tickets_and_messages_cannot_be_deleted_or_edited_in_the_admin(admi
     message = ticket.messages.get()
 
     actions = admin_client.get(reverse(CHANGELIST)).context["action_form"].fields["action"].choices
-    assert [name for name, _label in actions] == ["", "resolve", "close", "flag_abusive", "suspend_service"]
+    assert [name for name, _label in actions] == [
+        "",
+        "resolve",
+        "close",
+        "flag_abusive",
+        "suspend_service",
+        "carry_out_termination",
+    ]
     for name, pk in (("support_ticket", ticket.pk), ("support_message", message.pk)):
         assert admin_client.post(reverse(f"admin:{name}_delete", args=[pk]), {"post": "yes"}).status_code == 403
     assert admin_client.get(reverse("admin:support_ticket_add")).status_code == 403
