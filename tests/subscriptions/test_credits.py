@@ -156,6 +156,30 @@ def test_bil_9_the_balance_can_never_go_negative_in_the_database() -> None:
         )
 
 
+def test_bil_9_a_purchase_is_credited_once_and_credits_are_deleted_once_in_the_database() -> None:
+    legal = customer()
+    svc = service(legal, type_slug="web-hosting")
+    invoice = give_credits(legal, svc, "10")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ServiceCreditEntry.objects.create(
+            service=svc,
+            kind="purchase",
+            amount=Decimal("10"),
+            balance_after=Decimal("20"),
+            invoice=invoice,
+            created_at=NOW,
+        )
+    ServiceCreditEntry.objects.create(
+        service=svc, kind="deleted", amount=Decimal("-10"), balance_after=Decimal("0"), created_at=NOW
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ServiceCreditEntry.objects.create(
+            service=svc, kind="deleted", amount=Decimal("-1"), balance_after=Decimal("0"), created_at=NOW
+        )
+    assert [kind for kind, _amount, _after in entries(svc)] == ["purchase", "deleted"]
+
+
 # --- spending: credits first, then the Prepaid Account, then the card ------------------------
 
 
