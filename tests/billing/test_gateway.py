@@ -3,6 +3,7 @@ unknown outcomes reconciled by lookup, refunds within what was charged, no card 
 both gateways share is tests/billing/test_gateway_contract.py; this module keeps the sandbox's own."""
 
 import datetime as dt
+import re
 import threading
 from decimal import Decimal
 
@@ -56,7 +57,9 @@ def test_bil4_tokenize_keeps_brand_last_four_expiry_and_a_fingerprint_never_the_
     assert card.token.startswith("tok_sandbox_")
     assert len(card.token) <= 64  # fits PaymentMeans.gateway_token and GatewayCharge.token
     assert "4242424242424242" not in repr(card)
-    assert "123" not in card.token
+    # The token is the behaviour and 32 random hex digits: nothing of the number or the CVC.
+    assert re.fullmatch(r"tok_sandbox_ok_[0-9a-f]{32}", card.token)
+    assert "cvc" not in repr(card).lower()
 
 
 def test_bil4_the_same_card_gives_the_same_fingerprint_and_a_new_token_each_time() -> None:
