@@ -221,6 +221,8 @@ class Invitation(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "email"],
@@ -259,6 +261,8 @@ class GuardianAuthorization(models.Model):
     reason = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("guardian authorization")
+        verbose_name_plural = _("guardian authorizations")
         constraints = [
             models.UniqueConstraint(fields=["organization", "minor"], name="guardian_authorization_once"),
             models.CheckConstraint(
@@ -306,6 +310,8 @@ class DocumentVersion(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("document version")
+        verbose_name_plural = _("document versions")
         ordering = ["document", "-published_on", "-id"]
         constraints = [models.UniqueConstraint(fields=["document", "label"], name="document_version_label_unique")]
 
@@ -339,6 +345,8 @@ class DocumentNotice(models.Model):
     notified_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("document notice")
+        verbose_name_plural = _("document notices")
         constraints = [models.UniqueConstraint(fields=["organization", "version"], name="document_notice_once")]
 
     def __str__(self) -> str:
@@ -364,6 +372,8 @@ class Acceptance(models.Model):
     client_address = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("acceptance")
+        verbose_name_plural = _("acceptances")
         constraints = [
             models.UniqueConstraint(fields=["organization", "version"], name="acceptance_once_per_version"),
             models.CheckConstraint(

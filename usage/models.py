@@ -76,6 +76,8 @@ class RateCard(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("rate card")
+        verbose_name_plural = _("rate cards")
         ordering = ["plan", "currency", "-valid_from"]
         constraints = [
             models.UniqueConstraint(fields=["plan", "currency", "valid_from"], name="rate_card_once_per_day"),
@@ -139,6 +141,8 @@ class UsageMonth(models.Model):
     rate_card = models.ForeignKey(RateCard, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
+        verbose_name = _("usage month")
+        verbose_name_plural = _("usage months")
         ordering = ["service", "-month"]
         constraints = [
             models.UniqueConstraint(fields=["service", "month"], name="usage_month_once"),
@@ -187,6 +191,8 @@ class Threshold(models.Model):
     )
 
     class Meta:
+        verbose_name = _("consumption threshold")
+        verbose_name_plural = _("consumption thresholds")
         constraints = [
             models.CheckConstraint(
                 condition=(Q(plan__isnull=True) & Q(service__isnull=False))
@@ -275,6 +281,8 @@ class Limit(models.Model):
     )
 
     class Meta:
+        verbose_name = _("usage limit")
+        verbose_name_plural = _("usage limits")
         constraints = [
             models.UniqueConstraint(
                 fields=["service", "month", "reason", "resource"],

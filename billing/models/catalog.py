@@ -31,6 +31,8 @@ class ServiceType(models.Model):
     )
 
     class Meta:
+        verbose_name = _("service type")
+        verbose_name_plural = _("service types")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -47,6 +49,8 @@ class Plan(models.Model):
     usage_based = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
         ordering = ["service_type", "name", "period"]
         constraints = [models.UniqueConstraint(fields=["service_type", "name", "period"], name="plan_unique")]
 
@@ -89,6 +93,8 @@ class AddOn(models.Model):
     name = models.CharField(max_length=100)
 
     class Meta:
+        verbose_name = _("add-on")
+        verbose_name_plural = _("add-ons")
         constraints = [models.UniqueConstraint(fields=["service_type", "slug"], name="addon_unique")]
 
     def __str__(self) -> str:
@@ -119,6 +125,8 @@ class VatRate(models.Model):
     valid_from = models.DateField()
 
     class Meta:
+        verbose_name = _("VAT rate")
+        verbose_name_plural = _("VAT rates")
         ordering = ["country", "-valid_from"]
         constraints = [
             models.UniqueConstraint(fields=["country", "valid_from"], name="vat_rate_once_per_day"),

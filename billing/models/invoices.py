@@ -72,6 +72,8 @@ class Invoice(models.Model):
     issued_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
         ordering = ["-number"]
         indexes = [
             models.Index(fields=["organization", "status"]),
@@ -163,6 +165,8 @@ class CreditNote(models.Model):
     issued_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
+        verbose_name = _("credit note")
+        verbose_name_plural = _("credit notes")
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="credit_note_positive")]
 
     def __str__(self) -> str:

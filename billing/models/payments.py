@@ -36,6 +36,8 @@ class PaymentMeans(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("payment means")
+        verbose_name_plural = _("payment means")
         constraints = [
             models.UniqueConstraint(
                 fields=["organization"],
@@ -61,6 +63,8 @@ class MeansRestriction(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("means restriction")
+        verbose_name_plural = _("means restrictions")
         constraints = [models.UniqueConstraint(fields=["organization", "kind"], name="restriction_once")]
 
     def __str__(self) -> str:
@@ -99,6 +103,8 @@ class Payment(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive"),

@@ -18,6 +18,8 @@ class PrepaidAccount(models.Model):
     balance = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, default=0)
 
     class Meta:
+        verbose_name = _("Prepaid Account")
+        verbose_name_plural = _("Prepaid Accounts")
         constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="prepaid_balance_never_negative")]
 
     def __str__(self) -> str:
@@ -51,6 +53,8 @@ class LedgerEntry(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
         ordering = ["-id"]
         indexes = [models.Index(fields=["account", "-id"])]
         constraints = [
@@ -86,6 +90,8 @@ class CashOutRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("cash-out request")
+        verbose_name_plural = _("cash-out requests")
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="cash_out_positive"),
             models.UniqueConstraint(fields=["account"], condition=Q(status="requested"), name="one_open_cash_out"),

@@ -49,6 +49,8 @@ class RenewalAttempt(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("renewal attempt")
+        verbose_name_plural = _("renewal attempts")
         db_table = "billing_renewalattempt"  # the table it had in billing: moved without moving data
         ordering = ["-day", "-id"]
         constraints = [
@@ -86,6 +88,8 @@ class MoneyBackRefund(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("money-back refund")
+        verbose_name_plural = _("money-back refunds")
         db_table = "billing_moneybackrefund"  # the table it had in billing: moved without moving data
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="money_back_positive")]
 

@@ -76,6 +76,8 @@ class Service(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("Service")
+        verbose_name_plural = _("Services")
         db_table = "billing_service"  # the table it had in billing: moved without moving data
         ordering = ["-created_at", "-id"]
         indexes = [
@@ -140,6 +142,8 @@ class TrialFlag(models.Model):
     )
 
     class Meta:
+        verbose_name = _("trial flag")
+        verbose_name_plural = _("trial flags")
         db_table = "billing_trialflag"  # the table it had in billing: moved without moving data
 
     def __str__(self) -> str:

@@ -317,7 +317,7 @@ def test_pre_4_the_queue_lists_waiting_requests_first_with_their_count(verified,
     index = verified.get(reverse("admin:index")).content.decode()
 
     # then
-    assert f'href="{url}?decision=waiting">Cash out requests (2 waiting)</a>' in index
+    assert f'href="{url}?decision=waiting">Cash-out requests (2 waiting)</a>' in index
     assert "waiting (2)" in everything
     positions = [everything.index(f'value="{pk}"') for pk in (waiting_early.pk, waiting_late.pk, done.pk)]
     assert positions == sorted(positions)
