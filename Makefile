@@ -30,7 +30,8 @@ run: seed
 ## in parallel (pytest-xdist, one test database per worker) when the machine has more than one core.
 ## Serial: `make test JOBS=1`, or PYTEST_ARGS="-n 0" or PYTEST_ARGS="-p no:xdist".
 JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 8 ] && n=8; echo $$n)
-XDIST = $(if $(or $(findstring no:xdist,$(PYTEST_ARGS)),$(filter 0 1,$(JOBS))),,-n $(JOBS))
+## The e2e suite (tests/e2e, one app server per worker that runs it) stays on one worker: --dist loadgroup.
+XDIST = $(if $(or $(findstring no:xdist,$(PYTEST_ARGS)),$(filter 0 1,$(JOBS))),,-n $(JOBS) --dist loadgroup)
 test: $(STAMP)
 	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 

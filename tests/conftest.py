@@ -22,8 +22,10 @@ from django.db import connection, connections
 from django.utils import translation
 
 from notifications.backends import sms
+from tests.e2e.wiring import chromium_missing, chromium_path
 
 NEEDS_POSTGRES = "needs PostgreSQL"
+NEEDS_CHROMIUM = "needs Chromium"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -56,30 +58,48 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("CI must run the tests on PostgreSQL: set DATABASE_URL (see .ci/run).")
     if IN_CI and not _redis_answers():
         raise pytest.UsageError("CI must run the tests with Redis: set REDIS_URL (see .ci/run).")
+    if IN_CI and chromium_missing():
+        raise pytest.UsageError(f"CI must run the e2e suite: no Chromium at {chromium_path()} (see .ci/run).")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     on_postgres = _vendor() == "postgresql"
     redis = _redis_answers()
+    no_chromium = chromium_missing()
     for item in items:
+        if "e2e" in item.keywords and no_chromium:
+            item.add_marker(pytest.mark.skip(reason=f"{NEEDS_CHROMIUM} at {chromium_path()} (apt install chromium)"))
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(pytest.mark.skip(reason=NEEDS_POSTGRES))
         if "redis" in item.keywords and not redis:
             item.add_marker(pytest.mark.skip(reason="needs Redis (REDIS_URL, or one on 127.0.0.1:6379)"))
 
 
-def _skipped_for_postgres(terminalreporter: pytest.TerminalReporter) -> list[str]:
+def _skipped_for(terminalreporter: pytest.TerminalReporter, reason: str) -> list[str]:
     """From the reports, not from collection: with pytest-xdist the workers collect, the controller reports."""
     found = []
     for report in terminalreporter.stats.get("skipped", []):
         longrepr = report.longrepr
-        if isinstance(longrepr, tuple) and NEEDS_POSTGRES in str(longrepr[2]):
+        if isinstance(longrepr, tuple) and reason in str(longrepr[2]):
             found.append(report.nodeid)
     return sorted(found)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    skipped = _skipped_for_postgres(terminalreporter)
+    e2e = _skipped_for(terminalreporter, NEEDS_CHROMIUM)
+    if e2e:
+        line = "!" * 78
+        terminalreporter.write_line(line, red=True, bold=True)
+        terminalreporter.write_line(
+            f"!! NO CHROMIUM: the {len(e2e)} tests of the end-to-end suite (tests/e2e) were SKIPPED.",
+            red=True,
+            bold=True,
+        )
+        terminalreporter.write_line(
+            f"!! Install it (apt install chromium) or set CHROMIUM; looked at {chromium_path()}.", red=True, bold=True
+        )
+        terminalreporter.write_line(line, red=True, bold=True)
+    skipped = _skipped_for(terminalreporter, NEEDS_POSTGRES)
     if skipped:
         line = "!" * 78
         terminalreporter.write_line(line, red=True, bold=True)

@@ -275,6 +275,9 @@ else:
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
+# The queue the web server sends to and the worker takes from: one per running portal sharing a
+# broker (the e2e suite's server, tests/e2e/conftest.py, never takes a `make run` worker's tasks).
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
 CELERY_TASK_IGNORE_RESULT = True

@@ -8,3 +8,27 @@ document.addEventListener("change", (event) => {
     field.form.submit();
   }
 });
+
+// On a phone the tables are stacked cards (static/css/portal.css): each cell gets its column's header
+// as a label, unless the template gave it one (data-label).
+function labelTableCells(root) {
+  for (const table of root.querySelectorAll("table")) {
+    const headerRow = table.tHead && table.tHead.rows[0];
+    if (!headerRow) continue;
+    const labels = [];
+    for (const cell of headerRow.cells) {
+      for (let i = 0; i < cell.colSpan; i += 1) labels.push(cell.textContent.trim());
+    }
+    for (const body of table.tBodies) {
+      for (const row of body.rows) {
+        let column = 0;
+        for (const cell of row.cells) {
+          if (cell.tagName === "TD" && !cell.hasAttribute("data-label")) cell.setAttribute("data-label", labels[column] || "");
+          column += cell.colSpan;
+        }
+      }
+    }
+  }
+}
+document.addEventListener("DOMContentLoaded", () => labelTableCells(document));
+document.addEventListener("htmx:afterSettle", (event) => labelTableCells(event.target));

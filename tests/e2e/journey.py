@@ -1,0 +1,95 @@
+"""A customer's or staff member's walk through the portal in Chromium: each step is a screenshot under
+var/e2e/ (what the browser saw, for a failed CI run) and, on a phone, a check that nothing scrolls
+sideways."""
+
+import re
+import time
+from pathlib import Path
+
+from django_otp.oath import TOTP
+from playwright.sync_api import Page, expect
+
+from demo.management.commands.seed_demo import DEMO_CUSTOMER, DEMO_STAFF, DEMO_TOTP_KEY
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "var" / "e2e"
+PHONE, DESKTOP = 390, 1280
+CARD_OK, CARD_DECLINED, CARD_UNKNOWN = "4242 4242 4242 4242", "4000 0000 0000 0002", "4000 0000 0000 0119"
+
+
+class Journey:
+    def __init__(self, page: Page, *, base_url: str, width: int, name: str) -> None:
+        self.page, self.base_url, self.width = page, base_url, width
+        self.folder = SCREENSHOTS / re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.steps = 0
+
+    @property
+    def phone(self) -> bool:
+        return self.width <= PHONE
+
+    def go(self, path: str, step: str) -> None:
+        response = self.page.goto(self.base_url + path)
+        assert response is not None and response.ok, f"{path}: {response and response.status}"
+        self.step(step)
+
+    def step(self, name: str) -> None:
+        """The page as it stands: a screenshot, and on a phone no sideways scrolling."""
+        self.page.wait_for_load_state()
+        self.steps += 1
+        self.page.screenshot(path=self.folder / f"{self.steps:02d}-{name}.png", full_page=True)
+        if self.phone:
+            widths = self.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert widths[0] <= widths[1], f"{self.page.url} scrolls sideways at {self.width}px: {widths}"
+
+    def main(self) -> str:
+        return self.page.locator("main").inner_text()
+
+    def submit(self, name: str | re.Pattern[str], step: str) -> None:
+        with self.page.expect_navigation():
+            self.page.get_by_role("button", name=name).click()
+        self.step(step)
+
+    # what many journeys begin with
+
+    def log_in(self, email: str = DEMO_CUSTOMER[0], password: str = DEMO_CUSTOMER[1]) -> None:
+        self.go("/login/", "login")
+        self.page.get_by_label(re.compile("e-mail", re.IGNORECASE)).fill(email)
+        self.page.get_by_label("Password").fill(password)
+        self.submit("Log in", "logged-in")
+
+    def organization_path(self) -> str:
+        """The demo customer's Organization: the portal's home leads a member of one to its dashboard."""
+        self.go("/", "home")
+        match = re.search(r"/orgs/(\d+)/", self.page.url)
+        assert match, self.page.url
+        return f"/orgs/{match.group(1)}"
+
+    def add_card(self, org: str, number: str = CARD_OK) -> None:
+        self.go(f"{org}/payment-methods/", "payment-methods")
+        self.page.get_by_label("Card number").fill(number)
+        self.page.get_by_label("Expiry month").fill("12")
+        self.page.get_by_label("Expiry year").fill("2030")
+        self.page.get_by_label("Security code").fill("123")
+        self.submit("Add the card", "card-added")
+
+
+_last_staff_step = 0
+
+
+def staff_code() -> str:
+    """The demo staff user's current TOTP code, as `manage.py demo_totp` computes it; a code is taken
+    once (django-otp refuses a step already used), so a second log-in waits for the next step."""
+    global _last_staff_step  # noqa: PLW0603
+    totp = TOTP(bytes.fromhex(DEMO_TOTP_KEY), step=30, t0=0, digits=6, drift=0)
+    while True:
+        totp.time = time.time()
+        if totp.t() > _last_staff_step:
+            break
+        time.sleep(1)
+    _last_staff_step = totp.t()
+    return f"{totp.token():06d}"
+
+
+STAFF = DEMO_STAFF
+__all__ = ["CARD_DECLINED", "CARD_OK", "CARD_UNKNOWN", "DESKTOP", "PHONE", "STAFF", "Journey", "expect", "staff_code"]
