@@ -57,7 +57,7 @@ urlpatterns = [
     ),
     path("staff/second-factor/", views.staff_otp, name="staff_otp"),
     path("orgs/new/", views.organization_create, name="organization_create"),
-    path("orgs/<int:org_id>/", views.organization_detail, name="organization"),
+    path("orgs/<int:org_id>/organization/", views.organization_detail, name="organization"),
     path("orgs/<int:org_id>/contact/", views.organization_contact, name="organization_contact"),
     path("orgs/<int:org_id>/members/invite/", views.member_invite, name="member_invite"),
     path(

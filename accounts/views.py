@@ -97,8 +97,8 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     organizations = list(selectors.organizations_for_user(request.user))
     if not organizations and not request.user.is_staff:
         return redirect("accounts:organization_create")
-    if len(organizations) == 1:
-        return redirect("accounts:organization", org_id=organizations[0].pk)
+    if len(organizations) == 1:  # straight to its dashboard (the dashboard app, which imports this one)
+        return redirect("dashboard:home", org_id=organizations[0].pk)
     return render(request, "accounts/dashboard.html", {"organizations": organizations})
 
 
@@ -137,7 +137,7 @@ def organization_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         )
         if organization is not None:
             messages.success(request, _("Welcome! Your organization is registered."))
-            return redirect("accounts:organization", org_id=organization.pk)
+            return redirect("dashboard:home", org_id=organization.pk)
     tcu_text = selectors.version_text(tcu, request.LANGUAGE_CODE) if tcu else None
     return render(request, "accounts/organization_create.html", {"form": form, "tcu": tcu, "tcu_text": tcu_text})
 

@@ -38,5 +38,6 @@ urlpatterns = [
     path("", include("usage.portal_urls")),
     path("", include("exports.urls")),
     path("", include("enforcement.urls")),
+    path("", include("dashboard.urls")),
     path("", include("accounts.urls")),
 ]

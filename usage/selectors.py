@@ -325,3 +325,29 @@ def usage_catalog(day: dt.date, organization: Any) -> list[tuple[Plan, list[tupl
         ]
         entries.append((plan, shown))
     return entries
+
+
+def months_so_far(services: Sequence[Service], *, organization: Any, now: dt.datetime) -> dict[int, MonthAmount]:
+    """USE-7 for a list of usage Services of one Organization: each one's month so far, priced as its
+    invoice will price it (`price_month`, as `month_to_date` does), in a fixed number of queries
+    whatever the number of Services (resources, rate cards and rates, totals, one VAT rate per rule)."""
+    if not services:
+        return {}
+    today = clock.business_date(now)
+    month = engine.month_of(today)
+    order = [resource.pk for resource in resources()]
+    cards = rate_cards_in_force({(service.plan_id, service.currency) for service in services}, month)
+    totals = month_totals([service.pk for service in services], month)
+    vat_rates: dict[bool, Decimal] = {}
+    priced = {}
+    for service in services:
+        service_type = service.plan.service_type
+        if service_type.always_swiss_vat not in vat_rates:
+            vat_rates[service_type.always_swiss_vat] = billing_selectors.vat_treatment(
+                organization, service_type, today
+            ).rate
+        card = cards.get((service.plan_id, service.currency))
+        priced[service.pk] = price_month(
+            totals.get(service.pk, {}), card, order, vat_rates[service_type.always_swiss_vat]
+        )
+    return priced

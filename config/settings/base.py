@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "usage",
     "enforcement",
     "exports",  # EVD-4, EVD-5: statements and personal data; the top of the app graph (imports the others)
+    "dashboard",  # an Organization's "action needed" page: reads every app above, imported by none
     # Last: the embedded demo (seed_demo, demo_totp) builds on every app above; its commands refuse without DEBUG.
     "demo",
 ]

@@ -77,7 +77,7 @@ def test_signup_then_organization_then_dashboard(tcu, django_capture_on_commit_c
         )
     organization = Organization.objects.get(name="Matrix SA")
     assert step2.status_code == 302
-    assert step2.url == reverse("accounts:organization", args=[organization.pk])
+    assert step2.url == reverse("dashboard:home", args=[organization.pk])  # a new organization lands on its dashboard
     assert User.objects.get(email="neo@example.com").language == "fr"
     assert Acceptance.objects.get(organization=organization).version == tcu
     assert client.get(step2.url).status_code == 200
