@@ -33,18 +33,45 @@ class OtherMeansForm(forms.Form):
     paypal_email = forms.EmailField(label=_("PayPal e-mail"), required=False)
 
 
+class InvoiceCardForm(CardForm):
+    """A card entered on the invoice page to pay with (the fields of the payment-methods page); kept
+    as a means of payment only when the customer asks."""
+
+    make_default = None  # type: ignore[assignment]
+    save = forms.BooleanField(label=_("Save this card as a payment method"), required=False, initial=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The fields are needed only when a new card pays: no browser-side "required" on them.
+        self.use_required_attribute = False
+
+
 class PayForm(forms.Form):
+    NEW_CARD = "new"
+
     prepaid_amount = forms.DecimalField(
         label=_("From the Prepaid Account"), max_digits=12, decimal_places=2, min_value=0, initial=0
     )
-    means = forms.TypedChoiceField(label=_("The rest by card"), coerce=int, required=False, empty_value=None)
+    means = forms.ChoiceField(label=_("The rest by card"), required=False)
 
-    def __init__(self, *args: Any, cards: list[Any], from_balance: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, cards: list[Any], from_balance: bool = True, new_card: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.TypedChoiceField, self.fields["means"]).choices = [("", "—"), *[(c.pk, str(c)) for c in cards]]
+        choices: list[tuple[str, Any]] = [("", "—"), *[(str(c.pk), str(c)) for c in cards]]
+        if new_card:
+            choices.append((self.NEW_CARD, _("A new card (enter it below)")))
+        cast(forms.ChoiceField, self.fields["means"]).choices = choices
         if not from_balance:  # PRE-3: the balance does not pay this kind of invoice
             self.fields["prepaid_amount"].widget = forms.HiddenInput()
             self.fields["means"].label = _("By card")
+
+    def clean_means(self) -> int | str | None:
+        """The chosen card's id, NEW_CARD, or None."""
+        value = self.cleaned_data["means"]
+        if not value:
+            return None
+        return value if value == self.NEW_CARD else int(value)
 
 
 class TopUpForm(forms.Form):
@@ -66,4 +93,3 @@ class TopUpForm(forms.Form):
 
 
 # --- the renewal lifecycle of a Service (REN-*, RW-*, MB-*, BIL-13) ---------------------------
-

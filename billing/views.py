@@ -1,10 +1,14 @@
 """Browser pages of billing. Organizations resolve through the user's memberships, Services and
 invoices through what the member may see (ORG-6): anything else answers 404."""
 
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -14,6 +18,7 @@ from accounts.views import member_required
 from billing import selectors
 from billing.forms import (
     CardForm,
+    InvoiceCardForm,
     OtherMeansForm,
     PayForm,
     TopUpForm,
@@ -21,14 +26,19 @@ from billing.forms import (
 from billing.models import Invoice, Payment
 from billing.pdf import invoice_pdf
 from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
-from billing.services.payments import invoice_pay
+from billing.services.payments import (
+    charge_in_doubt,
+    invoice_pay,
+    invoice_pay_with_new_card,
+    require_no_charge_in_doubt,
+)
 from billing.services.prepaid import PAYABLE_INVOICE_KINDS, prepaid_account_for, prepaid_cash_out_request
 from billing.services.topup import prepaid_top_up_by_card, prepaid_top_up_by_transfer
 from billing.slips import top_up_slip
 from core import clock
 from core.errors import RuleViolation
 from core.forms import call_service
-from core.http import client_address
+from core.http import client_address, safe_next
 
 
 @member_required
@@ -47,26 +57,35 @@ def invoices(request: AuthenticatedHttpRequest, membership: Membership) -> HttpR
 
 @member_required
 def invoice(request: AuthenticatedHttpRequest, membership: Membership, invoice_id: int) -> HttpResponse:
-    """An invoice, and paying it from the Prepaid Account and/or by card (PRE-3, PRE-5, BIL-4)."""
+    """An invoice, and paying it from the Prepaid Account and/or by a card on file or entered here
+    (PRE-3, PRE-5, BIL-4). While a charge of it is in doubt, the page says so and offers no payment
+    (REN-8): the service refuses one too."""
     found = selectors.invoice_for_member(membership=membership, invoice_id=invoice_id)
-    cards = [m for m in selectors.means_of(membership.organization) if m.kind == "card"]
+    organization = membership.organization
+    cards = [m for m in selectors.means_of(organization) if m.kind == "card"]
     from_balance = found.kind in PAYABLE_INVOICE_KINDS  # PRE-3
-    pay_form = PayForm(request.POST or None, cards=cards, from_balance=from_balance)
-    if request.method == "POST" and pay_form.is_valid():
-        chosen = next((card for card in cards if card.pk == pay_form.cleaned_data["means"]), None)
-        payment = call_service(
-            pay_form,
-            lambda: invoice_pay(
-                invoice=found,
-                user=request.user,
-                prepaid_amount=pay_form.cleaned_data["prepaid_amount"],
-                means=chosen,
-                client_address=client_address(request),
-                now=clock.now(),
-            ),
-        )
-        if not pay_form.errors:
-            if payment is not None and payment.status == "unknown":
+    balance = prepaid_account_for(organization).balance
+    covered = max(min(balance, found.amount_due), Decimal("0.00")) if from_balance else Decimal("0.00")
+    posted = request.POST if request.method == "POST" else None
+    pay_form = PayForm(
+        posted,
+        cards=cards,
+        from_balance=from_balance,
+        new_card=True,
+        initial={"prepaid_amount": covered, "means": "" if cards else PayForm.NEW_CARD},
+    )
+    paying_by_new_card = posted is not None and posted.get("means") == PayForm.NEW_CARD
+    card_form = InvoiceCardForm(posted if paying_by_new_card else None, prefix="card")
+    if posted is not None and found.status == Invoice.Status.OPEN:
+        try:  # REN-8: the page offers no payment then; a form sent from an older page is refused here
+            require_no_charge_in_doubt(found)
+        except RuleViolation as violation:
+            messages.error(request, violation.message)
+            return redirect("billing:invoice", org_id=membership.organization_id, invoice_id=found.pk)
+    if posted is not None and pay_form.is_valid():
+        paid, payment = _pay(request, found, pay_form, card_form, cards)
+        if paid:
+            if payment is not None and payment.status == Payment.Status.UNKNOWN:
                 messages.warning(
                     request,
                     _("The card payment's outcome is not known yet: we are checking it. Please do not pay again."),
@@ -78,17 +97,57 @@ def invoice(request: AuthenticatedHttpRequest, membership: Membership, invoice_i
         request,
         "billing/invoice.html",
         {
-            "organization": membership.organization,
+            "organization": organization,
             "membership": membership,
             "section": "invoices",
             "invoice": found,
             "lines": found.lines.all(),
             "credit_notes": found.credit_notes.order_by("number"),
             "pay_form": pay_form,
+            "card_form": card_form,
             "from_balance": from_balance,
-            "balance": prepaid_account_for(membership.organization).balance,
+            "balance": balance,
+            "in_doubt": found.status == Invoice.Status.OPEN and charge_in_doubt(found),
+            "means_url": f"{reverse('billing:means', args=[organization.pk])}?{urlencode({'next': request.path})}",
         },
     )
+
+
+def _pay(
+    request: AuthenticatedHttpRequest, found: Invoice, pay_form: PayForm, card_form: InvoiceCardForm, cards: list[Any]
+) -> tuple[bool, Payment | None]:
+    """Pay with the card chosen, or the one entered (`card_form`), or the balance alone. Returns
+    whether it went through and the card payment; a refusal lands on the form that caused it."""
+    prepaid_amount, chosen = pay_form.cleaned_data["prepaid_amount"], pay_form.cleaned_data["means"]
+    if chosen == PayForm.NEW_CARD and prepaid_amount < found.amount_due:
+        if not card_form.is_valid():
+            return False, None
+        data = card_form.cleaned_data
+        payment = call_service(
+            card_form,
+            lambda: invoice_pay_with_new_card(
+                invoice=found,
+                user=request.user,
+                prepaid_amount=prepaid_amount,
+                card={key: data[key] for key in ("number", "exp_month", "exp_year", "cvc")},
+                save=data["save"],
+                client_address=client_address(request),
+                now=clock.now(),
+            ),
+        )
+        return not card_form.errors, payment
+    payment = call_service(
+        pay_form,
+        lambda: invoice_pay(
+            invoice=found,
+            user=request.user,
+            prepaid_amount=prepaid_amount,
+            means=next((card for card in cards if card.pk == chosen), None),
+            client_address=client_address(request),
+            now=clock.now(),
+        ),
+    )
+    return not pay_form.errors, payment
 
 
 @member_required
@@ -98,6 +157,7 @@ def means(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResp
     organization = membership.organization
     card_form = CardForm(request.POST if request.POST.get("form") == "card" else None, prefix="card")
     other_form = OtherMeansForm(request.POST if request.POST.get("form") == "other" else None, prefix="other")
+    back_to = safe_next(request, request.POST.get("next") or request.GET.get("next"))  # e.g. the invoice to pay
     if request.method == "POST":
         added = None
         if request.POST.get("form") == "card" and card_form.is_valid():
@@ -131,7 +191,7 @@ def means(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResp
             )
         if added is not None:
             messages.success(request, _("Means of payment added: %(means)s.") % {"means": added})
-            return redirect("billing:means", org_id=organization.pk)
+            return redirect(back_to or reverse("billing:means", args=[organization.pk]))
     return render(
         request,
         "billing/means.html",
@@ -142,6 +202,7 @@ def means(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResp
             "means_list": selectors.means_of(organization),
             "card_form": card_form,
             "other_form": other_form,
+            "next": back_to,
         },
     )
 

@@ -5,6 +5,7 @@ import ipaddress
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework.request import Request
 
 
@@ -23,3 +24,15 @@ def client_address(request: HttpRequest | Request) -> str | None:
             except ValueError:
                 return remote
     return remote
+
+
+def safe_next(request: HttpRequest, value: str | None) -> str | None:
+    """A `next` address to come back to, if it is a path of this site (no other host, no scheme
+    change, no `//evil.example`); None otherwise, and the caller goes to its usual page."""
+    if not value or not value.startswith("/") or value.startswith("//"):
+        return None
+    if not url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return None
+    return value

@@ -187,7 +187,39 @@ def means_add_card(
     now: dt.datetime,
 ) -> PaymentMeans:
     """BIL-4: put a card on file, as the gateway's token with brand, last four digits, expiry and
-    fingerprint; with `make_default`, it becomes the means debited automatically (BIL-12)."""
+    fingerprint; with `make_default`, it becomes the means debited automatically (BIL-12). A card
+    already on file is refused."""
+    means, _added = card_on_file(
+        organization=organization,
+        user=user,
+        number=number,
+        exp_month=exp_month,
+        exp_year=exp_year,
+        cvc=cvc,
+        make_default=make_default,
+        reuse=False,
+        client_address=client_address,
+        now=now,
+    )
+    return means
+
+
+def card_on_file(
+    *,
+    organization: Organization,
+    user: User,
+    number: str,
+    exp_month: int,
+    exp_year: int,
+    cvc: str,
+    make_default: bool,
+    reuse: bool,
+    client_address: str | None = None,
+    now: dt.datetime,
+) -> tuple[PaymentMeans, bool]:
+    """`means_add_card`, and with `reuse` the card already on file (same fingerprint) instead of a
+    refusal, as a customer entering a card to pay with expects. Returns the means and whether it
+    was added now."""
     today = clock.business_date(now)
     with transaction.atomic():
         locked = _lock_organization(organization.pk)
@@ -206,9 +238,16 @@ def means_add_card(
         except CardRejected as rejected:
             field, message = CARD_REJECTIONS.get(rejected.code, CARD_REJECTIONS["invalid_number"])
             raise RuleViolation(_(message), rule="BIL-4", status=400, field=field) from None
-        if PaymentMeans.objects.filter(
-            organization=locked, kind=MeansKind.CARD, card_fingerprint=card.fingerprint, revoked_at__isnull=True
-        ).exists():
+        on_file = (
+            PaymentMeans.objects.filter(
+                organization=locked, kind=MeansKind.CARD, card_fingerprint=card.fingerprint, revoked_at__isnull=True
+            )
+            .order_by("pk")
+            .first()
+        )
+        if on_file is not None and reuse:
+            return on_file, False
+        if on_file is not None:
             raise RuleViolation(
                 _("This card is already on file. Remove it first to enter it again."), rule="BIL-4", field="number"
             )
@@ -235,7 +274,7 @@ def means_add_card(
         )
         if make_default:
             _make_default(organization=locked, means=means, actor=actor, now=now)
-    return means
+    return means, True
 
 
 def means_add_other(

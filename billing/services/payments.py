@@ -18,11 +18,12 @@ from django.utils.translation import gettext as _
 from accounts.permissions import BILLING_ROLES, require_member, require_role
 from audit.services import Actor, audit_record
 from billing import hooks
+from billing.declines import NEVER_RECEIVED, decline_sentence
 from billing.gateway import AUTHENTICATION_REQUIRED, ChargeResult, get_gateway
 from billing.models import Invoice, LedgerEntry, MeansKind, MeansRestriction, Payment, PaymentMeans
 from billing.money import quantize
 from billing.services.invoices import invoice_apply_payment
-from billing.services.means import card_is_valid_on
+from billing.services.means import card_is_valid_on, card_on_file, means_remove
 from billing.services.posting import payment_evidence
 from billing.services.prepaid import (
     PAYABLE_INVOICE_KINDS,
@@ -165,15 +166,78 @@ def invoice_pay(
     return payment
 
 
-# Why a payment a stopped request left PROCESSING failed: the gateway never received its charge.
-NEVER_RECEIVED = "never_received"
+def invoice_pay_with_new_card(
+    *,
+    invoice: Invoice,
+    user: Any,
+    prepaid_amount: Decimal,
+    card: dict[str, Any],
+    save: bool,
+    client_address: str | None = None,
+    now: dt.datetime,
+) -> Payment | None:
+    """`invoice_pay` with a card entered on the invoice page (`card`: number, exp_month, exp_year,
+    cvc): it is put on file as on the payment-methods page (BIL-4) — or the same card already on file
+    is used — and charged. Without `save`, a card added for this payment is removed after it (the
+    row stays, revoked: the payment points to it); a card the charge declined is removed too. The
+    invoice is checked first, so a refused payment adds no card."""
+    with transaction.atomic():
+        locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if locked.status != Invoice.Status.OPEN:
+            raise RuleViolation(_("This invoice is not open: there is nothing to pay."), rule="BIL-6")
+        _require_payer(locked, user)
+        require_no_charge_in_doubt(locked)
+        balance_pays_all = quantize(prepaid_amount) >= locked.amount_due
+    if balance_pays_all:  # no card needed: invoice_pay checks the amount and the balance
+        return invoice_pay(
+            invoice=invoice,
+            user=user,
+            prepaid_amount=prepaid_amount,
+            means=None,
+            client_address=client_address,
+            now=now,
+        )
+    means, added = card_on_file(
+        organization=invoice.organization,
+        user=user,
+        number=card["number"],
+        exp_month=card["exp_month"],
+        exp_year=card["exp_year"],
+        cvc=card["cvc"],
+        make_default=save
+        and not PaymentMeans.objects.filter(organization=invoice.organization_id, is_default=True).exists(),
+        reuse=True,
+        client_address=client_address,
+        now=now,
+    )
+    keep = not added
+    try:
+        payment = invoice_pay(
+            invoice=invoice,
+            user=user,
+            prepaid_amount=prepaid_amount,
+            means=means,
+            client_address=client_address,
+            now=now,
+        )
+        keep = keep or save
+    finally:
+        if not keep:
+            means_remove(means=means, user=user, client_address=client_address, now=now)
+    return payment
+
+
+def charge_in_doubt(invoice: Invoice) -> bool:
+    """REN-8: a card charge of the invoice is being processed or its outcome is unknown (it may have
+    paid) — by a payment on the invoice page or an automatic debit."""
+    in_doubt = (Payment.Status.PROCESSING, Payment.Status.UNKNOWN)
+    return Payment.objects.filter(invoice=invoice, status__in=in_doubt).exists() or hooks.charge_in_doubt(invoice)
 
 
 def require_no_charge_in_doubt(invoice: Invoice) -> None:
-    """REN-8: no second payment while a card charge of the invoice is being processed or its outcome
-    is unknown (it may have paid): the customer waits for the answer instead of paying twice."""
-    in_doubt = (Payment.Status.PROCESSING, Payment.Status.UNKNOWN)
-    if Payment.objects.filter(invoice=invoice, status__in=in_doubt).exists() or hooks.charge_in_doubt(invoice):
+    """REN-8: no second payment while a charge of the invoice is in doubt: the customer waits for the
+    answer instead of paying twice."""
+    if charge_in_doubt(invoice):
         raise RuleViolation(
             _("A card payment of this invoice is being checked with the payment provider. Please do not pay again."),
             rule="REN-8",
@@ -270,7 +334,7 @@ def refuse_if_declined(payment: Payment) -> None:
     """After the answer is committed: a declined card is the customer's to hear about (402)."""
     if payment.status == Payment.Status.FAILED:
         raise RuleViolation(
-            _("The card was declined (%(reason)s). Nothing was charged.") % {"reason": payment.failure_reason},
+            _("%(reason)s Nothing was charged.") % {"reason": decline_sentence(payment.failure_reason)},
             rule="BIL-4",
             status=402,
         )

@@ -171,7 +171,7 @@ def test_a_declined_card_in_the_portal_shows_why_and_changes_nothing(legal) -> N
     )
 
     assert response.status_code == 200
-    assert "The card was declined (card_declined). Nothing was charged." in response.content.decode()
+    assert "Your bank declined the card. Nothing was charged." in response.content.decode()
     payments, ledger, accounts, requests, charges = _state()
     assert (ledger, accounts, requests) == before[1:4]  # nothing credited
     # the declined charge stays on record (REN-8: it was sent outside any transaction)
@@ -360,7 +360,7 @@ def test_api_top_up_by_card_by_transfer_and_declined(legal) -> None:
     )
     assert (refused.status_code, refused.json()) == (
         402,
-        {"detail": "The card was declined (card_declined). Nothing was charged.", "rule": "BIL-4"},
+        {"detail": "Your bank declined the card. Nothing was charged.", "rule": "BIL-4"},
     )
     assert (no_card.status_code, no_card.json()) == (
         400,
