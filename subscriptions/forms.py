@@ -14,6 +14,7 @@ class OrderForm(forms.Form):
     accept_tcu = forms.IntegerField(required=False, widget=forms.HiddenInput)
     accept_special_conditions = forms.IntegerField(required=False, widget=forms.HiddenInput)
     accepted = forms.BooleanField(required=False, label=_("I accept the documents above"))
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)  # sent by the review step
 
 
 class SwitchForm(forms.Form):

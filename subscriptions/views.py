@@ -76,8 +76,10 @@ def order(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResp
     today = clock.today()
     if request.method == "POST":
         form = OrderForm(request.POST)
-        if form.is_valid():
+        if form.is_valid() and (form.cleaned_data["confirm"] or form.cleaned_data["trial"]):
             return _place_order(request, membership, form)
+        if form.is_valid():  # an order ends on a review step; a free trial starts at once
+            return _review_order(request, membership, form)
     entries = [
         {
             "plan": plan,
@@ -101,6 +103,50 @@ def order(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResp
             "entries": entries,
             "usage_entries": usage_entries,
             "vat_included": str(organization.billing_country) in selectors.SWISS_VAT_AREA | selectors.EU_COUNTRIES,
+        },
+    )
+
+
+def _review_order(request: AuthenticatedHttpRequest, membership: Membership, form: OrderForm) -> HttpResponse:
+    """What is ordered, its term, price, VAT and total as the order invoice will bill them, and the
+    documents accepted, before "Confirm order" places it. Nothing is written here."""
+    organization = membership.organization
+    today = clock.today()
+    data = form.cleaned_data
+    plan = get_object_or_404(Plan.objects.select_related("service_type"), pk=data["plan"], is_active=True)
+    documents = _documents_to_accept(organization, plan, today)
+    if documents and not data["accepted"]:
+        messages.error(request, _("Please accept the documents to order."))
+        return redirect("subscriptions:order", org_id=organization.pk)
+    quote = None
+    if not plan.usage_based:
+        price = selectors.price_in_force(plan, organization.currency, today)
+        if price is None:
+            messages.error(
+                request, _("This plan is not available in %(currency)s.") % {"currency": organization.currency}
+            )
+            return redirect("subscriptions:order", org_id=organization.pk)
+        treatment = selectors.vat_treatment(organization, plan.service_type, today)
+        vat = percent_of(price.amount, treatment.rate)
+        quote = {
+            "currency": organization.currency,
+            "excl_vat": price.amount,
+            "vat_rate": treatment.rate,
+            "vat": vat,
+            "total": price.amount + vat,
+            "reverse_charge": treatment.reverse_charge,
+        }
+    return render(
+        request,
+        "billing/order_review.html",
+        {
+            "organization": organization,
+            "membership": membership,
+            "section": "services",
+            "plan": plan,
+            "quote": quote,
+            "documents": documents,
+            "data": data,
         },
     )
 
@@ -142,9 +188,10 @@ def _place_order(request: AuthenticatedHttpRequest, membership: Membership, form
             else:
                 messages.success(
                     request,
-                    _("Ordered. The Service starts when invoice %(number)s is paid.")
+                    _("Ordered. The Service starts when invoice %(number)s is paid: pay it below.")
                     % {"number": invoice.display_number},
                 )
+                return redirect("billing:invoice", org_id=membership.organization_id, invoice_id=invoice.pk)
     except RuleViolation as violation:
         messages.error(request, violation.message)
         return redirect("subscriptions:order", org_id=membership.organization_id)

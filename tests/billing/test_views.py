@@ -40,14 +40,14 @@ def test_catalog_shows_the_vat_included_price_and_orders(legal, plan) -> None:
     url = reverse("subscriptions:order", args=[legal.organization_id])
 
     page = client.get(url)
-    ordered = client.post(url, {"plan": plan.pk})
+    ordered = client.post(url, {"plan": plan.pk, "confirm": "on"})
 
     assert "CHF 21.62" in page.content.decode()
     assert "Free trial (30 days)" in page.content.decode()
     service = Service.objects.get()
-    assert ordered.url == reverse("subscriptions:service", args=[legal.organization_id, service.pk])
-    assert service.status == "awaiting_payment"
     invoice = Invoice.objects.get()
+    assert ordered.url == reverse("billing:invoice", args=[legal.organization_id, invoice.pk])
+    assert service.status == "awaiting_payment"
     assert (
         invoice.display_number
         in logged_in(legal.user).get(reverse("billing:invoices", args=[legal.organization_id])).content.decode()
@@ -73,7 +73,7 @@ def test_a_refused_order_shows_its_reason_and_changes_nothing(legal, plan) -> No
     legal.organization.save()
 
     response = logged_in(legal.user).post(
-        reverse("subscriptions:order", args=[legal.organization_id]), {"plan": plan.pk}, follow=True
+        reverse("subscriptions:order", args=[legal.organization_id]), {"plan": plan.pk, "confirm": "on"}, follow=True
     )
 
     assert "This organization is blocked: it cannot order." in response.content.decode()
@@ -101,6 +101,7 @@ def test_tenancy_their_service_and_invoice_pages_are_404(legal, plan) -> None:
         client.get(reverse("subscriptions:service", args=[their_org, service.pk])),
         client.get(reverse("billing:invoice", args=[their_org, invoice.pk])),
         client.post(reverse("subscriptions:order", args=[their_org]), {"plan": plan.pk}),
+        client.post(reverse("subscriptions:order", args=[their_org]), {"plan": plan.pk, "confirm": "on"}),
         client.post(reverse("subscriptions:service_convert", args=[their_org, service.pk])),
     ]
 

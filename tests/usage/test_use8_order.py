@@ -76,8 +76,12 @@ def test_use1_the_order_page_shows_the_rates_of_a_usage_plan_and_orders_it(clien
     url = reverse("subscriptions:order", kwargs={"org_id": legal.organization_id})
 
     page = client.get(url).content.decode()
-    ordered = client.post(url, {"plan": plan.pk}, follow=True)
+    review = client.post(url, {"plan": plan.pk}).content.decode()
+    assert not Service.objects.exists()  # the review step writes nothing
+    ordered = client.post(url, {"plan": plan.pk, "confirm": "on"}, follow=True)
 
+    assert "Billed by what you use, each month: nothing is paid in advance." in review
+    assert "Confirm order" in review
     assert "Billed by what you use, each month" in page
     assert "CHF 0.004324" in page  # 0.004 + 8.1 % VAT, per cloudlet-hour
     assert "per cloudlet-hours" in page
