@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -266,12 +267,21 @@ def invitation_revoke(request: AuthenticatedHttpRequest, membership: Membership,
     return _member_outcome(request, membership.organization_id, notice=_("Invitation withdrawn."))
 
 
-@login_required
 def invitation(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
-    """The invited person's page: who invites them, to what, and the button to accept."""
+    """The invited person's page: who invites whom, to what, and the button to accept. Logged out,
+    the link (its token is the secret) shows the same and the log-in and sign-up links, which come
+    back here."""
     found = Invitation.objects.filter(token=token).select_related("organization", "invited_by").first()
     if found is None:
         raise Http404("No such invitation.")
+    if not request.user.is_authenticated:
+        if request.method == "POST":
+            return redirect_to_login(request.path)
+        return render(
+            request,
+            "accounts/invitation.html",
+            {"invitation": found, "is_open": found.is_open(clock.now()), "logged_out": True, "next": request.path},
+        )
     if request.method == "POST":
         try:
             joined = services.invitation_accept(

@@ -90,6 +90,22 @@ class IncidentRow:
     incident: Incident
     claim_last_day: dt.date | None  # claimable until then (SLA-5); None: not claimable here
     claim_url: str
+    filed: Claim | None = None  # the claim already filed for it, if any: its ticket instead of a button
+
+
+def claim_filed_for(incident: Incident, claims: list[Claim]) -> Claim | None:
+    """The claim filed for an incident (SLA-5): the one staff linked to it, else one whose claimed
+    time overlaps it and names no incident yet (as `claimable_incidents` counts them)."""
+    linked = next((c for c in claims if c.incident_id == incident.pk), None)
+    if linked is not None:
+        return linked
+    end = incident.resolved_at
+    if end is None:
+        return None
+    return next(
+        (c for c in claims if c.incident_id is None and c.claimed_start < end and c.claimed_end > incident.started_at),
+        None,
+    )
 
 
 @dataclass(frozen=True)
@@ -117,11 +133,13 @@ def service_sla(request: AuthenticatedHttpRequest, membership: Membership, servi
     now = clock.now()
     reports = selectors.monthly_reports(found, now=now)
     claimable = {c.incident.pk: c for c in selectors.claimable_incidents(found, now=now)}
+    claims = list(selectors.claims_for_service(found))
     incidents = [
         IncidentRow(
             incident=incident,
             claim_last_day=claimable[incident.pk].last_day if incident.pk in claimable else None,
             claim_url=claim_url(membership.organization_id, found, incident) if incident.pk in claimable else "",
+            filed=None if incident.pk in claimable else claim_filed_for(incident, claims),
         )
         for incident in selectors.incidents_for_service(found)
     ]
@@ -138,7 +156,7 @@ def service_sla(request: AuthenticatedHttpRequest, membership: Membership, servi
             limit_minutes=reports[-1].limit_minutes if reports else None,
             incidents=incidents,
             maintenances=list(selectors.maintenance_for_service(found)),
-            claims=[ClaimRow(claim=c, penalty=_penalty_of(c)) for c in selectors.claims_for_service(found)],
+            claims=[ClaimRow(claim=c, penalty=_penalty_of(c)) for c in claims],
             force_majeure=force_majeure,
             can_terminate=membership.role in TERMINATING_ROLES,
         ),

@@ -4,13 +4,19 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import translation
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Language, Organization
 from billing.models import Invoice
+from core import clock
 from subscriptions.models import Service
+from subscriptions.services.moneyback import money_back_eligible
+from support.attachments import ALLOWED_EXTENSIONS
 from support.models import Ticket
 from support.services import CUSTOMER_KINDS, STAFF_ONLY_KINDS
 
@@ -41,10 +47,28 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
+def attachment_limits() -> str:
+    """The limits the service checks (SUP-3), said before the upload: count, sizes and types."""
+    megabytes = 1024 * 1024
+    return gettext(
+        "Up to %(count)s files, at most %(size)s MB each and %(total)s MB together; "
+        "PDF, PNG, JPEG, GIF, plain text (.txt, .log, .csv) or ZIP."
+    ) % {
+        "count": settings.SUPPORT_ATTACHMENTS_MAX_COUNT,
+        "size": f"{settings.SUPPORT_ATTACHMENT_MAX_BYTES / megabytes:g}",
+        "total": f"{settings.SUPPORT_ATTACHMENTS_MAX_TOTAL_BYTES / megabytes:g}",
+    }
+
+
+# The extensions the file picker proposes (the service still checks the content, SUP-3).
+ACCEPTED_EXTENSIONS = ",".join(sorted({ext for exts in ALLOWED_EXTENSIONS.values() for ext in exts}))
+
+
 def attachments_field() -> MultipleFileField:
     return MultipleFileField(
         label=_("Attachments"),
-        help_text=_("PDF, PNG, JPEG, GIF, plain text or ZIP."),
+        help_text=lazy(attachment_limits, str)(),
+        widget=MultipleFileInput(attrs={"accept": ACCEPTED_EXTENSIONS}),
     )
 
 
@@ -115,6 +139,11 @@ class TicketForm(forms.Form):
             service = cast(forms.ModelChoiceField, self.fields["service"])
             service.queryset = services
             service.required = kind in SERVICE_REQUIRED
+            if kind == Kind.MONEY_BACK:  # MB-1, MB-2: only the Services a request would be accepted for
+                today = clock.today()
+                service.queryset = services.filter(pk__in=[s.pk for s in services if money_back_eligible(s, today)])
+                if not service.queryset.exists():
+                    service.help_text = _("None of your Services can be refunded under the money-back guarantee now.")
         else:
             del self.fields["service"]
         if kind != Kind.SLA_CLAIM:
@@ -123,7 +152,8 @@ class TicketForm(forms.Form):
             self.initial.update(self._prefilled(prefill))
 
     def _prefilled(self, prefill: Mapping[str, str]) -> dict[str, Any]:
-        """Initial values from a link (the SLA page's "Claim" button, SLA-5): the subject, the Service
+        """Initial values from a link (the SLA page's "Claim" button, SLA-5) or from the form typed before
+        "Change the kind" (then also the message and the language): the subject, the Service
         — only one the member sees (ORG-6), else none is chosen — and the claimed start and end in
         Zurich time, in the inputs' format. A value that does not parse is left out; nothing here is
         trusted: the submitted form is validated as any other."""
@@ -131,6 +161,11 @@ class TicketForm(forms.Form):
         subject = (prefill.get("subject") or "").strip()
         if subject:
             initial["subject"] = subject[: cast(forms.CharField, self.fields["subject"]).max_length]
+        body = prefill.get("body") or ""
+        if body.strip():  # what was typed before "Change the kind"
+            initial["body"] = body
+        if prefill.get("language") in Language.values:
+            initial["language"] = prefill["language"]
         raw_service = prefill.get("service") or ""
         if "service" in self.fields and raw_service.isdecimal() and len(raw_service) <= 18:  # a bigint
             visible = cast(forms.ModelChoiceField, self.fields["service"]).queryset

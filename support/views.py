@@ -44,20 +44,26 @@ def ticket_new(request: AuthenticatedHttpRequest, membership: Membership) -> Htt
     dispute (BIL-11), the start and end of the unavailability for an SLA claim (SLA-5), a Service
     where the kind is about one. Staff-only kinds are not offered. A GET may pre-fill the form
     (subject, Service, claimed start and end: the SLA page's "Claim" button); a POST ignores them."""
-    kind = request.POST.get("kind") if request.method == "POST" else request.GET.get("kind")
+    # "Change the kind" posts the form typed so far: the new kind's form keeps what fits it.
+    changing = request.method == "POST" and "change_kind" in request.POST
+    if changing:
+        kind = request.POST.get("new_kind")
+    else:
+        kind = request.POST.get("kind") if request.method == "POST" else request.GET.get("kind")
     if kind not in CUSTOMER_KINDS:
         if request.method == "POST":
             messages.error(request, _("Choose the kind of request."))
         return render(request, "support/ticket_new.html", _page(membership, kinds=customer_kinds(), form=None))
+    posting = request.method == "POST" and not changing
     form = TicketForm(
-        request.POST if request.method == "POST" else None,
-        request.FILES if request.method == "POST" else None,
+        request.POST if posting else None,
+        request.FILES if posting else None,
         kind=kind,
         services=subscription_selectors.services_for_member(membership).select_related("plan"),
         invoices=billing_selectors.invoices_for_member(membership),
-        prefill=request.GET if request.method == "GET" else None,
+        prefill=request.POST if changing else request.GET if request.method == "GET" else None,
     )
-    if request.method == "POST" and form.is_valid():
+    if posting and form.is_valid():
         data = form.cleaned_data
         try:
             ticket = ticket_open(

@@ -70,6 +70,16 @@ def first_paid_invoice(service: Service) -> Invoice | None:
     )
 
 
+def money_back_eligible(service: Service, today: dt.date) -> bool:
+    """MB-1, MB-2, MB-3 as `service_money_back` checks them, read without a lock: whether a request
+    for this Service would be accepted today (the forms offer only those)."""
+    try:
+        _check_eligible(service, today)
+    except RuleViolation:
+        return False
+    return True
+
+
 def _check_eligible(service: Service, today: dt.date) -> Invoice:
     """MB-1, MB-2 on the locked Service; the refusal names the reason and the rule."""
     service_type = service.plan.service_type
