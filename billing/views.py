@@ -72,7 +72,7 @@ def invoice(request: AuthenticatedHttpRequest, membership: Membership, invoice_i
         cards=cards,
         from_balance=from_balance,
         new_card=True,
-        initial={"prepaid_amount": covered, "means": "" if cards else PayForm.NEW_CARD},
+        initial={"prepaid_amount": covered, "means": str(cards[0].pk) if cards else PayForm.NEW_CARD},
     )
     paying_by_new_card = posted is not None and posted.get("means") == PayForm.NEW_CARD
     card_form = InvoiceCardForm(posted if paying_by_new_card else None, prefix="card")

@@ -314,3 +314,25 @@ def test_a_next_to_another_site_is_ignored(legal, unsafe: str) -> None:
 
     assert (added.status_code, added.url) == (302, means_url)
     assert PaymentMeans.objects.get().kind == "postcard"
+
+
+def test_the_default_card_is_chosen_else_a_new_card(legal) -> None:
+    invoice = InvoiceFactory(organization=legal.organization)
+    client = logged_in(legal.user)
+
+    without = client.get(_url(invoice)).content.decode()
+    card = means_add_card(
+        organization=legal.organization,
+        user=legal.user,
+        number="4242424242424242",
+        exp_month=12,
+        exp_year=2030,
+        cvc="123",
+        make_default=True,
+        now=NOW,
+    )
+    with_card = client.get(_url(invoice)).content.decode()
+
+    assert '<option value="new" selected>A new card (enter it below)</option>' in without
+    assert f'<option value="{card.pk}" selected>' in with_card
+    assert 'name="card-save" id="id_card-save" checked' in with_card
