@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -23,6 +24,7 @@ from billing.forms import (
     PayForm,
     TopUpForm,
 )
+from billing.gateway import is_sandbox
 from billing.models import Invoice, Payment
 from billing.pdf import invoice_pdf
 from billing.services.means import means_add_card, means_add_other, means_remove, means_set_default
@@ -108,6 +110,7 @@ def invoice(request: AuthenticatedHttpRequest, membership: Membership, invoice_i
             "from_balance": from_balance,
             "balance": balance,
             "in_doubt": found.status == Invoice.Status.OPEN and charge_in_doubt(found),
+            "test_mode": is_sandbox(settings.PAYMENT_GATEWAY),
             "means_url": f"{reverse('billing:means', args=[organization.pk])}?{urlencode({'next': request.path})}",
         },
     )
