@@ -70,6 +70,7 @@ def test_confirm_order_places_it_and_lands_on_the_invoice_with_the_pay_button(le
     assert placed.redirect_chain == [(reverse("billing:invoice", args=[legal.organization_id, invoice.pk]), 302)]
     html = placed.content.decode()
     assert f"Ordered. The Service starts when invoice {invoice.display_number} is paid: pay it below." in html
+    assert "The Service you ordered starts as soon as this invoice is paid in full." in html
     assert "Pay now" in html
     assert "By bank transfer: use the QR-bill of the PDF." in html
     assert (invoice.kind, invoice.total_incl_vat) == ("order", Decimal("21.62"))
