@@ -374,6 +374,11 @@ class PaymentAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     search_fields = ["reference", "organization__name"]
     list_select_related = ["organization", "invoice"]
     actions = ["record_top_up_transfer"]
+    index_queue_label = _("Card payments of unknown outcome (REN-8)")
+
+    def index_queue(self, request: HttpRequest) -> tuple[int, str]:
+        """Card payments whose outcome the gateway did not give: the staff site's index counts them."""
+        return Payment.objects.filter(status=Payment.Status.UNKNOWN).count(), "status__exact=unknown"
 
     def has_act_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("billing.change_payment")
@@ -547,6 +552,8 @@ class CashOutRequestAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
             .annotate(open_invoice=Exists(open_invoice), waiting_first=waiting_first)
             .order_by("waiting_first", "requested_at", "pk")
         )
+
+    index_queue_label = _("Cash-out requests waiting (PRE-4)")
 
     def index_queue(self, request: HttpRequest) -> tuple[int, str]:
         """The waiting requests, counted on the staff site's index (config.admin)."""

@@ -20,6 +20,7 @@ from core import clock
 from core.admin import ReadOnlyAdmin, reason_action
 from core.errors import RuleViolation
 from core.forms import show_refusal
+from enforcement import selectors
 from enforcement.forms import BreachOpenForm, CauseTerminationForm, EvidenceForm
 from enforcement.models import Breach, BreachEvidence, CauseTermination
 from enforcement.services import (
@@ -54,6 +55,21 @@ class EvidenceInline(admin.TabularInline):
         return False
 
 
+class DeadlineFilter(admin.SimpleListFilter):
+    """ENF-2: open breaches whose remedy deadline passed without a decision."""
+
+    title = _("remedy deadline")
+    parameter_name = "deadline"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return [("passed", _("passed, no decision yet"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "passed":
+            return queryset.filter(pk__in=selectors.breaches_awaiting_decision(clock.today()).values("pk"))
+        return queryset
+
+
 @admin.register(Breach)
 class BreachAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     list_display = [
@@ -67,10 +83,16 @@ class BreachAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
         "notice_withheld",
         "opened_at",
     ]
-    list_filter = ["status", "category", "whole_organization", "notice_withheld"]
+    list_filter = ["status", DeadlineFilter, "category", "whole_organization", "notice_withheld"]
     search_fields = ["organization__name", "reason"]
     list_select_related = ["organization"]
     readonly_fields = ["clause"]
+    index_queue_label = _("Breach deadlines passed without a decision (ENF-2)")
+
+    def index_queue(self, request: HttpRequest) -> tuple[int, str]:
+        """Breaches to decide: the staff site's index counts them."""
+        return selectors.breaches_awaiting_decision(clock.today()).count(), "deadline=passed"
+
     inlines = [EvidenceInline]
     actions = ["remedied", "not_remedied"]
     change_list_template = "admin/enforcement/breach/change_list.html"

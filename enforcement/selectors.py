@@ -44,6 +44,14 @@ def evidence_for_customer(*, organization_id: int, breach_id: int, evidence_id: 
     return found
 
 
+def breaches_awaiting_decision(day: dt.date) -> QuerySet[Breach]:
+    """ENF-2: open breaches whose remedy deadline passed before `day` (the deadline day itself is the
+    customer's), reminded or not, of an Organization whose contract still runs: staff decide them."""
+    return Breach.objects.filter(status=Breach.Status.OPEN, remedy_deadline__lt=day).exclude(
+        organization__status="terminated"
+    )
+
+
 def breaches_past_deadline(day: dt.date) -> QuerySet[Breach]:
     """ENF-2: open breaches whose remedy deadline passed before `day` and whose staff were not
     reminded yet (the deadline day itself is the customer's); not those of an Organization whose

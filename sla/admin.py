@@ -544,6 +544,12 @@ class ClaimAdmin(ActionPagesMixin, StaffAccessAuditMixin, ReadOnlyAdmin):
     ]
     list_filter = ["status"]
     search_fields = ["organization__name", "ticket__id__exact", "ticket__subject"]
+    index_queue_label = _("SLA claims to decide (SLA-5)")
+
+    def index_queue(self, request: HttpRequest) -> tuple[int, str]:
+        """Claims under analysis: the staff site's index counts them."""
+        return Claim.objects.filter(status=Claim.Status.PENDING).count(), "status__exact=pending"
+
     list_select_related = ["organization", "service__plan", "service__organization", "ticket", "incident"]
     fields = [
         "organization",

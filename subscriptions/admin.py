@@ -240,6 +240,14 @@ class RenewalAttemptAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     search_fields = ["service__organization__name"]
     list_select_related = ["service__organization", "service__plan__service_type", "forced_by"]
     exclude = ["idempotency_key"]
+    index_queue_label = _("Renewal debits of unknown outcome (REN-8)")
+
+    def index_queue(self, request: HttpRequest) -> tuple[int, str]:
+        """Debit attempts whose card outcome is unknown: the staff site's index counts them."""
+        return (
+            RenewalAttempt.objects.filter(outcome=RenewalAttempt.Outcome.UNKNOWN).count(),
+            "outcome__exact=unknown",
+        )
 
     @admin.display(description=_("Organization"))
     def organization(self, obj: RenewalAttempt) -> Any:

@@ -17,6 +17,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from accounts.http import AuthenticatedHttpRequest
@@ -38,6 +41,9 @@ from support.services import (
     ticket_suspend_service,
 )
 from support.views import attachment_response
+
+# The queue shows this many characters of a subject (the rest in its tooltip): readable at 1280 px.
+SUBJECT_CHARS = 60
 
 # Age buckets of the queue: (parameter value, label, at least, less than) — by the ticket's opening.
 AGE_BUCKETS = (
@@ -85,6 +91,14 @@ class EscalatedFilter(YesNoFilter):
     parameter_name = "escalated"
     condition = Q(escalated_at__isnull=False)
 
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return [("waiting", _("yes, still waiting for us")), *super().lookups(request, model_admin)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "waiting":
+            return queryset.filter(pk__in=selectors.escalated_waiting().values("pk"))
+        return super().queryset(request, queryset)
+
 
 class AbusiveFilter(YesNoFilter):
     """SUP-6."""
@@ -111,19 +125,10 @@ class DocumentsOverdueFilter(admin.SimpleListFilter):
 
 @admin.register(Ticket)
 class TicketAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
-    list_display = [
-        "id",
-        "subject",
-        "organization",
-        "kind",
-        "status",
-        "priority",
-        "language",
-        "created_at",
-        "escalated_at",
-        "abusive_flagged_at",
-        "documents_overdue",
-    ]
+    # Readable at 1280 px: short columns, the subject truncated (its full text in the title), the
+    # three flags in one column, the opening day without its time.
+    list_display = ["id", "short_subject", "organization", "kind", "status", "priority", "language", "opened", "flags"]
+    list_display_links = ["id", "short_subject"]
     list_filter = [
         "kind",
         "status",
@@ -169,9 +174,33 @@ class TicketAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
     change_form_template = "admin/support/ticket/change_form.html"
     change_list_template = "admin/support/ticket/change_list.html"
 
-    @admin.display(description=_("documents deadline passed"), boolean=True)
-    def documents_overdue(self, obj: Ticket) -> bool:
-        return selectors.ticket_documents_overdue(obj, clock.today())
+    index_queue_label = _("Escalated tickets waiting for us (SUP-7)")
+
+    def index_queue(self, request: HttpRequest) -> tuple[int, str]:
+        """Escalated tickets still waiting for us: the staff site's index counts them."""
+        return selectors.escalated_waiting().count(), "escalated=waiting"
+
+    @admin.display(description=_("subject"), ordering="subject")
+    def short_subject(self, obj: Ticket) -> str:
+        if len(obj.subject) <= SUBJECT_CHARS:
+            return obj.subject
+        return format_html('<span title="{}">{}</span>', obj.subject, Truncator(obj.subject).chars(SUBJECT_CHARS))
+
+    @admin.display(description=_("opened"), ordering="created_at")
+    def opened(self, obj: Ticket) -> str:
+        return date_format(clock.business_date(obj.created_at), "SHORT_DATE_FORMAT")
+
+    @admin.display(description=_("flags"))
+    def flags(self, obj: Ticket) -> str:
+        """Escalated, flagged abusive, documents deadline passed (TCU 18): what the filters find."""
+        found = []
+        if obj.escalated_at is not None:
+            found.append(_("escalated"))
+        if obj.abusive_flagged_at is not None:
+            found.append(_("abusive"))
+        if selectors.ticket_documents_overdue(obj, clock.today()):
+            found.append(_("documents late"))
+        return ", ".join(str(flag) for flag in found) or "—"
 
     def has_act_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("support.change_ticket")

@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Membership
@@ -119,6 +119,16 @@ def staff_queue(
             raise ValueError("an age filter needs `now`")
         tickets = tickets.filter(created_at__lte=now - older_than)
     return tickets.order_by("created_at", "id")
+
+
+def escalated_waiting() -> QuerySet[Ticket]:
+    """Tickets escalated while they wait for the provider (SUP-7, support.jobs): escalated since they
+    started waiting, and still waiting."""
+    return Ticket.objects.filter(
+        status__in=(Ticket.Status.OPEN, Ticket.Status.WAITING_PROVIDER),
+        waiting_since__isnull=False,
+        escalated_at__gte=F("waiting_since"),
+    )
 
 
 def ticket_documents_overdue(ticket: Ticket, today: dt.date) -> bool:
