@@ -19,8 +19,10 @@ function labelTableCells(root) {
     for (const cell of headerRow.cells) {
       for (let i = 0; i < cell.colSpan; i += 1) labels.push(cell.textContent.trim());
     }
-    for (const body of table.tBodies) {
-      for (const row of body.rows) {
+    // the total rows too, where a row has several amounts (one amount beside its name needs no label)
+    const footRows = table.tFoot ? [...table.tFoot.rows].filter((row) => row.querySelectorAll("td").length > 1) : [];
+    for (const rows of [...[...table.tBodies].map((body) => body.rows), footRows]) {
+      for (const row of rows) {
         let column = 0;
         for (const cell of row.cells) {
           if (cell.tagName === "TD" && !cell.hasAttribute("data-label")) cell.setAttribute("data-label", labels[column] || "");

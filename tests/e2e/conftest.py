@@ -5,6 +5,7 @@ Every journey runs at 1280 px and at 390 px wide; the desktop runs come first, t
 (so a second staff log-in finds a new TOTP step). tests/conftest.py skips the suite, with a banner,
 where Chromium is missing (an error in CI)."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    if os.environ.get("E2E_SERVER"):  # writing journeys: a server kept running (tests/e2e/server.py __main__)
+        yield Server.load(Path(os.environ["E2E_SERVER"]))
+        return
     with portal_server(tmp_path_factory.mktemp("e2e-server")) as server:
         yield server
 

@@ -3,26 +3,34 @@ var/e2e/ (what the browser saw, for a failed CI run) and, on a phone, a check th
 sideways."""
 
 import re
+import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django_otp.oath import TOTP
 from playwright.sync_api import Page, expect
 
 from demo.management.commands.seed_demo import DEMO_CUSTOMER, DEMO_STAFF, DEMO_TOTP_KEY
 
+if TYPE_CHECKING:
+    from tests.e2e.server import Server
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "e2e"
 PHONE, DESKTOP = 390, 1280
 CARD_OK, CARD_DECLINED, CARD_UNKNOWN = "4242 4242 4242 4242", "4000 0000 0000 0002", "4000 0000 0000 0119"
+_steps: dict[Path, int] = {}  # screenshots taken per test folder, this session
 
 
 class Journey:
     def __init__(self, page: Page, *, base_url: str, width: int, name: str) -> None:
         self.page, self.base_url, self.width = page, base_url, width
         self.folder = SCREENSHOTS / re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
+        if self.folder not in _steps:  # a test's first journey: the screenshots of an earlier run go
+            shutil.rmtree(self.folder, ignore_errors=True)
+            _steps[self.folder] = 0
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.steps = 0
 
     @property
     def phone(self) -> bool:
@@ -36,8 +44,8 @@ class Journey:
     def step(self, name: str) -> None:
         """The page as it stands: a screenshot, and on a phone no sideways scrolling."""
         self.page.wait_for_load_state()
-        self.steps += 1
-        self.page.screenshot(path=self.folder / f"{self.steps:02d}-{name}.png", full_page=True)
+        _steps[self.folder] += 1  # one numbering for the journeys of a test (a customer's and staff's)
+        self.page.screenshot(path=self.folder / f"{_steps[self.folder]:02d}-{name}.png", full_page=True)
         if self.phone:
             widths = self.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
             assert widths[0] <= widths[1], f"{self.page.url} scrolls sideways at {self.width}px: {widths}"
@@ -92,4 +100,52 @@ def staff_code() -> str:
 
 
 STAFF = DEMO_STAFF
-__all__ = ["CARD_DECLINED", "CARD_OK", "CARD_UNKNOWN", "DESKTOP", "PHONE", "STAFF", "Journey", "expect", "staff_code"]
+
+
+_incidents = 0
+
+
+def record_incident(portal: "Server", title: str) -> None:
+    """A resolved 20-minute failure of the demo Jelastic Service, recorded as monitoring would, on a
+    day of its own (two days back, then one more per incident), so that each claim journey has an
+    incident nobody claimed yet."""
+    global _incidents  # noqa: PLW0603
+    _incidents += 1
+    portal.shell(
+        f"""
+import datetime as dt
+from core import clock
+from accounts.models import User
+from sla.services.incidents import incident_record
+from subscriptions.models import Service
+now = clock.now()
+service = Service.objects.get(plan__service_type__slug="jelastic-cloud", organization__name="Demo Cloud Sàrl")
+day = clock.business_date(now) - dt.timedelta(days={1 + _incidents})
+start = dt.datetime.combine(day, dt.time(8, 0), tzinfo=clock.ZURICH)
+incident_record(user=User.objects.get(email={STAFF[0]!r}), incident_class="A", title={title!r},
+    started_at=start, resolved_at=start + dt.timedelta(minutes=20), service_ids=[service.pk], now=now)
+"""
+    )
+
+
+def file_claim(customer: Journey, title: str) -> str:
+    """From the Service's SLA page, the Claim button of the incident titled so, then the pre-filled
+    claim sent; returns the ticket's subject."""
+    org = customer.organization_path()
+    customer.go(f"{org}/sla/", "sla")
+    with customer.page.expect_navigation():
+        customer.page.locator("main").get_by_role("link", name="Jelastic Cloud · Pay per use").first.click()
+    customer.step("service-sla")
+    row = customer.page.locator("main tr", has_text=title)
+    expect(row).to_have_count(1)
+    with customer.page.expect_navigation():
+        row.get_by_role("link", name="Claim", exact=True).click()
+    customer.step("claim-form")
+    subject = customer.page.get_by_label("Subject").input_value()
+    assert title in subject, subject
+    message = customer.page.get_by_label("Message")
+    if not message.input_value():
+        message.fill("The cluster did not answer for twenty minutes.")
+    customer.submit("Send", "claim-filed")
+    expect(customer.page.locator("h1")).to_contain_text(subject)
+    return subject

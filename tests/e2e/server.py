@@ -6,6 +6,7 @@ afterwards; on SQLite a file under var/. The server's Celery queue and beat sche
 a `make run` on the same broker neither takes its tasks nor gives it its own.
 """
 
+import json
 import os
 import secrets
 import signal
@@ -14,7 +15,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -35,9 +36,24 @@ class Server:
     def manage(self, *args: str) -> str:
         """A management command against the server's database (as `make totp` would run it)."""
         done = subprocess.run(  # noqa: S603
-            [str(PYTHON), "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=True
+            [str(PYTHON), "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=False
         )
+        if done.returncode:
+            raise RuntimeError(f"manage.py {args[0]} ended with {done.returncode}:\n{done.stderr[-4000:]}")
         return done.stdout
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps({"url": self.url, "env": self.env, "log": str(self.log)}))
+
+    @classmethod
+    def load(cls, path: Path) -> "Server":
+        data = json.loads(path.read_text())
+        return cls(url=data["url"], env=data["env"], log=Path(data["log"]))
+
+    def shell(self, code: str) -> str:
+        """Python run by `manage.py shell` against the server's database: what staff or monitoring
+        would have done before a journey (an incident to claim), not what the journey proves."""
+        return self.manage("shell", "--no-imports", "-c", code).strip()
 
 
 def _free_port() -> int:
@@ -137,3 +153,22 @@ def portal_server(workdir: Path) -> Iterator[Server]:
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
+
+
+if __name__ == "__main__":
+    # Writing journeys: `python -m tests.e2e.server DIR` keeps a server running (Ctrl-C stops it) and
+    # describes it in DIR/server.json; `E2E_SERVER=DIR/server.json pytest tests/e2e` then reuses it.
+    import sys
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    django.setup()
+    folder = Path(sys.argv[1]).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stops the server's processes and drops its database
+    with portal_server(folder) as running:
+        running.save(folder / "server.json")
+        print(f"{running.url}  (E2E_SERVER={folder / 'server.json'})", flush=True)
+        with suppress(KeyboardInterrupt):
+            signal.pause()
