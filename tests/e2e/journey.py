@@ -149,3 +149,38 @@ def file_claim(customer: Journey, title: str) -> str:
     customer.submit("Send", "claim-filed")
     expect(customer.page.locator("h1")).to_contain_text(subject)
     return subject
+
+
+HOUSING = "Housing · Demo Housing 1U"
+
+
+def order(customer: Journey) -> str:
+    """Orders the monthly housing plan; returns the path of the order's invoice, where the order lands."""
+    org = customer.organization_path()
+    customer.go(f"{org}/services/", "services")
+    with customer.page.expect_navigation():
+        customer.page.locator("main").get_by_role("link", name="Order a Service").click()
+    customer.step("catalog")
+    offer = customer.page.locator("main section", has=customer.page.get_by_role("heading", name=HOUSING))
+    with customer.page.expect_navigation():
+        offer.get_by_role("button", name="Order", exact=True).click()
+    customer.step("review")
+    expect(customer.page.locator("h1")).to_have_text("Review your order")
+    expect(customer.page.locator("main")).to_contain_text("CHF 162.15")
+    customer.submit("Confirm order", "ordered")
+    expect(customer.page).to_have_url(re.compile(rf"{org}/invoices/\d+/$"))
+    expect(customer.page.locator("main")).to_contain_text("Demo Housing 1U")
+    return customer.page.url.removeprefix(customer.base_url)
+
+
+def pay_with_a_new_card(customer: Journey, number: str, step: str) -> None:
+    pay = customer.page.locator("#pay")
+    prepaid = pay.get_by_label("From the Prepaid Account")
+    if prepaid.is_visible():
+        prepaid.fill("0")  # all by card
+    pay.get_by_label(re.compile("The rest by card|By card")).select_option("new")
+    pay.get_by_label("Card number").fill(number)
+    pay.get_by_label("Expiry month").fill("12")
+    pay.get_by_label("Expiry year").fill("2031")
+    pay.get_by_label("Security code").fill("123")
+    customer.submit("Pay now", step)
