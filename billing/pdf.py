@@ -30,6 +30,7 @@ from stdnum.iso7064 import mod_97_10
 
 from billing.models import Invoice
 from billing.money import quantize
+from core import figures
 
 FONT = "Helvetica"
 PAGE_ENCODING = "cp1252"  # what fpdf2's core fonts can show
@@ -192,13 +193,15 @@ def _draw_parties(pdf: FPDF, invoice: Invoice) -> None:
     """The provider at the top left, the billing address snapshot where a C5 envelope's window shows it."""
     provider_lines = [*settings.PROVIDER_ADDRESS_LINES, _country_name(settings.PROVIDER_COUNTRY)]
     if settings.PROVIDER_VAT_NUMBER:
-        provider_lines.append(_("VAT number: %(number)s") % {"number": settings.PROVIDER_VAT_NUMBER})
+        provider_lines.append(
+            _("VAT number: %(number)s") % {"number": figures.vat_number(settings.PROVIDER_VAT_NUMBER)}
+        )
     _draw_address(pdf, x=MARGIN, y=MARGIN, width=90, name=settings.PROVIDER_NAME, lines=provider_lines)
 
     address = invoice.billing_address
     customer_lines = [*address.get("lines", []), _country_name(address.get("country", ""))]
     if address.get("vat_number"):
-        customer_lines.append(_("VAT number: %(number)s") % {"number": address["vat_number"]})
+        customer_lines.append(_("VAT number: %(number)s") % {"number": figures.vat_number(address["vat_number"])})
     _draw_address(pdf, x=115, y=50, width=80, name=address.get("name", ""), lines=customer_lines)
 
 
@@ -341,8 +344,9 @@ def _fit(text: str, encoding: str) -> str:
 
 
 def _money(amount: Decimal) -> str:
-    """Two decimals, half up (MONEY-1), thousands grouped with an apostrophe as in Switzerland: 1'234.50."""
-    return f"{quantize(amount):,.2f}".replace(",", "'")
+    """Two decimals, half up (MONEY-1), with the invoice language's separators (core.figures): "1’234.50"
+    in German, "1 234,50" in French."""
+    return figures.amount(quantize(amount))
 
 
 def _amount(amount: Decimal, currency: str) -> str:
@@ -350,9 +354,9 @@ def _amount(amount: Decimal, currency: str) -> str:
 
 
 def _number(value: Decimal) -> str:
-    """A quantity or a rate without trailing zeros: 1, 2.5, 8.1, 1'500."""
-    text = f"{value:,f}".replace(",", "'")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    """A quantity or a rate without trailing zeros, with the language's separators: 1, 2.5, 8.1, 1’500."""
+    exponent = value.normalize().as_tuple().exponent
+    return figures.localized(value, max(0, -exponent) if isinstance(exponent, int) else 0)
 
 
 def _date(day: dt.date) -> str:

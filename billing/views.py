@@ -37,7 +37,7 @@ from billing.services.payments import (
 from billing.services.prepaid import PAYABLE_INVOICE_KINDS, prepaid_account_for, prepaid_cash_out_request
 from billing.services.topup import prepaid_top_up_by_card, prepaid_top_up_by_transfer
 from billing.slips import top_up_slip
-from core import clock
+from core import clock, figures
 from core.errors import RuleViolation
 from core.forms import call_service
 from core.http import client_address, safe_next
@@ -272,7 +272,11 @@ def prepaid(request: AuthenticatedHttpRequest, membership: Membership) -> HttpRe
                         "Please transfer %(currency)s %(amount)s quoting the reference %(reference)s. A bank "
                         "transfer can take up to 10 working days to reach us: the balance is credited when it does."
                     )
-                    % {"currency": payment.currency, "amount": payment.amount, "reference": payment.reference},
+                    % {
+                        "currency": payment.currency,
+                        "amount": figures.amount(payment.amount),
+                        "reference": payment.reference,
+                    },
                 )
                 return redirect("billing:prepaid_transfer", org_id=organization.pk, payment_id=payment.pk)
         else:
@@ -297,7 +301,7 @@ def prepaid(request: AuthenticatedHttpRequest, membership: Membership) -> HttpRe
                 messages.success(
                     request,
                     _("%(currency)s %(amount)s is credited to your Prepaid Account.")
-                    % {"currency": payment.currency, "amount": payment.amount},
+                    % {"currency": payment.currency, "amount": figures.amount(payment.amount)},
                 )
         if payment is not None:
             return redirect("billing:prepaid", org_id=organization.pk)
@@ -357,6 +361,6 @@ def prepaid_cash_out(request: AuthenticatedHttpRequest, membership: Membership) 
         messages.success(
             request,
             _("Your request to pay out %(currency)s %(amount)s is sent to our staff.")
-            % {"currency": request_.account.currency, "amount": request_.amount},
+            % {"currency": request_.account.currency, "amount": figures.amount(request_.amount)},
         )
     return redirect("billing:prepaid", org_id=membership.organization_id)

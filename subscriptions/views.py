@@ -21,7 +21,7 @@ from billing.forms import PayForm
 from billing.models import AddOn, Invoice, MeansKind, PaymentMeans, Plan
 from billing.money import percent_of
 from billing.services.prepaid import prepaid_account_for
-from core import clock
+from core import clock, figures
 from core.errors import RuleViolation
 from core.forms import raise_unless_the_forms
 from core.http import client_address
@@ -413,15 +413,15 @@ def service_money_back(request: AuthenticatedHttpRequest, membership: Membership
                     "%(card)s to your card, %(prepaid)s to your Prepaid Account."
                 ) % {
                     "currency": refund.currency,
-                    "amount": refund.amount,
-                    "card": refund.card_amount,
-                    "prepaid": refund.prepaid_amount,
+                    "amount": figures.amount(refund.amount),
+                    "card": figures.amount(refund.card_amount),
+                    "prepaid": figures.amount(refund.prepaid_amount),
                 }
             else:
                 done = _(
                     "The Service is cancelled and its data deleted. %(currency)s %(amount)s is credited to your "
                     "Prepaid Account."
-                ) % {"currency": refund.currency, "amount": refund.amount}
+                ) % {"currency": refund.currency, "amount": figures.amount(refund.amount)}
             messages.success(request, done)
             return redirect("subscriptions:service", org_id=membership.organization_id, service_id=found.pk)
     return render(
@@ -557,7 +557,7 @@ def service_credits_pay(
         )
         return _("%(currency)s %(amount)s of invoice %(number)s is paid with the Service's credits.") % {
             "currency": found.currency,
-            "amount": paid,
+            "amount": figures.amount(paid),
             "number": invoice.display_number,
         }
 

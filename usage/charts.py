@@ -24,8 +24,10 @@ from typing import Protocol
 from django.utils import formats
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+
+from core import figures
+from core.figures import localized
 
 WIDTH, HEIGHT = 760, 290
 LEFT, RIGHT, TOP, BOTTOM = 72, 12, 24, 46
@@ -45,27 +47,9 @@ class Bar:
     highlight: bool = False  # today
 
 
-_SEPARATORS: dict[str | None, tuple[str, str]] = {}
-
-
-def localized(value: Decimal, places: int) -> str:
-    """`value` with `places` decimals, grouped by thousands, with the active language's separators.
-    Django's `number_format` looks the separators up on every call; a month's page shows hundreds
-    of figures (USE-7: the page of a full month well under 50 ms), so they are looked up once per
-    language here."""
-    language = get_language()
-    if language not in _SEPARATORS:
-        _SEPARATORS[language] = (
-            str(formats.get_format("DECIMAL_SEPARATOR", use_l10n=True)),
-            str(formats.get_format("THOUSAND_SEPARATOR", use_l10n=True)),
-        )
-    decimal, thousand = _SEPARATORS[language]
-    return f"{value:,.{places}f}".replace(",", "\0").replace(".", decimal).replace("\0", thousand)
-
-
 def money(amount: Decimal, currency: str) -> str:
-    """An amount as people read it in the active language, with its currency: "CHF 1'234.50"."""
-    return f"{currency} {localized(amount, 2)}"
+    """An amount as people read it in the active language, with its currency: "CHF 1’234.50"."""
+    return figures.amount(amount, currency)
 
 
 def axis_top(values: Iterable[Decimal]) -> Decimal:

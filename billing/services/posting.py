@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from audit.services import Actor, AuditSpec, audit_record_many
 from billing.models import Invoice, LedgerEntry, Payment, PrepaidAccount
 from billing.money import quantize
+from core import figures
 from core.bulk import bulk_insert, bulk_update
 from core.errors import RuleViolation
 from notifications.services import NoticeSpec, notify_many
@@ -141,7 +142,7 @@ def ledger_post(postings: Sequence[Posting], *, actor: Actor, now: dt.datetime, 
         if after < 0:
             raise RuleViolation(
                 _("The Prepaid Account's balance (%(currency)s %(balance)s) does not cover %(amount)s.")
-                % {"currency": account.currency, "balance": before, "amount": -amount},
+                % {"currency": account.currency, "balance": figures.amount(before), "amount": figures.amount(-amount)},
                 rule="PRE-1",
             )
         balances[account.pk] = after

@@ -37,7 +37,7 @@ from billing.services.posting import (
     money,
     payments_record,
 )
-from core import clock
+from core import clock, figures
 from core.errors import RuleViolation
 from notifications.services import notify
 
@@ -358,7 +358,11 @@ def prepaid_pay_invoice(
         if value > account.balance:
             raise RuleViolation(
                 _("The Prepaid Account's balance (%(currency)s %(balance)s) does not cover %(amount)s.")
-                % {"currency": account.currency, "balance": account.balance, "amount": value},
+                % {
+                    "currency": account.currency,
+                    "balance": figures.amount(account.balance),
+                    "amount": figures.amount(value),
+                },
                 rule="PRE-1",
             )
         entry = _settle(
@@ -422,7 +426,7 @@ def prepaid_staff_adjust(
         if account.balance + value < 0:
             raise RuleViolation(
                 _("The balance is %(currency)s %(balance)s: it cannot go below zero.")
-                % {"currency": account.currency, "balance": account.balance},
+                % {"currency": account.currency, "balance": figures.amount(account.balance)},
                 rule="PRE-1",
             )
         return _post(
@@ -493,7 +497,11 @@ def prepaid_cash_out_pay(*, request: CashOutRequest, staff_user: User, now: dt.d
         if account.balance < locked.amount:
             raise RuleViolation(
                 _("The balance (%(currency)s %(balance)s) no longer covers the requested %(amount)s.")
-                % {"currency": account.currency, "balance": account.balance, "amount": locked.amount},
+                % {
+                    "currency": account.currency,
+                    "balance": figures.amount(account.balance),
+                    "amount": figures.amount(locked.amount),
+                },
                 rule="PRE-4",
             )
         _post(

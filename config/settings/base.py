@@ -186,6 +186,8 @@ LANGUAGES = [
     ("es", _("Spanish")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Issue 17: dates and amounts as Swiss users write them, one module per language (core/formats).
+FORMAT_MODULE_PATH = ["core.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = None  # production sets it (collectstatic); in development the finders serve the files

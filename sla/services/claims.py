@@ -15,7 +15,7 @@ from audit.services import Actor, audit_record
 from billing.models import Invoice, LedgerEntry
 from billing.money import percent_of
 from billing.services.prepaid import prepaid_credit
-from core import clock
+from core import clock, figures
 from core.errors import RuleViolation
 from sla import engine, selectors
 from sla.models import (
@@ -32,7 +32,6 @@ from subscriptions.models import Service
 from subscriptions.services.lifecycle import require_service_manager, service_terminate_for
 
 Status = Claim.Status
-
 
 
 # --- claims (SLA-5) --------------------------------------------------------------------------
@@ -258,7 +257,7 @@ def _accepted_message(penalty: Penalty) -> str:
     if penalty.amount > 0:
         text += " " + _("%(currency)s %(amount)s will be credited to your Prepaid Account.") % {
             "currency": penalty.currency,
-            "amount": penalty.amount,
+            "amount": figures.amount(penalty.amount),
         }
     else:
         text += " " + _("This occurrence earns no amount; it counts for the next ones of the year.")

@@ -16,7 +16,7 @@ from accounts.permissions import require_staff
 from audit.services import Actor, audit_record
 from billing import selectors as billing_selectors
 from billing.models import Invoice
-from core import clock
+from core import clock, figures
 from core.errors import RuleViolation
 from subscriptions import selectors as subscription_selectors
 from subscriptions.models import Service
@@ -238,10 +238,10 @@ def _open_money_back(opening: Opening, asked: Asked) -> Ticket:
                 "Refunded under the money-back guarantee: %(amount)s %(currency)s (%(card)s to the card"
                 " used for the order, %(prepaid)s credited to the Prepaid Account). The Service is terminated."
             ) % {
-                "amount": refund.amount,
+                "amount": figures.amount(refund.amount),
                 "currency": refund.currency,
-                "card": refund.card_amount,
-                "prepaid": refund.prepaid_amount,
+                "card": figures.amount(refund.card_amount),
+                "prepaid": figures.amount(refund.prepaid_amount),
             }
         system = Message.objects.create(
             ticket=ticket, author=None, from_staff=True, body=statement, created_at=opening.now
@@ -332,7 +332,6 @@ def ticket_open(
 # --- staff open a ticket -------------------------------------------------------------------------
 
 
-
 def ticket_open_by_staff(
     *,
     organization: Organization,
@@ -406,4 +405,3 @@ def ticket_open_by_staff(
         message_audit(actor, message, [], "SUP-7", now)
         send_to_contacts(ticket, message, now)
     return ticket
-

@@ -147,7 +147,7 @@ def test_sla2_sla5_resolving_tells_the_contacts_they_may_claim(django_capture_on
     assert found.resolved_at == START + dt.timedelta(minutes=12)
     [message] = mail.outbox
     assert message.to == ["legal@one.example"]
-    assert "you may claim the SLA penalty until May 10, 2026" in message.body
+    assert "you may claim the SLA penalty until 10 May 2026" in message.body
     assert "end the contract" not in message.body
     assert AuditEvent.objects.get(action="sla.incident_resolved").rule == "SLA-2"
     # resolving twice is refused, nothing changed

@@ -202,8 +202,8 @@ def test_the_incidents_show_class_cause_start_end_or_ongoing_and_description() -
     assert [" ".join(t) for t in texts[:5]] == [
         "A · service unavailable",
         "failure of the provider",
-        "March 10, 2026, 9 a.m.",
-        "March 10, 2026, 9:12 a.m.",
+        "10 March 2026, 09:00",
+        "10 March 2026, 09:12",
         "Storage cluster outage A disk shelf failed.",
     ]
     open_row = re.search(rf'<tr id="incident-{ongoing.pk}">(.*?)</tr>', html, re.S)
@@ -250,11 +250,11 @@ def test_sla5_a_claimable_incident_has_a_claim_button_to_the_prefilled_form_with
         "service": [str(service.pk)],
         "claim_start": ["2026-03-10T09:00"],
         "claim_end": ["2026-03-10T09:13"],
-        "subject": ["SLA claim: Storage outage of March 10, 2026"],
+        "subject": ["SLA claim: Storage outage of 10 March 2026"],
     }
     [row] = response.context["incidents"]
     assert (row.incident, row.claim_last_day) == (found, dt.date(2026, 5, 10))
-    assert "until May 10, 2026" in html
+    assert "until 10 May 2026" in html
 
 
 @pytest.mark.parametrize(
@@ -319,7 +319,7 @@ def test_sla5_the_prefilled_claim_form_shows_the_initial_values() -> None:
     assert form.ticket_kind == "sla_claim"
     assert form.initial == {
         "kind": "sla_claim",
-        "subject": "SLA claim: Storage outage of March 10, 2026",
+        "subject": "SLA claim: Storage outage of 10 March 2026",
         "service": service.pk,
         "claim_start": at(2026, 3, 10, 8, 0),
         "claim_end": at(2026, 3, 10, 8, 12),
@@ -327,7 +327,7 @@ def test_sla5_the_prefilled_claim_form_shows_the_initial_values() -> None:
     html = response.content.decode()
     assert f'<option value="{service.pk}" selected>' in html
     assert 'value="2026-03-10T09:00"' in html and 'value="2026-03-10T09:12"' in html
-    assert 'value="SLA claim: Storage outage of March 10, 2026"' in html
+    assert 'value="SLA claim: Storage outage of 10 March 2026"' in html
 
 
 def test_sla5_the_prefilled_claim_form_files_the_claim() -> None:
@@ -446,7 +446,7 @@ def test_sla3_sla4_the_claims_show_their_state_penalty_credit_and_ticket() -> No
         assert row is not None
         return [" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in re.findall(r"<td>(.*?)</td>", row[1], re.S)]
 
-    assert row_of(accepted.pk)[2:] == ["accepted", "CHF 18.38", "yes, on March 13, 2026", "Outage"]
+    assert row_of(accepted.pk)[2:] == ["accepted", "CHF 18.38", "yes, on 13 March 2026", "Outage"]
     assert row_of(refused.pk)[2:] == ["refused: No outage was recorded.", "—", "—", "Outage"]
     assert row_of(pending.pk)[2:] == ["under analysis", "—", "—", "Outage"]
     ticket_link = reverse("support:ticket", args=[legal.organization_id, accepted.ticket_id])
@@ -534,7 +534,7 @@ def test_sla9_during_force_majeure_a_banner_offers_to_terminate_at_once() -> Non
     # then
     banner = re.search(r'<div class="notice" role="alert" id="force-majeure">(.*?)</div>', html, re.S)
     assert banner is not None
-    assert "Force majeure is going on since April 8, 2026, 8 a.m.: Flood in the data centre." in banner[1]
+    assert "Force majeure is going on since 8 April 2026, 08:00: Flood in the data centre." in banner[1]
     assert "During force majeure you may terminate this Service at once." in banner[1]
     assert f'href="{terminate_url(legal, service, storm)}"' in banner[1]
 

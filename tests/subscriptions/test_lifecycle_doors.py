@@ -124,7 +124,7 @@ def test_the_page_shows_term_timeline_attempts_and_both_open_invoices_under_the_
     assert [(e.day, e.label) for e in response.context["past"]] == [
         (dt.date(2026, 2, 19), "Debit attempt: declined")
     ]
-    assert "April 18, 2026" in html
+    assert "18 April 2026" in html
     assert "insufficient funds" in html
     assert "Switch the Renewal Warranty off" in html
 
@@ -243,7 +243,7 @@ def test_do_not_renew_then_resume() -> None:
     svc.refresh_from_db()
     assert (svc.renewal_declined_at, svc.auto_renew) == (NOW, False)
     assert messages_of(declined) == [
-        "This Service will not be renewed: it ends on Feb. 28, 2026 and its data is deleted then."
+        "This Service will not be renewed: it ends on 28 February 2026 and its data is deleted then."
     ]
     assert [(e.day, e.kind) for e in declined.context["coming"]] == [(dt.date(2026, 2, 28), "end")]
 
@@ -342,7 +342,7 @@ def test_money_back_after_its_confirmation_page() -> None:
         done = client.post(page(svc, "service_money_back"), {"confirm": "on"}, follow=True)
 
     assert "The Service is cancelled at once and its data deleted for good" in confirmation
-    assert "April 9, 2026" in confirmation  # day 30 after the activation day
+    assert "9 April 2026" in confirmation  # day 30 after the activation day
     assert unconfirmed.context["form"].errors == {
         "confirm": ["Please confirm that the Service is cancelled and its data deleted."]
     }

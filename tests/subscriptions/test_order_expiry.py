@@ -97,12 +97,12 @@ def test_enf5_an_order_unpaid_30_days_is_cancelled_and_its_service_dropped_remin
         (
             dt.date(2026, 4, 2),
             f"order-invoice-reminder:{invoice.pk}:7",
-            f"Invoice {invoice.display_number} unpaid: your order is cancelled on April 9, 2026",
+            f"Invoice {invoice.display_number} unpaid: your order is cancelled on 9 April 2026",
         ),
         (
             dt.date(2026, 4, 8),
             f"order-invoice-reminder:{invoice.pk}:1",
-            f"Invoice {invoice.display_number} unpaid: your order is cancelled on April 9, 2026",
+            f"Invoice {invoice.display_number} unpaid: your order is cancelled on 9 April 2026",
         ),
     ]
     # on 9 April, 30 days after issue: cancelled by a credit note, the Service dropped, the customer told

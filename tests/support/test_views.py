@@ -634,7 +634,7 @@ def test_a_staff_opened_complaint_shows_its_deadline_to_the_customer() -> None:
 
     response = browser(legal).get(url("ticket", legal, ticket.pk))
 
-    assert "Please send your supporting documents by April 3, 2026." in response.content.decode()
+    assert "Please send your supporting documents by 3 April 2026." in response.content.decode()
 
 
 # --- five languages (SUP-1) ------------------------------------------------------------------------

@@ -154,14 +154,14 @@ def test_use7_page_shows_the_same_figures_in_tables_and_charts() -> None:
         "March 2026",
         march.display_number,
         "CHF 108.10",
-        "open · due March 31, 2026",
+        "open · due 31 March 2026",
     ]
     assert row_cells(html, "invoiced-table", "data-month", "2025-04")[1:] == ["—", "CHF 0.00", "no invoice"]
     assert reverse("billing:invoice", args=[legal.organization_id, march.pk]) in html
     # the charts: one bar per day of April, one per month (April 2025 … March 2026)
     assert html.count('<g class="bar') == 30 + 12
     assert 'data-key="2026-03"' in html and "March 2026: CHF 108.10 invoiced." in html
-    assert "April 10, 2026 (today, so far): CHF 0.37." in html
+    assert "10 April 2026 (today, so far): CHF 0.37." in html
     # CSP: nothing inline
     assert "style=" not in html and "<script>" not in html
 

@@ -1,13 +1,15 @@
 """Figures of the usage pages as people read them: quantities without trailing zeros (12.5, not
-12.500000), amounts to the cent, both with the active language's separators ("1'234.50").
+12.500000), amounts to the cent (`money`, the portal-wide filter of core), both with the active
+language's separators ("1’234.50").
 
-Formatted by `usage.charts.localized`, which looks the separators up once per language."""
+Formatted by `core.figures.localized`, which looks the separators up once per language."""
 
 from decimal import Decimal
 
 from django import template
 
-from usage.charts import localized
+from core.figures import localized
+from core.templatetags import figures as figures_tags
 
 register = template.Library()
 
@@ -21,9 +23,5 @@ def quantity(value: Decimal | None) -> str:
     return localized(value, max(0, -exponent) if isinstance(exponent, int) else 0)
 
 
-@register.filter
-def money(value: Decimal | None) -> str:
-    """An amount to the cent: "1'234.50"."""
-    if value is None:
-        return ""
-    return localized(value, 2)
+# The portal's one amount filter (core.templatetags.figures), under the name the usage pages use.
+register.filter("money", figures_tags.money)
