@@ -38,6 +38,6 @@ def normalize_vat_number(value: str) -> str:
         return eu_vat.validate(candidate)
     except StdnumError as error:
         raise ValidationError(
-            _("This is not a valid Swiss or EU VAT number (e.g. CHE-123.456.788 MWST or DE123456789)."),
+            _("This is not a valid Swiss or EU VAT number (e.g. CHE-123.456.788 MWST or DE136695976)."),
             code="invalid_vat",
         ) from error

@@ -21,7 +21,7 @@ from django.utils.translation import pgettext
 
 from audit.models import AuditEvent
 from billing.models import Invoice
-from core import clock
+from core import clock, figures
 from subscriptions import hooks
 from subscriptions.models import RenewalAttempt, Service
 from subscriptions.services.renewal_invoices import due_date, open_renewal_invoices
@@ -127,7 +127,7 @@ def _attempt_event(attempt: RenewalAttempt) -> TimelineEvent:
     else:
         parts = [_("Term %(term)s") % {"term": attempt.term}]
     if attempt.amount:
-        parts.append(f"{attempt.service.currency} {attempt.amount}")
+        parts.append(figures.amount(attempt.amount, attempt.service.currency))
     if attempt.reason:
         parts.append(_(attempt.reason))
     if attempt.forced_by_id:
@@ -166,7 +166,7 @@ def _coming_events(service: Service, *, today: dt.date, attempts: list[RenewalAt
                 "end",
                 _("Ends as you asked: terminated, its data deleted for good"),
                 "REN-5",
-                _("The data is deleted on termination and cannot be recovered (SC 8.3)."),
+                _("The data is deleted on termination and cannot be recovered."),
             )
         ]
     events = []
@@ -216,7 +216,7 @@ def _debit_attempts(
             "debit_attempt",
             label,
             rule,
-            _("From your Prepaid Account first, the rest from your default card (PRE-5)."),
+            _("From your Prepaid Account first, the rest from your default card."),
         )
     ]
     if day < due:
@@ -355,5 +355,5 @@ def termination_event(day: dt.date, rule: str) -> TimelineEvent:
         "termination",
         _("Terminated if still unpaid, its data deleted for good"),
         rule,
-        _("The data is deleted on termination and cannot be recovered (SC 8.3)."),
+        _("The data is deleted on termination and cannot be recovered."),
     )

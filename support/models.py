@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Language
 
@@ -54,7 +55,7 @@ class Ticket(NoDeleteModel):
         URGENT = "urgent", _("urgent")
 
     class Status(models.TextChoices):
-        OPEN = "open", _("open")
+        OPEN = "open", pgettext_lazy("ticket status", "open")
         WAITING_CUSTOMER = "waiting_customer", _("waiting for the customer")
         WAITING_PROVIDER = "waiting_provider", _("waiting for the provider")
         RESOLVED = "resolved", _("resolved")

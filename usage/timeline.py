@@ -79,7 +79,7 @@ def _collection(
                     "debit_attempt",
                     _("Next debit attempt of invoice %(number)s") % {"number": number},
                     "USE-4",
-                    _("From your Prepaid Account first, the rest from your default card (PRE-5)."),
+                    _("From your Prepaid Account first, the rest from your default card."),
                 )
             )
         if day < invoice.due_date:

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from billing.money import DECIMAL_PLACES, MAX_DIGITS
 
@@ -76,7 +77,7 @@ class Payment(models.Model):
 
     class Status(models.TextChoices):
         SUCCEEDED = "succeeded", _("succeeded")
-        FAILED = "failed", _("failed")
+        FAILED = "failed", pgettext_lazy("payment status", "failed")
         UNKNOWN = "unknown", _("outcome unknown")
         PENDING = "pending", _("pending")  # a bank transfer announced, not yet received
         # A card charge recorded and sent; its answer not yet booked (the charge holds no lock, REN-8).

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from billing.money import DECIMAL_PLACES, MAX_DIGITS
 
@@ -26,9 +27,9 @@ class Service(models.Model):
     class Status(models.TextChoices):
         AWAITING_PAYMENT = "awaiting_payment", _("awaiting payment")
         TRIAL = "trial", _("trial")
-        ACTIVE = "active", _("active")
+        ACTIVE = "active", pgettext_lazy("service status", "active")
         SUSPENDED = "suspended", _("suspended")
-        TERMINATED = "terminated", _("terminated")
+        TERMINATED = "terminated", pgettext_lazy("service status", "terminated")
 
     TRANSITIONS = {
         Status.AWAITING_PAYMENT: {Status.ACTIVE, Status.TERMINATED},
