@@ -109,11 +109,11 @@ def test_a_french_invoice_is_in_french_and_so_is_its_qr_bill() -> None:
     assert "Facture 00000123" in first_page
     assert "Date d'émission 1 mars 2026" in first_page
     assert "Date d'échéance 31 mars 2026" in first_page
-    assert "Jelastic Cloud · Plan (monthly) 1 mars 2026 – 31 mars 2026 1 100.00 8.1% 100.00" in first_page
-    assert "Total HT CHF 100.00" in first_page
-    assert "TVA CHF 8.10" in first_page
-    assert "Total TTC CHF 108.10" in first_page
-    assert "Montant dû CHF 108.10" in first_page
+    assert "Jelastic Cloud · Plan (monthly) 1 mars 2026 – 31 mars 2026 1 100,00 8,1% 100,00" in first_page
+    assert "Total HT CHF 100,00" in first_page
+    assert "TVA CHF 8,10" in first_page
+    assert "Total TTC CHF 108,10" in first_page
+    assert "Montant dû CHF 108,10" in first_page
     assert not any("Invoice" in line or "Total incl. VAT" in line for line in first_page)
     assert "Récépissé" in bill_page
     assert "Section paiement" in bill_page
@@ -130,7 +130,7 @@ def test_a_spanish_invoice_gets_a_qr_bill_in_english_the_languages_qrbill_lacks(
 
     # then
     assert "Factura 00000123" in first_page
-    assert "Importe adeudado CHF 108.10" in first_page
+    assert "Importe adeudado CHF 108,10" in first_page
     assert "Receipt" in bill_page
     assert "Payment part" in bill_page
     assert "Factura 00000123" in bill_page

@@ -477,7 +477,7 @@ def test_api_timeline_and_attempts() -> None:
             "label": "Next debit attempt",
             "rule": "REN-2",
             "past": False,
-            "detail": "From your Prepaid Account first, the rest from your default card (PRE-5).",
+            "detail": "From your Prepaid Account first, the rest from your default card.",
         },
         {
             "day": "2026-02-28",
@@ -501,7 +501,7 @@ def test_api_timeline_and_attempts() -> None:
             "label": "Terminated if still unpaid, its data deleted for good",
             "rule": "REN-4",
             "past": False,
-            "detail": "The data is deleted on termination and cannot be recovered (SC 8.3).",
+            "detail": "The data is deleted on termination and cannot be recovered.",
         },
     ]
     assert attempts.json() == [
