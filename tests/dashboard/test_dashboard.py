@@ -4,6 +4,7 @@ waiting for the customer, documents to accept, the Prepaid balance — each card
 state, by role (ORG-5, ORG-6), for the member's own Organization only, in a fixed number of queries."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -40,6 +41,18 @@ def test_the_start_page_of_a_member_of_one_organization_is_its_dashboard() -> No
     assert response.status_code == 302
     assert response.url == reverse("dashboard:home", args=[legal.organization_id])
     assert response.url == f"/orgs/{legal.organization_id}/"
+
+
+def test_a_member_of_two_organizations_chooses_and_each_leads_to_its_dashboard() -> None:
+    first = member()
+    second = member()
+    Membership.objects.create(
+        organization=second.organization, user=first.user, role=Role.BILLING, created_at=first.created_at
+    )
+    response = logged_in(first.user).get(reverse("accounts:dashboard"))
+    assert response.status_code == 200
+    links = re.findall(r'<li><a href="(/orgs/\d+/)">', response.content.decode())
+    assert sorted(links) == sorted(f"/orgs/{m.organization_id}/" for m in (first, second))
 
 
 def test_every_card_shows_its_rows_with_amounts_currencies_and_dates() -> None:
