@@ -20,6 +20,7 @@ from billing import selectors
 from billing.forms import PayForm
 from billing.models import AddOn, Invoice, MeansKind, PaymentMeans, Plan
 from billing.money import percent_of
+from billing.services.payments import charge_in_doubt
 from billing.services.prepaid import prepaid_account_for
 from core import clock, figures
 from core.errors import RuleViolation
@@ -222,6 +223,9 @@ def service(request: AuthenticatedHttpRequest, membership: Membership, service_i
             )
         except RuleViolation as violation:
             raise_unless_the_forms(violation)
+            if violation.rule == "REN-8":  # a charge in doubt: the page shows no form to put it on
+                messages.error(request, violation.message)
+                return redirect("subscriptions:service", org_id=membership.organization_id, service_id=found.pk)
             renew_form.add_error(violation.field if violation.field in renew_form.fields else None, violation.message)
         else:
             if invoice.status == Invoice.Status.OPEN:
@@ -261,6 +265,10 @@ def service(request: AuthenticatedHttpRequest, membership: Membership, service_i
             "past": [event for event in reversed(events) if event.past],
             "coming": [event for event in events if not event.past],
             "renew_form": renew_form,
+            # REN-8: while a charge of an open invoice of the Service is in doubt, no second payment
+            "renewal_in_doubt": any(
+                charge_in_doubt(invoice) for invoice in found.invoices.filter(status=Invoice.Status.OPEN)
+            ),
             "balance": prepaid_account_for(membership.organization).balance,
             "can_manage": membership.role in SERVICE_MANAGER_ROLES,
             "can_terminate": membership.role in TERMINATING_ROLES,
