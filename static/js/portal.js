@@ -34,3 +34,13 @@ function labelTableCells(root) {
 }
 document.addEventListener("DOMContentLoaded", () => labelTableCells(document));
 document.addEventListener("htmx:afterSettle", (event) => labelTableCells(event.target));
+
+// A chart wider than the screen scrolls inside its box (static/css/portal.css): a keyboard can reach it.
+function focusableCharts() {
+  for (const figure of document.querySelectorAll("figure.chart")) {
+    if (figure.scrollWidth > figure.clientWidth) figure.tabIndex = 0;
+    else figure.removeAttribute("tabindex");
+  }
+}
+document.addEventListener("DOMContentLoaded", focusableCharts);
+window.addEventListener("resize", focusableCharts);
