@@ -65,6 +65,11 @@ def test_staff_log_in_with_totp_and_accept_a_claim(customer: Journey, visitor: J
     with staff.page.expect_navigation():
         staff.page.locator(".object-tools").get_by_role("link", name="Accept").click()
     staff.step("accept-form")
+    # the incident of this claim (the suggestion may be a neighbour another claim already earned)
+    incident = staff.page.get_by_label(re.compile("Incident that caused"))
+    value = incident.locator("option", has_text=title).get_attribute("value")
+    assert value
+    incident.select_option(value)
     staff.submit("Accept", "accepted")
     # then the claim is accepted, with its penalty computed
     expect(staff.page.locator(".messagelist")).to_contain_text("Claim accepted")
