@@ -5,6 +5,7 @@ One place for the portal's pages, e-mails and PDFs; the API's JSON keeps plain d
 The separators come from the format modules (core/formats, FORMAT_MODULE_PATH).
 """
 
+import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import formats
@@ -40,6 +41,11 @@ def amount(value: Decimal, currency: str = "") -> str:
     """An amount to the cent (half up, MONEY-1), with its currency when given: "CHF 1’234.50"."""
     text = localized(Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP), 2)
     return f"{currency} {text}" if currency else text
+
+
+def day(value: dt.date) -> str:
+    """A date that stands alone in a sentence, its month named: "3 December 2026", "3. Dezember 2026"."""
+    return str(formats.date_format(value, "DATE_FORMAT"))
 
 
 def vat_number(value: str, language: str | None = None) -> str:

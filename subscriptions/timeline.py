@@ -292,7 +292,7 @@ def _warranty_renewal(service: Service, *, due: dt.date, today: dt.date) -> list
             _("Renewed under the Renewal Warranty if still unpaid"),
             "RW-3",
             _("A renewal invoice is issued and the Service keeps working until %(date)s.")
-            % {"date": works_until.isoformat()},
+            % {"date": figures.day(works_until)},
         ),
         *_warranty_end(service, works_until),
     ]

@@ -55,7 +55,7 @@ def claim_file(*, ticket: object, user: User, now: dt.datetime) -> Claim:
                 "An SLA claim is filed no later than %(months)s months after the unavailability started: "
                 "the last day for this one was %(day)s."
             )
-            % {"months": schedule.claim_deadline_months, "day": last_day.isoformat()},
+            % {"months": schedule.claim_deadline_months, "day": figures.day(last_day)},
             rule="SLA-5",
             field="claim_start",
         )

@@ -42,7 +42,7 @@ from billing.gateway import RefundResult, get_gateway
 from billing.models import Invoice, LedgerEntry, MeansKind, Payment
 from billing.services.posting import Effects
 from billing.services.prepaid import prepaid_account_lock, prepaid_credit
-from core import clock
+from core import clock, figures
 from core.errors import RuleViolation
 from notifications.services import notify
 from subscriptions.models import MoneyBackCardRefund, MoneyBackRefund, Service
@@ -100,7 +100,7 @@ def _check_eligible(service: Service, today: dt.date) -> Invoice:
     if today > last_day:
         raise RuleViolation(
             _("The money-back guarantee applies within %(days)s days of activation; it ended on %(date)s.")
-            % {"days": settings.MONEY_BACK_DAYS, "date": last_day.isoformat()},
+            % {"days": settings.MONEY_BACK_DAYS, "date": figures.day(last_day)},
             rule="MB-2",
         )
     activated_at = service.activated_at

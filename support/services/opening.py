@@ -88,7 +88,7 @@ def _check_dispute(membership: Membership, invoice: Invoice | None, today: dt.da
                 "An invoice may be disputed within one month of its issue date: invoice %(number)s"
                 " could be disputed until %(date)s. It remains due."
             )
-            % {"number": invoice.number, "date": last_day.isoformat()},
+            % {"number": invoice.number, "date": figures.day(last_day)},
             rule="BIL-11",
             field="invoice",
         )

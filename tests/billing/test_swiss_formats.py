@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.billing.factories import InvoiceFactory, InvoiceLineFactory
+from tests.billing.factories import InvoiceFactory, InvoiceLineFactory, ServiceFactory
 from tests.factories import member
 
 pytestmark = pytest.mark.django_db
@@ -84,3 +84,21 @@ def test_another_organizations_invoice_page_is_404() -> None:
     response = client.get(reverse("billing:invoice", args=[customer.organization_id, invoice.pk]))
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("term", "span"), [(1, "1 · 31.01.2026 – 27.02.2026"), (2, "2 · 28.02.2026 – 30.03.2026")])
+def test_the_service_page_says_what_its_term_is(term: int, span: str) -> None:
+    # given: a monthly Service anchored on 31 January (TIME-3: each term from the anchor)
+    customer = member()
+    service = ServiceFactory(organization=customer.organization, plan__period="monthly", term=term)
+    client = Client()
+    client.force_login(customer.user)
+
+    # when
+    page = text(
+        client.get(reverse("subscriptions:service", args=[customer.organization_id, service.pk])).content.decode()
+    )
+
+    # then: the term's number, its days, and a line saying what a term is
+    assert f"Term {span} " in page
+    assert "A term is one billing period of the Service, paid in advance: term 1 starts on the first paid day" in page

@@ -379,7 +379,7 @@ def test_mb2_money_back_refused_after_30_days() -> None:
         response = browser(legal).post(page(svc, "service_money_back"), {"confirm": "on"})
 
     assert response.context["form"].non_field_errors() == [
-        "The money-back guarantee applies within 30 days of activation; it ended on 2026-04-09."
+        "The money-back guarantee applies within 30 days of activation; it ended on 9 April 2026."
     ]
     assert snapshot(svc) == before
 

@@ -334,7 +334,7 @@ def test_mb2_day_31_in_zurich_is_refused_and_changes_nothing() -> None:
     day_31 = dt.datetime(2026, 4, 10, 22, 0, tzinfo=dt.UTC)  # 00:00 on 11 April in Zurich
     before = _state()
 
-    with pytest.raises(RuleViolation, match="within 30 days of activation; it ended on 2026-04-10") as refused:
+    with pytest.raises(RuleViolation, match="within 30 days of activation; it ended on 10 April 2026") as refused:
         service_money_back(service=service, user=legal.user, now=day_31)
 
     assert (refused.value.rule, refused.value.status) == ("MB-2", 409)

@@ -148,7 +148,7 @@ def test_renewal_warranty_monthly_renews_on_e_minus_2_and_works_until_e_plus_49(
         (D(2026, 4, 18), "suspension", "RW-3"),
         (D(2026, 4, 29), "termination", "RW-3"),
     ]
-    assert events[1].detail == "A renewal invoice is issued and the Service keeps working until 2026-04-18."
+    assert events[1].detail == "A renewal invoice is issued and the Service keeps working until 18 April 2026."
 
 
 def test_renewal_warranty_annual_works_until_e_plus_220_then_30_days() -> None:
