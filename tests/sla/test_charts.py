@@ -194,14 +194,14 @@ def test_figures_follow_the_language_but_coordinates_never_do() -> None:
     # given
     reports = twelve(m2026_03="99.973")
 
-    # when
-    with translation.override("de"):
+    # when: French, whose decimal separator is a comma (German in Switzerland writes 99.973)
+    with translation.override("fr"):
         svg = charts.availability_svg(reports)
 
     # then
     found = bars(parse(svg))
-    assert text_of(found[-1], "value") == "99,973 %"
-    assert text_of(found[-1], "month") == "Mär"
+    assert text_of(found[-1], "value") == "99,973\xa0%"  # the French catalog's no-break space
+    assert text_of(found[-1], "month") == "Mar"
     for element in parse(svg).iter():
         for name in ("x", "y", "width", "height", "x1", "y1", "x2", "y2"):
             assert "," not in (element.get(name) or "")

@@ -151,7 +151,7 @@ def test_bil11_a_dispute_and_its_refusal_after_one_month() -> None:
     before = snapshot()
     late = client.post(tickets_url(legal.organization_id), {**payload, "invoice_id": old.pk}, format="json")
     refused(late, 409, "BIL-11")
-    assert "2026-03-19" in late.json()["detail"]
+    assert "19 March 2026" in late.json()["detail"]
     assert snapshot() == before
 
 

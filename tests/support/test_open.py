@@ -145,7 +145,7 @@ def test_bil11_the_day_after_the_month_the_dispute_is_refused_and_the_invoice_st
 
     # then
     error = _refused("BIL-11", 409, legal, kind="invoice_dispute", invoice=invoice)
-    assert "2026-03-19" in error.message and "remains due" in error.message
+    assert "19 March 2026" in error.message and "remains due" in error.message
     invoice.refresh_from_db()
     assert invoice.status == "open"
 
@@ -284,7 +284,7 @@ def test_mb2_a_money_back_request_refunds_and_creates_the_ticket_resolved() -> N
     assert (ticket.status, ticket.waiting_since, ticket.service) == ("resolved", None, service)
     messages = list(Message.objects.filter(ticket=ticket).order_by("id"))
     assert [(m.author, m.from_staff, m.internal) for m in messages] == [(legal.user, False, False), (None, True, False)]
-    assert "108.10 CHF" in messages[1].body and "résilié" in messages[1].body  # in the ticket's language (fr)
+    assert "108,10 CHF" in messages[1].body and "résilié" in messages[1].body  # in the ticket's language (fr)
     assert ("ticket.resolved", "MB-2") in list(AuditEvent.objects.values_list("action", "rule"))
 
 

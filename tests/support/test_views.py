@@ -263,7 +263,7 @@ def test_bil11_a_late_dispute_is_shown_on_the_form_and_changes_nothing() -> None
     assert response.status_code == 200
     assert response.context["form"].errors["invoice"] == [
         f"An invoice may be disputed within one month of its issue date: invoice {invoice.number} could be "
-        "disputed until 2026-03-19. It remains due."
+        "disputed until 19 March 2026. It remains due."
     ]
     assert snapshot() == before
     assert Invoice.objects.get(pk=invoice.pk).status == "open"
