@@ -16,8 +16,8 @@ _invoice_scopes: list[InvoiceScope] = []
 CurrencyBlocker = Callable[[Any], list[str]]
 _currency_blockers: list[CurrencyBlocker] = []
 
-# REN-8: whether a charge of the invoice made elsewhere (a debit attempt) is in flight or in doubt.
-ChargeInDoubt = Callable[[Any], bool]
+# REN-8: which of the invoices (by id) have a charge made elsewhere (a debit attempt) in flight or in doubt.
+ChargeInDoubt = Callable[[list[int]], set[int]]
 _charges_in_doubt: list[ChargeInDoubt] = []
 
 # PRE-2: what of an invoice's payments was given back other than through the Prepaid Account's
@@ -67,8 +67,11 @@ def currency_blockers(organization: Any) -> list[str]:
     return [reason for blocker in _currency_blockers for reason in blocker(organization)]
 
 
-def charge_in_doubt(invoice: Any) -> bool:
-    return any(check(invoice) for check in _charges_in_doubt)
+def invoices_in_doubt(invoice_ids: list[int]) -> set[int]:
+    found: set[int] = set()
+    for check in _charges_in_doubt:
+        found |= check(invoice_ids)
+    return found
 
 
 def refunded_elsewhere(invoice: Any) -> Decimal:

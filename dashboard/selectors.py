@@ -23,11 +23,11 @@ from accounts.models import Membership
 from accounts.permissions import BILLING_ROLES
 from accounts.selectors import PendingDocument
 from billing import selectors as billing_selectors
-from billing.models import Invoice, Payment, PrepaidAccount
+from billing.models import Invoice, PrepaidAccount
+from billing.services.payments import invoices_with_charge_in_doubt
 from core import clock
 from subscriptions import selectors as subscription_selectors
 from subscriptions.models import Service
-from subscriptions.services.credit_ledger import invoices_in_doubt
 from subscriptions.services.renewal_invoices import due_date, open_renewal_invoices, renewal_quotes
 from support import selectors as support_selectors
 from support.models import Ticket
@@ -101,12 +101,7 @@ def open_invoice_rows(membership: Membership, today: dt.date) -> list[InvoiceRow
         .filter(status=Invoice.Status.OPEN)
         .order_by("due_date", "number")[:CARD_ROWS]
     )
-    ids = [invoice.pk for invoice in invoices]
-    checked = set(
-        Payment.objects.filter(
-            invoice_id__in=ids, status__in=(Payment.Status.PROCESSING, Payment.Status.UNKNOWN)
-        ).values_list("invoice_id", flat=True)
-    ) | invoices_in_doubt(ids)
+    checked = invoices_with_charge_in_doubt(invoice.pk for invoice in invoices)
     return [
         InvoiceRow(invoice=invoice, overdue=invoice.due_date < today, being_checked=invoice.pk in checked)
         for invoice in invoices

@@ -17,11 +17,11 @@ class SubscriptionsConfig(AppConfig):
             orders,
             renewals,
         )
-        from subscriptions.services.debit_charges import invoice_charge_in_doubt
+        from subscriptions.services.credit_ledger import invoices_in_doubt
 
         register_termination_blocker(selectors.organization_termination_blockers)  # ORG-9
         billing_hooks.register_invoice_scope(selectors.invoices_in_member_scope)  # ORG-6
         billing_hooks.register_currency_blocker(selectors.currency_change_blockers)  # ENF-6
-        billing_hooks.register_charge_in_doubt(invoice_charge_in_doubt)  # REN-8
+        billing_hooks.register_charge_in_doubt(invoices_in_doubt)  # REN-8
         billing_hooks.register_default_means_usable(orders.trials_follow_default)  # REN-6, BIL-12
         billing_hooks.register_refunded_elsewhere(selectors.money_back_card_refunded)  # PRE-2

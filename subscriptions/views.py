@@ -20,7 +20,7 @@ from billing import selectors
 from billing.forms import PayForm
 from billing.models import AddOn, Invoice, MeansKind, PaymentMeans, Plan
 from billing.money import percent_of
-from billing.services.payments import charge_in_doubt
+from billing.services.payments import invoices_with_charge_in_doubt
 from billing.services.prepaid import prepaid_account_for
 from core import clock, figures
 from core.errors import RuleViolation
@@ -266,8 +266,10 @@ def service(request: AuthenticatedHttpRequest, membership: Membership, service_i
             "coming": [event for event in events if not event.past],
             "renew_form": renew_form,
             # REN-8: while a charge of an open invoice of the Service is in doubt, no second payment
-            "renewal_in_doubt": any(
-                charge_in_doubt(invoice) for invoice in found.invoices.filter(status=Invoice.Status.OPEN)
+            "renewal_in_doubt": bool(
+                invoices_with_charge_in_doubt(
+                    found.invoices.filter(status=Invoice.Status.OPEN).values_list("pk", flat=True)
+                )
             ),
             "balance": prepaid_account_for(membership.organization).balance,
             "can_manage": membership.role in SERVICE_MANAGER_ROLES,

@@ -8,6 +8,7 @@ what happened, or marks it failed when the gateway never received it.
 """
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -227,11 +228,18 @@ def invoice_pay_with_new_card(
     return payment
 
 
-def charge_in_doubt(invoice: Invoice) -> bool:
-    """REN-8: a card charge of the invoice is being processed or its outcome is unknown (it may have
-    paid) — by a payment on the invoice page or an automatic debit."""
+def invoices_with_charge_in_doubt(invoice_ids: Iterable[int]) -> set[int]:
+    """REN-8: of these invoices, those with a card charge being processed or of unknown outcome (it
+    may have paid) — by a payment on the invoice page or an automatic debit. Two queries for any number."""
+    ids = list(invoice_ids)
     in_doubt = (Payment.Status.PROCESSING, Payment.Status.UNKNOWN)
-    return Payment.objects.filter(invoice=invoice, status__in=in_doubt).exists() or hooks.charge_in_doubt(invoice)
+    paying = Payment.objects.filter(invoice_id__in=ids, status__in=in_doubt).values_list("invoice_id", flat=True)
+    return set(paying) | hooks.invoices_in_doubt(ids)
+
+
+def charge_in_doubt(invoice: Invoice) -> bool:
+    """REN-8: a card charge of the invoice is in flight or in doubt."""
+    return bool(invoices_with_charge_in_doubt([invoice.pk]))
 
 
 def require_no_charge_in_doubt(invoice: Invoice) -> None:

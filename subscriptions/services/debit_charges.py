@@ -341,9 +341,3 @@ def attempt_due(service: Service, attempt: RenewalAttempt) -> dt.date | None:
     if attempt.invoice is not None and attempt.term <= service.term:
         return attempt.invoice.due_date
     return due_date(service)
-
-
-def invoice_charge_in_doubt(invoice: Invoice) -> bool:
-    """REN-8 (billing.hooks): a debit attempt of the invoice is being charged or its outcome is unknown."""
-    charging = (RenewalAttempt.Outcome.CHARGING, RenewalAttempt.Outcome.UNKNOWN)
-    return RenewalAttempt.objects.filter(invoice=invoice, outcome__in=charging).exists()
