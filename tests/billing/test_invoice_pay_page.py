@@ -13,7 +13,9 @@ from django.urls import reverse
 from audit.services import Actor
 from billing.models import Invoice, LedgerEntry, Payment, PaymentMeans, PrepaidAccount
 from billing.services.means import means_add_card
+from billing.services.payments import invoice_pay_with_new_card
 from billing.services.prepaid import prepaid_account_for, prepaid_credit
+from core.errors import RuleViolation
 from sandbox.models import GatewayCharge
 from tests.billing.factories import InvoiceFactory
 from tests.factories import member
@@ -263,6 +265,51 @@ def test_tenancy_paying_their_invoice_with_a_new_card_is_404_and_adds_nothing(le
     ]
 
     assert codes == [404, 404, 404]
+    assert _state() == before
+
+
+CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+
+
+def _pay_with_new_card(invoice: Invoice, user) -> None:  # noqa: ANN001
+    invoice_pay_with_new_card(invoice=invoice, user=user, prepaid_amount=Decimal("0"), card=CARD, save=True, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("case", "rule", "message"),
+    [
+        ("paid invoice", "BIL-6", "This invoice is not open: there is nothing to pay."),
+        ("technical member", "ORG-5", "Only a Legal Responsible, an administrator or a billing member can pay."),
+        ("charge in doubt", "REN-8", "A card payment of this invoice is being checked with the payment provider."),
+    ],
+)
+def test_bil4_a_new_card_refused_before_it_is_put_on_file_and_nothing_changes(
+    legal, case: str, rule: str, message: str
+) -> None:
+    paid = case == "paid invoice"
+    invoice = InvoiceFactory(
+        organization=legal.organization,
+        status="paid" if paid else "open",
+        amount_paid=Decimal("108.10") if paid else Decimal("0.00"),
+    )
+    user = member("technical", organization=legal.organization).user if case == "technical member" else legal.user
+    if case == "charge in doubt":
+        Payment.objects.create(
+            organization=legal.organization,
+            invoice=invoice,
+            kind="card",
+            amount=Decimal("108.10"),
+            currency="CHF",
+            status=Payment.Status.UNKNOWN,
+            created_at=NOW,
+        )
+    prepaid_account_for(legal.organization)
+    before = _state()
+
+    with pytest.raises(RuleViolation, match=message) as refused:
+        _pay_with_new_card(invoice, user)
+
+    assert refused.value.rule == rule
     assert _state() == before
 
 

@@ -11,7 +11,9 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import translation
 
+from billing.models import Invoice
 from billing.services.payments import invoice_pay
+from subscriptions.models import MoneyBackRefund, Service
 from subscriptions.services.orders import service_order
 from support.models import Ticket
 from tests.billing.factories import PlanFactory, PriceFactory, service_type
@@ -136,3 +138,34 @@ def test_the_money_back_form_offers_only_the_eligible_services() -> None:
     assert sorted(_options(technical, "service")) == sorted(["", str(covered.pk), str(not_covered.pk)])
     assert _options(too_late, "service") == [""]
     assert "None of your Services can be refunded under the money-back guarantee now." in too_late
+
+
+def test_mb1_a_money_back_request_for_an_ineligible_service_is_refused_and_nothing_changes() -> None:
+    legal = customer()
+    plan = PlanFactory(service_type=service_type("housing"), period="monthly")  # not money-back eligible
+    PriceFactory(plan=plan, amount=Decimal("100.00"), valid_from=dt.date(2025, 1, 1))
+    service, invoice = service_order(organization=legal.organization, user=legal.user, plan=plan, now=ORDERED)
+    card = legal.organization.means.get(kind="card")
+    invoice_pay(invoice=invoice, user=legal.user, prepaid_amount=Decimal("0"), means=card, now=ORDERED)
+    before = (
+        list(Ticket.objects.values_list("pk", flat=True)),
+        list(MoneyBackRefund.objects.values_list("pk", flat=True)),
+        list(Service.objects.values_list("pk", "status")),
+        list(Invoice.objects.values_list("pk", "status", "amount_paid", "amount_credited")),
+    )
+
+    with time_machine.travel(NOW, tick=False), translation.override("en"):
+        response = browser(legal).post(
+            new_url(legal),
+            {"kind": "money_back", "service": str(service.pk), "subject": "Refund", "body": "Please refund."},
+        )
+
+    assert response.status_code == 200
+    assert "Select a valid choice." in response.content.decode()
+    after = (
+        list(Ticket.objects.values_list("pk", flat=True)),
+        list(MoneyBackRefund.objects.values_list("pk", flat=True)),
+        list(Service.objects.values_list("pk", "status")),
+        list(Invoice.objects.values_list("pk", "status", "amount_paid", "amount_credited")),
+    )
+    assert after == before
