@@ -355,8 +355,7 @@ def _amount(amount: Decimal, currency: str) -> str:
 
 def _number(value: Decimal) -> str:
     """A quantity or a rate without trailing zeros, with the language's separators: 1, 2.5, 8.1, 1’500."""
-    exponent = value.normalize().as_tuple().exponent
-    return figures.localized(value, max(0, -exponent) if isinstance(exponent, int) else 0)
+    return figures.exact(value)
 
 
 def _date(day: dt.date) -> str:

@@ -37,6 +37,13 @@ def localized(value: Decimal, places: int) -> str:
     return f"{value:,.{places}f}".replace(",", "\0").replace(".", decimal).replace("\0", thousand)
 
 
+def exact(value: Decimal, min_places: int = 0) -> str:
+    """`value` to its last significant decimal, at least `min_places`, with the language's
+    separators: a quantity "1’500", "0.000125"; a rate to the cent at least (min_places=2)."""
+    exponent = Decimal(value).normalize().as_tuple().exponent
+    return localized(Decimal(value), max(min_places, -exponent) if isinstance(exponent, int) else min_places)
+
+
 def amount(value: Decimal, currency: str = "") -> str:
     """An amount to the cent (half up, MONEY-1), with its currency when given: "CHF 1’234.50"."""
     text = localized(Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP), 2)

@@ -13,13 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from billing.models import Invoice
-from core import clock
+from core import clock, figures
 from exports.statement import TABLES, Period, Row
 
 FONT = "Helvetica"
@@ -50,12 +51,13 @@ def fit(value: str) -> str:
 
 
 def swiss_amount(value: Decimal) -> str:
-    """Two decimals, thousands grouped with an apostrophe as in Switzerland: 1'234.50."""
-    return f"{value:,.2f}".replace(",", "'")
+    """Two decimals with the statement language's separators, as on invoices (core.figures): "1’234.50"."""
+    return figures.amount(value)
 
 
 def swiss_date(value: dt.date) -> str:
-    return value.strftime("%d.%m.%Y")
+    """The statement language's short date (core/formats): "03.12.2026"."""
+    return str(formats.date_format(value, "SHORT_DATE_FORMAT"))
 
 
 def _column(table: str, name: str) -> int:

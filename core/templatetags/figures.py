@@ -29,7 +29,5 @@ def rate(value: Decimal | None, currency: str = "") -> str:
     """A price per unit, exact to its last significant decimal and at least to the cent: "CHF 0.000125"."""
     if value is None or value == "":
         return ""
-    exponent = Decimal(value).normalize().as_tuple().exponent
-    places = max(2, -exponent) if isinstance(exponent, int) else 2
-    text = figures.localized(Decimal(value), places)
+    text = figures.exact(Decimal(value), min_places=2)
     return f"{currency} {text}" if currency else text

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django import template
 
-from core.figures import localized
+from core.figures import exact
 from core.templatetags import figures as figures_tags
 
 register = template.Library()
@@ -19,8 +19,7 @@ def quantity(value: Decimal | None) -> str:
     """A quantity of up to six decimals, exact, without trailing zeros: "1'234.5", "0.000125"."""
     if value is None:
         return ""
-    exponent = value.normalize().as_tuple().exponent
-    return localized(value, max(0, -exponent) if isinstance(exponent, int) else 0)
+    return exact(value)
 
 
 # The portal's one amount filter (core.templatetags.figures), under the name the usage pages use.
