@@ -41,10 +41,13 @@ from core import clock, figures
 from core.errors import RuleViolation
 from core.forms import call_service
 from core.http import client_address, safe_next
+from core.paging import page_of
 
 
 @member_required
 def invoices(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
+    """The invoices the member sees (ORG-6), newest first, a page at a time (core.paging)."""
+    page = page_of(selectors.invoices_for_member(membership), request)
     return render(
         request,
         "billing/invoices.html",
@@ -52,7 +55,8 @@ def invoices(request: AuthenticatedHttpRequest, membership: Membership) -> HttpR
             "organization": membership.organization,
             "membership": membership,
             "section": "invoices",
-            "invoices": selectors.invoices_for_member(membership),
+            "invoices": page.object_list,
+            "page": page,
         },
     )
 

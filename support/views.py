@@ -20,6 +20,7 @@ from core import clock
 from core.errors import RuleViolation
 from core.forms import show_refusal
 from core.http import client_address
+from core.paging import page_of
 from subscriptions import selectors as subscription_selectors
 from support import selectors
 from support.forms import PriorityForm, ReplyForm, TicketForm, customer_kinds
@@ -34,8 +35,9 @@ def _page(membership: Membership, **context: Any) -> dict[str, Any]:
 @member_required
 @require_GET
 def tickets(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
-    """The tickets the member sees (ORG-6), newest first."""
-    return render(request, "support/tickets.html", _page(membership, tickets=selectors.tickets_for_member(membership)))
+    """The tickets the member sees (ORG-6), newest first, a page at a time (core.paging)."""
+    page = page_of(selectors.tickets_for_member(membership), request)
+    return render(request, "support/tickets.html", _page(membership, tickets=page.object_list, page=page))
 
 
 @member_required
