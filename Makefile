@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test install migrate seed lint typecheck messages totp check-deploy clean
+.PHONY: run test install migrate seed lint typecheck messages totp check-deploy bench-pages clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ messages: $(STAMP)
 ## totp: the demo staff user's current second-factor code.
 totp: $(STAMP)
 	@$(MANAGE) demo_totp
+
+## bench-pages: the ten most used pages under load (docs/performance.md), on PostgreSQL (DATABASE_URL):
+## a throw-away database with the seed_load Organization, gunicorn on 127.0.0.1, locust headless.
+bench-pages: $(STAMP)
+	$(MANAGE) bench_pages $(BENCH_ARGS)
 
 check-deploy: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.production DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
