@@ -34,3 +34,38 @@ class DailyDispatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} {self.day.isoformat()} by {self.dispatch_id}"
+
+
+class LifecycleBatch(models.Model):
+    """One batch of a daily job run by the Celery engine (core.batches): which Services, which batch
+    function, and how far it got. The job that planned it finishes only when all of its batches are
+    done (the job order is the contract, TIME-2); a batch whose runner died (SIGKILL, OOM) is taken
+    again once its lease has run out. Running a batch twice changes nothing (REN-8)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "pending"
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+
+    day = models.DateField()
+    run = models.CharField(max_length=200, help_text="The dotted path of the batch function.")
+    seq = models.PositiveIntegerField()
+    ids = models.JSONField(help_text="The primary keys given to the batch function.")
+    now = models.DateTimeField(help_text="The instant recorded on what the batch writes.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_by = models.CharField(max_length=255, blank=True, help_text="host:pid of the last runner.")
+    done = models.PositiveIntegerField(default=0, help_text="What the batch function changed.")
+    queries = models.PositiveIntegerField(default=0, help_text="Database queries of the last run.")
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "run", "seq"], name="one_batch_per_day_run_and_seq")]
+        indexes = [models.Index(fields=["day", "run", "state"], name="lifecycle_batch_open")]
+        ordering = ["-day", "run", "seq"]
+
+    def __str__(self) -> str:
+        return f"{self.run} {self.day.isoformat()} #{self.seq} ({self.state})"

@@ -41,3 +41,16 @@ def run_daily_lifecycle(self: Task[Any, Any]) -> dict[str, dict[str, int]]:
             daily_dispatch_release(task=self.name, day=today, dispatch_id=dispatch_id)
         raise
     return done
+
+
+@shared_task(name="core.tasks.run_lifecycle_batch")
+def run_lifecycle_batch(batch_id: int) -> int:
+    """One batch of a daily job (core.batches, the Celery engine): run it unless it is done or
+    another runner holds its lease. Acknowledged late: a worker killed under it gives the message
+    back, and the lease lets the orchestrator take the batch again if no message does."""
+    from core import batches
+
+    batch = batches.claim(batch_id)
+    if batch is None:
+        return 0
+    return batches.execute(batch)

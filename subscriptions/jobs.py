@@ -1,20 +1,19 @@
 """Daily jobs of the renewal lifecycle (registered in core.lifecycle, SPEC §3).
 
-Each job selects the due Services with an indexed date/status query, reads their ids in keyset
-order and hands them to a `*_run` function in batches of LIFECYCLE_BATCH_SIZE: one transaction and
-a fixed number of queries per batch, no task per Service. A batch re-checks under its locks that
-each Service is still due, so a rerun, a second worker or a batch that lost a race does nothing
-twice (REN-8); a batch refused by a unique constraint (another worker got there first) is run
-again once, and then finds nothing left to do.
+Each job selects the due Services with an indexed date/status query and hands their ids to a
+`*_run` function in batches of LIFECYCLE_BATCH_SIZE (core.batches: in this process, or one Celery
+task per batch): one transaction and a fixed number of queries per batch, no task per Service. A
+batch re-checks under its locks that each Service is still due, so a rerun, a second worker or a
+batch that lost a race does nothing twice (REN-8); a batch refused by a unique constraint (another
+worker got there first) is run again once, and then finds nothing left to do.
 """
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -22,7 +21,7 @@ from audit.services import Actor, AuditSpec, audit_record_many
 from billing.models import Payment
 from billing.services import payments
 from billing.services.posting import Effects
-from core import parallel
+from core.batches import in_batches
 from core.bulk import bulk_update
 from core.lifecycle import register_job
 from notifications.selectors import unsent
@@ -40,47 +39,6 @@ from subscriptions.services import (
 )
 
 logger = logging.getLogger(__name__)
-
-BatchRun = Callable[..., int]
-
-
-def in_batches(due: QuerySet[Any], run: BatchRun, *, day: dt.date, now: dt.datetime) -> int:
-    """Feed the ids of `due` to `run` in batches: on LIFECYCLE_WORKERS processes when there are
-    several batches (core.parallel; the ids are read first, a few bytes each), else one after the
-    other in this process, read by keyset pagination on the primary key."""
-    size = settings.LIFECYCLE_BATCH_SIZE
-    if parallel.available():
-        ids = list(due.values_list("pk", flat=True))
-        batches = [ids[start : start + size] for start in range(0, len(ids), size)]
-        return sum(parallel.map_batches(_run_batch, batches, run=run, day=day, now=now))
-    done, last_id = 0, 0
-    while True:
-        ids = list(due.filter(pk__gt=last_id).values_list("pk", flat=True)[:size])
-        if not ids:
-            return done
-        last_id = ids[-1]
-        done += run_batch(run, ids, day=day, now=now)
-
-
-def _run_batch(ids: Sequence[int], *, run: BatchRun, day: dt.date, now: dt.datetime) -> int:
-    return run_batch(run, ids, day=day, now=now)
-
-
-# PostgreSQL's deadlock and serialization failures: the transaction was rolled back, run it again.
-_RETRY_SQLSTATES = {"40P01", "40001"}
-
-
-def run_batch(run: BatchRun, ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
-    try:
-        return run(ids, day=day, now=now)
-    except IntegrityError:
-        logger.warning("a batch of %s lost a race with another worker; running it again", run.__name__)
-        return run(ids, day=day, now=now)
-    except OperationalError as error:
-        if getattr(error.__cause__, "sqlstate", None) not in _RETRY_SQLSTATES:
-            raise
-        logger.warning("a batch of %s was rolled back by the database (%s); running it again", run.__name__, error)
-        return run(ids, day=day, now=now)
 
 
 @register_job(name=renewals.JOB_DEBIT, order=100, rule="REN-1")

@@ -6,8 +6,8 @@ gets its first collection attempt the same day (USE-4).
 
 import datetime as dt
 
+from core.batches import in_batches
 from core.lifecycle import register_job
-from subscriptions.jobs import in_batches
 from subscriptions.services import usage_collection
 from usage.services import invoicing
 

@@ -6,7 +6,6 @@ Every value read from the environment has a working default for the embedded set
 
 import datetime as dt
 import hashlib
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -255,8 +254,15 @@ UNKNOWN_PAYMENT_FLAG_AFTER = dt.timedelta(days=1)  # REN-8: an unknown outcome o
 # REN-8: a card payment left PROCESSING this long by a stopped request is looked up by the daily run.
 PROCESSING_PAYMENT_STALE_AFTER = dt.timedelta(minutes=15)
 LIFECYCLE_BATCH_SIZE = env.int("LIFECYCLE_BATCH_SIZE", default=500)  # Services per batch of the daily run
-# Processes that run a daily job's batches side by side (core.parallel; PostgreSQL only).
-LIFECYCLE_WORKERS = env.int("LIFECYCLE_WORKERS", default=os.cpu_count() or 1)
+# How a daily job's batches run (core.batches, docs/celery.md): "inline", one after the other in
+# the process of the run (development, tests, SQLite, run_lifecycle); "celery", one Celery task per
+# batch taken by the workers, the daily task taking its share (PostgreSQL; production sets it).
+LIFECYCLE_ENGINE = env("LIFECYCLE_ENGINE", default="inline")
+# Celery engine: a batch whose runner is still at it after this long may be taken by another (its
+# runner died: SIGKILL, OOM). Longer than a batch takes; a batch run twice changes nothing (REN-8).
+LIFECYCLE_BATCH_LEASE_SECONDS = env.int("LIFECYCLE_BATCH_LEASE_SECONDS", default=300)
+LIFECYCLE_BATCH_POLL_SECONDS = 0.2  # how often the daily task looks whether the workers are done
+LIFECYCLE_BATCH_QUEUE = env("LIFECYCLE_BATCH_QUEUE", default="")  # the batch tasks' queue ("": default)
 
 # Celery: Redis when REDIS_URL is set, else a broker on the filesystem that needs no server.
 REDIS_URL = env("REDIS_URL", default="")

@@ -55,6 +55,8 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default=EMAIL_CONFIG["EMAIL_BACKEND"])
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}  # noqa: F405
+# The daily run's batches as Celery tasks on the workers (core.batches, docs/celery.md).
+LIFECYCLE_ENGINE = env("LIFECYCLE_ENGINE", default="celery")
 # core.cache: while Redis is away the cache answers as empty (throttling off, logged, /healthz), never a 500.
 CACHES = {
     "default": {

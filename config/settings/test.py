@@ -62,7 +62,7 @@ STRIPE_API_BASE = ""
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SMS_BACKEND = "notifications.backends.sms.LocmemSMSBackend"
-CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)  # off: the Celery engine's workers
 CELERY_TASK_EAGER_PROPAGATES = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
@@ -76,5 +76,3 @@ LIFECYCLE_ALLOW_FUTURE_DATES = True
 EVIDENCE_SEAL_DIR = env.path(
     "EVIDENCE_SEAL_DIR", default=Path(tempfile.gettempdir()) / "portal-test-evidence" / str(os.getpid())
 )
-# One process unless a test asks for more (the subprocess and parallel tests of the daily run do).
-LIFECYCLE_WORKERS = env.int("LIFECYCLE_WORKERS", default=1)  # noqa: F405

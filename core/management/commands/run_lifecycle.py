@@ -1,8 +1,9 @@
 import datetime as dt
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core import lifecycle
+from core import batches, lifecycle
 
 
 def _date(value: str) -> dt.date:
@@ -18,12 +19,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--date", required=True, help="first business date, YYYY-MM-DD")
         parser.add_argument("--until", help="last business date (inclusive), YYYY-MM-DD")
+        parser.add_argument(
+            "--engine",
+            choices=batches.ENGINES,
+            default=batches.INLINE,
+            help="inline: the batches in this process (default); celery: one task per batch, taken by the "
+            "workers and by this process (core.batches)",
+        )
 
     def handle(self, *args: object, **options: str) -> None:
         start = _date(options["date"])
         until = _date(options["until"]) if options.get("until") else start
         if until < start:
             raise CommandError("--until is before --date")
+        settings.LIFECYCLE_ENGINE = options["engine"]
         for day in lifecycle.days(start, until):
             self.stdout.write(f"{day.isoformat()}")
             try:

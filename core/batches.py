@@ -1,0 +1,228 @@
+"""The batches of a daily job (SPEC PERF goals; docs/celery.md, "The Celery engine").
+
+A job selects the due rows and hands their ids to a batch function `run(ids, *, day, now) -> int`
+in batches of LIFECYCLE_BATCH_SIZE. A batch is its own transaction(s): it locks its rows, re-checks
+that each is still due and is refused by a unique constraint if another runner did the work first
+(REN-8), so batches may run anywhere, side by side, and twice. Two engines (LIFECYCLE_ENGINE):
+
+- "inline": one batch after the other in this process, the ids read by keyset pagination
+  (development, tests, SQLite, `run_lifecycle`, and any run inside a transaction).
+- "celery" (production, PostgreSQL): the ids are read first and written down as LifecycleBatch rows,
+  one Celery task per batch is published, and this process — the orchestrator — takes pending
+  batches itself (work-stealing, `SKIP LOCKED`) and waits for those running elsewhere. It returns
+  when every batch is done, so the next job starts after this one (the job order is the contract).
+  Completion is read from the database, never from the broker: lost messages (Redis restarted) are
+  run by the orchestrator, a batch whose runner died is taken again when its lease runs out.
+"""
+
+import datetime as dt
+import logging
+import os
+import socket
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Q, QuerySet, Sum
+from django.utils.module_loading import import_string
+
+from core import clock
+from core.models import LifecycleBatch
+
+logger = logging.getLogger(__name__)
+
+BatchRun = Callable[..., int]
+
+INLINE, CELERY = "inline", "celery"
+ENGINES = (INLINE, CELERY)
+BATCH_TASK = "core.tasks.run_lifecycle_batch"
+
+# Queries of the batches this process ran for the Celery engine (the benchmark adds the queries
+# stored on the batch rows and takes these off its own count, so that none is counted twice).
+local_batch_queries = 0
+
+
+class QueryCounter:
+    """A connection execute wrapper that counts the queries made through it."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def engine() -> str:
+    """The engine that runs batches started now: the configured one, except that the Celery engine
+    needs PostgreSQL (row locks, SKIP LOCKED) and committed rows (inside a transaction, a test's or a
+    caller's, the workers could not see the rows it has not committed): inline then."""
+    configured = settings.LIFECYCLE_ENGINE
+    if configured not in ENGINES:
+        raise ValueError(f"LIFECYCLE_ENGINE is {configured!r}, not one of {ENGINES}")
+    if configured == CELERY and (connection.vendor != "postgresql" or connection.in_atomic_block):
+        return INLINE
+    return configured
+
+
+def in_batches(due: QuerySet[Any], run: BatchRun, *, day: dt.date, now: dt.datetime) -> int:
+    """Feed the ids of `due` (ordered by primary key) to `run` in batches; return what they changed."""
+    if engine() == CELERY:
+        return _celery_batches(due, run, day=day, now=now)
+    size = settings.LIFECYCLE_BATCH_SIZE
+    done, last_id = 0, 0
+    while True:
+        ids = list(due.filter(pk__gt=last_id).values_list("pk", flat=True)[:size])
+        if not ids:
+            return done
+        last_id = ids[-1]
+        done += run_batch(run, ids, day=day, now=now)
+
+
+# PostgreSQL's deadlock and serialization failures: the transaction was rolled back, run it again.
+_RETRY_SQLSTATES = {"40P01", "40001"}
+
+
+def run_batch(run: BatchRun, ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:
+    """One batch; run again once if it lost a race (a unique constraint refused it, REN-8) or the
+    database rolled it back (deadlock, serialization failure): the second run finds what is left."""
+    try:
+        return run(ids, day=day, now=now)
+    except IntegrityError:
+        logger.warning("a batch of %s lost a race with another worker; running it again", run.__name__)
+        return run(ids, day=day, now=now)
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) not in _RETRY_SQLSTATES:
+            raise
+        logger.warning("a batch of %s was rolled back by the database (%s); running it again", run.__name__, error)
+        return run(ids, day=day, now=now)
+
+
+def run_key(run: BatchRun) -> str:
+    """The dotted path a worker imports `run` by: a module-level function."""
+    key = f"{run.__module__}.{run.__qualname__}"
+    if "<" in key:
+        raise ValueError(f"{key} is not importable by a worker: batch functions are module-level")
+    return key
+
+
+def _celery_batches(due: QuerySet[Any], run: BatchRun, *, day: dt.date, now: dt.datetime) -> int:
+    key = run_key(run)
+    planned = plan(due, key, day=day, now=now)
+    while True:
+        batch = claim_next(day=day, run=key)
+        if batch is not None:
+            execute(batch)
+            continue
+        open_batches = LifecycleBatch.objects.filter(day=day, run=key).exclude(state=LifecycleBatch.State.DONE)
+        if not open_batches.exists():
+            break
+        time.sleep(settings.LIFECYCLE_BATCH_POLL_SECONDS)  # batches running elsewhere; leases run out
+    done = LifecycleBatch.objects.filter(pk__in=planned).aggregate(done=Sum("done"))["done"]
+    return int(done or 0)
+
+
+def plan(due: QuerySet[Any], key: str, *, day: dt.date, now: dt.datetime) -> list[int]:
+    """Write down the batches of `due` not yet in an open batch of this day and function, publish a
+    task per new batch once committed; return the ids of the new and of the open batches (those a
+    run that stopped left behind are finished by this one). One planner at a time per day and
+    function (a transaction-level advisory lock): two runs at once plan each Service once."""
+    size = settings.LIFECYCLE_BATCH_SIZE
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"lifecycle:{day}:{key}"])
+        existing = LifecycleBatch.objects.filter(day=day, run=key)
+        last_seq = existing.order_by("-seq").values_list("seq", flat=True).first()
+        open_rows = list(existing.exclude(state=LifecycleBatch.State.DONE).values_list("pk", "ids"))
+        taken = {pk for _batch, ids in open_rows for pk in ids}
+        ids = [pk for pk in due.values_list("pk", flat=True) if pk not in taken]
+        created = clock.now()
+        first = 0 if last_seq is None else last_seq + 1
+        new = LifecycleBatch.objects.bulk_create(
+            LifecycleBatch(day=day, run=key, seq=first + n, ids=ids[start : start + size], now=now, created_at=created)
+            for n, start in enumerate(range(0, len(ids), size))
+        )
+        new_ids = [batch.pk for batch in new]
+        if new_ids:
+            transaction.on_commit(lambda: publish(new_ids))
+    if open_rows:
+        logger.warning(
+            "%s open batches of %s on %s, left by a run that stopped: finished by this one", len(open_rows), key, day
+        )
+    return new_ids + [pk for pk, _ids in open_rows]
+
+
+def publish(batch_ids: Sequence[int]) -> None:
+    """One task per batch to the workers. A message that does not reach the broker is no loss: the
+    orchestrator runs every batch still pending itself."""
+    from celery import current_app as app  # config.celery's app (config sits above core)
+
+    if app.conf.task_always_eager:  # no workers (development, tests): the orchestrator runs them
+        return
+    queue = settings.LIFECYCLE_BATCH_QUEUE or None
+    try:
+        with app.producer_or_acquire() as producer:
+            for batch_id in batch_ids:
+                app.send_task(BATCH_TASK, args=[batch_id], queue=queue, producer=producer, retry=False)
+    except Exception as error:  # noqa: BLE001  (the broker is away: the orchestrator runs them)
+        logger.warning("%s batches not published (%r): the orchestrator runs them", len(batch_ids), error)
+
+
+def _claimable(now: dt.datetime) -> Q:
+    State = LifecycleBatch.State
+    return Q(state=State.PENDING) | Q(state=State.RUNNING, lease_until__lt=now)
+
+
+def _claim(rows: QuerySet[LifecycleBatch]) -> LifecycleBatch | None:
+    now = clock.now()
+    with transaction.atomic():
+        batch = rows.select_for_update(skip_locked=True).filter(_claimable(now)).order_by("seq").first()
+        if batch is None:
+            return None
+        batch.state = LifecycleBatch.State.RUNNING
+        batch.lease_until = now + dt.timedelta(seconds=settings.LIFECYCLE_BATCH_LEASE_SECONDS)
+        batch.attempts += 1
+        batch.claimed_by = f"{socket.gethostname()}:{os.getpid()}"
+        batch.save(update_fields=["state", "lease_until", "attempts", "claimed_by"])
+    if batch.attempts > 1:
+        logger.warning("batch %s taken again (attempt %s): its runner stopped or failed", batch, batch.attempts)
+    return batch
+
+
+def claim(batch_id: int) -> LifecycleBatch | None:
+    """The batch, leased to this process, if it is pending or its lease ran out; else None."""
+    return _claim(LifecycleBatch.objects.filter(pk=batch_id))
+
+
+def claim_next(*, day: dt.date, run: str) -> LifecycleBatch | None:
+    """The first claimable batch of this day and function, not locked by another claimer."""
+    return _claim(LifecycleBatch.objects.filter(day=day, run=run))
+
+
+def execute(batch: LifecycleBatch) -> int:
+    """Run a claimed batch and mark it done, with what it changed and the queries it made. A batch
+    that raises goes back to pending (the orchestrator then runs it, and fails with it)."""
+    global local_batch_queries
+    counter = QueryCounter()
+    try:
+        with connection.execute_wrapper(counter):
+            done = run_batch(import_string(batch.run), batch.ids, day=batch.day, now=batch.now)
+    except BaseException:
+        LifecycleBatch.objects.filter(pk=batch.pk, state=LifecycleBatch.State.RUNNING).update(
+            state=LifecycleBatch.State.PENDING, lease_until=None, last_error=traceback.format_exc()
+        )
+        raise
+    finally:
+        local_batch_queries += counter.count
+    LifecycleBatch.objects.filter(pk=batch.pk).update(
+        state=LifecycleBatch.State.DONE, done=done, queries=counter.count, lease_until=None, finished_at=clock.now()
+    )
+    return done
+
+
+def batch_queries(day: dt.date) -> int:
+    """The queries stored on the batch rows of `day` (the batches the workers ran included)."""
+    return int(LifecycleBatch.objects.filter(day=day).aggregate(n=Sum("queries"))["n"] or 0)
