@@ -19,7 +19,8 @@ from django.db import connection, transaction
 
 from accounts.benchmark import bench_organizations
 from billing.models import Invoice, Plan, ServiceType
-from core import clock, parallel
+from core import batches as batch_engine
+from core import clock
 from subscriptions.models import Service
 from usage import engine
 from usage.models import MICRO, Rate, RateCard, Resource, UsageMonth, UsageTotal
@@ -119,19 +120,22 @@ def _peak_rss_mib() -> float:
 
 def run_month_end(day: dt.date, *, now: dt.datetime | None = None) -> PhaseResult:
     """The daily run's month-end job alone, as of `day` (the 1st): its time, what it changed, the
-    queries of this process and of the batch processes, and how many batches there were."""
+    queries of this process and of the batches wherever they ran, and how many batches there were."""
     from usage.jobs import month_end
 
     instant = now or clock.now()
     due = invoicing.month_end_due(day).count()
     batches = max(1, -(-due // settings.LIFECYCLE_BATCH_SIZE)) if due else 0
-    before_children = parallel.child_queries
-    counter = parallel.QueryCounter()
+    before_rows, before_local = batch_engine.batch_queries(day), batch_engine.local_batch_queries
+    counter = batch_engine.QueryCounter()
     with connection.execute_wrapper(counter):
         started = time.perf_counter()
         changed = month_end(day=day, now=instant)
         seconds = time.perf_counter() - started
-    queries = counter.count + parallel.child_queries - before_children
+    # This process's queries, less those of the batches it ran itself, plus those of every batch
+    # (stored on the batch rows by whoever ran them, the Celery engine's workers included).
+    local = batch_engine.local_batch_queries - before_local
+    queries = counter.count - local + batch_engine.batch_queries(day) - before_rows
     return PhaseResult(
         seconds=seconds, changed=changed, queries=queries, batches=batches, peak_rss_mib=_peak_rss_mib()
     )
