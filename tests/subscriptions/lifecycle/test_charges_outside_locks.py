@@ -98,7 +98,7 @@ def test_ren8_the_probe_sees_a_lock_when_one_is_held() -> None:
 @postgres
 @pytest.mark.django_db(transaction=True)
 def test_ren8_no_row_lock_is_held_while_the_gateway_charges(settings) -> None:  # noqa: ANN001
-    settings.PAYMENT_GATEWAY, settings.LIFECYCLE_WORKERS = SLOW, 1
+    settings.PAYMENT_GATEWAY = SLOW
     services = _due_services(3)
     # The renewal invoices are issued in the attempts' run; probe them by Service in the meantime.
     SlowProbingGateway.probes = []
@@ -125,7 +125,7 @@ def test_ren8_no_row_lock_is_held_while_the_gateway_charges(settings) -> None:  
 def test_ren8_a_run_stopped_between_the_charge_and_its_booking_is_resumed_without_a_second_charge(
     settings,  # noqa: ANN001
 ) -> None:
-    settings.PAYMENT_GATEWAY, settings.LIFECYCLE_WORKERS = DYING, 1
+    settings.PAYMENT_GATEWAY = DYING
     DyingGateway.after = True
     services = _due_services(2)
 
@@ -156,7 +156,7 @@ def test_ren8_a_run_stopped_between_the_charge_and_its_booking_is_resumed_withou
 def test_ren8_an_attempt_stopped_before_its_charge_is_closed_the_next_day_and_that_day_charges_once(
     settings,  # noqa: ANN001
 ) -> None:
-    settings.PAYMENT_GATEWAY, settings.LIFECYCLE_WORKERS = DYING, 1
+    settings.PAYMENT_GATEWAY = DYING
     DyingGateway.after = False  # the worker dies before the request leaves
     [svc] = _due_services(1)
 

@@ -24,7 +24,7 @@ from audit.services import audit_verify
 from billing.gateway import ChargeResult
 from billing.gateways.sandbox import SandboxGateway
 from billing.models import Invoice, Payment
-from core import clock, lifecycle, parallel
+from core import clock, lifecycle
 from notifications.models import Notification
 from sandbox.models import GatewayCharge
 from subscriptions.benchmark import build_population
@@ -91,8 +91,13 @@ def _expected(count: int) -> dict[str, object]:
     }
 
 
-def _subprocess_env(batch_size: int) -> dict[str, str]:
-    """A separate process on the test database, with the test settings (eager tasks, locmem mail)."""
+ENGINES = ["inline", "celery"]  # core.batches: the batches in the run's process, or as Celery tasks
+LEASE_SECONDS = 3  # a batch whose runner died is taken again this soon (production: minutes)
+
+
+def _subprocess_env(batch_size: int, engine: str = "inline") -> dict[str, str]:
+    """A separate process on the test database, with the test settings (locmem mail; tasks eager
+    unless the Celery engine's workers run them)."""
     database = connection.settings_dict
     return {
         **os.environ,
@@ -100,15 +105,16 @@ def _subprocess_env(batch_size: int) -> dict[str, str]:
         "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/"
         f"{database['NAME']}",
         "LIFECYCLE_BATCH_SIZE": str(batch_size),
-        "LIFECYCLE_WORKERS": "2",  # as in production: each job's batches on two processes (core.parallel)
+        "LIFECYCLE_ENGINE": engine,
+        "LIFECYCLE_BATCH_LEASE_SECONDS": str(LEASE_SECONDS),
     }
 
 
-def _run_lifecycle(day: dt.date, batch_size: int) -> subprocess.Popen[bytes]:
+def _run_lifecycle(day: dt.date, batch_size: int, engine: str = "inline") -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "manage.py", "run_lifecycle", "--date", day.isoformat()],
+        [sys.executable, "manage.py", "run_lifecycle", "--date", day.isoformat(), "--engine", engine],
         cwd=ROOT,
-        env=_subprocess_env(batch_size),
+        env=_subprocess_env(batch_size, engine),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -116,8 +122,10 @@ def _run_lifecycle(day: dt.date, batch_size: int) -> subprocess.Popen[bytes]:
 
 @postgres
 @pytest.mark.django_db(transaction=True)
-def test_ren8_two_workers_racing_on_the_same_day_attempt_charge_and_notify_once(settings) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("engine", ENGINES)
+def test_ren8_two_workers_racing_on_the_same_day_attempt_charge_and_notify_once(settings, engine) -> None:  # noqa: ANN001
     settings.LIFECYCLE_BATCH_SIZE = 10
+    settings.LIFECYCLE_ENGINE = engine  # celery: two orchestrators plan once and share the batches
     day = clock.today()
     ids = _population(40, day)
     barrier = threading.Barrier(2)
@@ -140,109 +148,26 @@ def test_ren8_two_workers_racing_on_the_same_day_attempt_charge_and_notify_once(
 
     assert errors == []
     assert _state(ids) == _expected(40)
+    if engine == "celery":
+        assert _batches_done_once() == (4, 4)  # 40 due / 10 per batch, each run to the end once
 
 
-def _pid_and_size(batch: list[int], *, fail_on: int | None = None) -> int:
-    if fail_on in batch:
-        raise ValueError(f"batch with {fail_on} refused")
-    time.sleep(0.05)  # long enough for both processes to take batches
-    return os.getpid() * 1000 + len(batch)
+def _batches_done_once(run: str = "subscriptions.jobs._debit_batch") -> tuple[int, int]:
+    """The debit batches of the Celery engine: how many, and how many were run to the end once."""
+    from core.models import LifecycleBatch
 
-
-@postgres
-@pytest.mark.django_db(transaction=True)
-def test_perf_batches_run_on_worker_processes_each_with_its_own_connection(settings) -> None:  # noqa: ANN001
-    settings.LIFECYCLE_WORKERS = 2
-    batches = [list(range(start, start + 3)) for start in range(0, 30, 3)]
-
-    results = parallel.map_batches(_pid_and_size, batches)
-
-    pids = {result // 1000 for result in results}
-    assert sorted(result % 1000 for result in results) == [3] * 10
-    assert len(pids) == 2 and os.getpid() not in pids
-    assert Service.objects.count() == 0  # this process's connection works again afterwards
+    rows = LifecycleBatch.objects.filter(run=run)
+    return rows.count(), rows.filter(state="done", attempts=1).count()
 
 
 @postgres
 @pytest.mark.django_db(transaction=True)
-def test_perf_a_batch_failing_in_a_worker_process_fails_the_job_with_its_story(settings) -> None:  # noqa: ANN001
-    settings.LIFECYCLE_WORKERS = 2
-    batches = [list(range(start, start + 3)) for start in range(0, 30, 3)]
-
-    with pytest.raises(parallel.BatchFailed, match="batch with 13 refused"):
-        parallel.map_batches(_pid_and_size, batches, fail_on=13)
-
-
-@postgres
-@pytest.mark.django_db
-def test_perf_inside_a_transaction_batches_run_in_this_process(settings) -> None:  # noqa: ANN001
-    settings.LIFECYCLE_WORKERS = 2  # a worker process could not see this transaction's rows
-
-    results = parallel.map_batches(_pid_and_size, [[1], [2, 3]])
-
-    assert results == [os.getpid() * 1000 + 1, os.getpid() * 1000 + 2]
-
-
-_SLEEPING_JOB = """
-import time, django
-django.setup()
-from core import parallel
-
-def nap(batch):
-    time.sleep(120)
-    return 0
-
-parallel.map_batches(nap, [[1], [2], [3], [4]])
-"""
-
-
-@postgres
-@pytest.mark.django_db(transaction=True)
-def test_ren8_batch_processes_die_with_the_process_that_forked_them() -> None:
-    """SIGKILL the job's process while its batches run: its batch processes go at once (their open
-    batches roll back) instead of taking the batches still queued for them."""
-    job = subprocess.Popen([sys.executable, "-c", _SLEEPING_JOB], cwd=ROOT, env=_subprocess_env(batch_size=1))
-    batch_processes: list[int] = []
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(_children(job.pid)) < 2:
-            time.sleep(0.05)
-        batch_processes = _children(job.pid)
-        assert len(batch_processes) == 2
-        job.send_signal(signal.SIGKILL)
-        job.wait(timeout=30)
-        assert _gone_after(batch_processes, seconds=3)
-    finally:
-        if job.poll() is None:
-            job.kill()
-        for pid in batch_processes:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-
-@postgres
-@pytest.mark.django_db(transaction=True)
-def test_ren8_a_day_run_on_two_processes_changes_things_once_with_gapless_numbers(settings) -> None:  # noqa: ANN001
-    settings.LIFECYCLE_BATCH_SIZE = 10
-    settings.LIFECYCLE_WORKERS = 2
-    day = clock.today()
-    ids = _population(60, day)
-    before = parallel.child_queries
-
-    lifecycle.run_day(day)
-    lifecycle.run_day(day)  # the same day again: nothing more
-
-    assert parallel.child_queries > before  # the batches ran in the worker processes
-    assert _state(ids) == _expected(60)
-
-
-@postgres
-@pytest.mark.django_db(transaction=True)
-def test_ren8_two_processes_running_the_same_day_at_once_change_things_once() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_ren8_two_processes_running_the_same_day_at_once_change_things_once(engine) -> None:  # noqa: ANN001
     day = clock.today()
     ids = _population(60, day)
 
-    runs = [_run_lifecycle(day, batch_size=10) for _ in range(2)]
+    runs = [_run_lifecycle(day, batch_size=10, engine=engine) for _ in range(2)]
     outputs = [run.communicate(timeout=180) for run in runs]
 
     assert [run.returncode for run in runs] == [0, 0], outputs
@@ -251,11 +176,14 @@ def test_ren8_two_processes_running_the_same_day_at_once_change_things_once() ->
 
 @postgres
 @pytest.mark.django_db(transaction=True)
-def test_ren8_a_run_killed_in_the_middle_and_started_again_ends_as_an_uninterrupted_run() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_ren8_a_run_killed_in_the_middle_and_started_again_ends_as_an_uninterrupted_run(engine) -> None:  # noqa: ANN001
+    """Celery engine: the killed process is the orchestrator, holding the lease of the batch it ran;
+    the rerun finishes the batches it planned (the killed one once its lease ran out)."""
     day = clock.today()
     ids = _population(600, day)
 
-    killed = _run_lifecycle(day, batch_size=10)
+    killed = _run_lifecycle(day, batch_size=10, engine=engine)
     deadline = time.monotonic() + 120
     attempted = 0
     while time.monotonic() < deadline and killed.poll() is None:
@@ -270,10 +198,9 @@ def test_ren8_a_run_killed_in_the_middle_and_started_again_ends_as_an_uninterrup
     # the kill landed in the middle of the run (else this test proves nothing)
     assert killed.returncode == -signal.SIGKILL
     assert 20 <= partial < 600
-    # and its batch processes do not outlive it: each ends with the batch it holds
-    assert _other_sessions_after(seconds=3) == 0
+    assert _other_sessions_after(seconds=3) == 0  # its session ended with it: its open batch rolled back
 
-    rerun = _run_lifecycle(day, batch_size=10)
+    rerun = _run_lifecycle(day, batch_size=10, engine=engine)
     output = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, output
     assert _state(ids) == _expected(600)
@@ -294,12 +221,17 @@ def _other_sessions_after(*, seconds: float) -> int:
         time.sleep(0.1)
 
 
-def _worker(queue: str, pool: str = "solo") -> subprocess.Popen[bytes]:
+def _worker(
+    queue: str, pool: str = "solo", *, engine: str = "inline", concurrency: int = 1, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """A real Celery worker process on the Redis broker, consuming only `queue`; tasks it is given
-    are not acknowledged before they end (acks late) and come back after the visibility timeout."""
-    env = _subprocess_env(batch_size=10) | {"CELERY_VISIBILITY_TIMEOUT": "2"}
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", pool, "-c", "1", "-Q", queue]
-    command += ["-l", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"]
+    are not acknowledged before they end (acks late) and come back after the visibility timeout.
+    With the Celery engine its daily task publishes the batches to `queue` (not run eagerly)."""
+    env = _subprocess_env(batch_size=10, engine=engine) | {"CELERY_VISIBILITY_TIMEOUT": "2"} | (env or {})
+    if engine == "celery":
+        env |= {"LIFECYCLE_BATCH_QUEUE": queue, "CELERY_TASK_ALWAYS_EAGER": "false"}
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", pool, "-c", str(concurrency)]
+    command += ["-Q", queue, "-l", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
@@ -308,12 +240,13 @@ def _worker(queue: str, pool: str = "solo") -> subprocess.Popen[bytes]:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")
 def test_ren8_a_celery_worker_killed_mid_run_leaves_the_task_to_the_next_worker_which_finishes_it_once() -> None:
+    engine = "celery"  # production's (the inline engine's kills: run_lifecycle above)
     from config.celery import app as celery_app
 
     day = clock.today()
     ids = _population(600, day)
     queue = f"lifecycle-test-{os.getpid()}-{time.monotonic_ns()}"
-    first = _worker(queue)
+    first = _worker(queue, engine=engine)
     second = None
     try:
         celery_app.send_task("core.tasks.run_daily_lifecycle", queue=queue)  # as beat sends it
@@ -324,10 +257,10 @@ def test_ren8_a_celery_worker_killed_mid_run_leaves_the_task_to_the_next_worker_
         first.wait(timeout=30)
         partial = RenewalAttempt.objects.count()
         assert 20 <= partial < 600  # killed in the middle of the run
-        assert _other_sessions_after(seconds=3) == 0  # its batch processes die with it
+        assert _other_sessions_after(seconds=3) == 0  # its session ended with it
 
-        time.sleep(3)  # past the (test's) visibility timeout: the task is delivered again
-        second = _worker(queue)
+        time.sleep(3)  # past the (test's) visibility timeout and batch lease: the task is delivered again
+        second = _worker(queue, engine=engine)
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and not (RenewalAttempt.objects.count() == 600 and lifecycle_finished(day)):
             time.sleep(0.2)
@@ -336,7 +269,7 @@ def test_ren8_a_celery_worker_killed_mid_run_leaves_the_task_to_the_next_worker_
             if worker is not None and worker.poll() is None:
                 worker.send_signal(signal.SIGKILL)
                 worker.wait(timeout=30)
-        leftover = _other_sessions_after(seconds=10)  # no batch process outlives its parent
+        leftover = _other_sessions_after(seconds=10)
 
     assert leftover == 0
 
@@ -361,6 +294,7 @@ def _children(pid: int) -> list[int]:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")
 def test_ren8_a_pool_process_killed_mid_run_gives_the_task_back_and_the_worker_finishes_it_once() -> None:
+    engine = "celery"  # production's (the inline engine's kills: run_lifecycle above)
     """The worker's pool process dies under the daily task (SIGKILL, as the OOM killer does): with
     late acknowledgement and reject-on-worker-lost the task goes back to the queue at once and the
     worker runs it again in a new process — without them it would be acknowledged as failed."""
@@ -369,18 +303,16 @@ def test_ren8_a_pool_process_killed_mid_run_gives_the_task_back_and_the_worker_f
     day = clock.today()
     ids = _population(600, day)
     queue = f"lifecycle-test-{os.getpid()}-{time.monotonic_ns()}"
-    worker = _worker(queue, pool="prefork")
+    worker = _worker(queue, pool="prefork", engine=engine)
     try:
         celery_app.send_task("core.tasks.run_daily_lifecycle", queue=queue)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and RenewalAttempt.objects.count() < 20:
             time.sleep(0.01)
         (child,) = _children(worker.pid)
-        batch_processes = _children(child)
         os.kill(child, signal.SIGKILL)
         partial = RenewalAttempt.objects.count()
         assert 20 <= partial < 600  # killed in the middle of the run
-        assert len(batch_processes) == 2 and _gone_after(batch_processes, seconds=3)  # die with it
 
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and not lifecycle_finished(day):
@@ -392,21 +324,12 @@ def test_ren8_a_pool_process_killed_mid_run_gives_the_task_back_and_the_worker_f
         for orphan in orphans:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(orphan, signal.SIGKILL)
-        leftover = _other_sessions_after(seconds=10)  # no batch process outlives its parent
+        leftover = _other_sessions_after(seconds=10)
 
     assert leftover == 0
 
     assert lifecycle_finished(day)
     assert _state(ids) == _expected(600)
-
-
-def _gone_after(pids: list[int], *, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while any(Path(f"/proc/{pid}").exists() for pid in pids):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def lifecycle_finished(day: dt.date) -> bool:
@@ -539,7 +462,7 @@ def _refused_once(error: Exception) -> tuple[list[tuple[int, ...]], object]:
 def test_ren8_a_batch_rolled_back_by_a_deadlock_is_run_again_once(cause) -> None:  # noqa: ANN001
     from django.db import OperationalError
 
-    from subscriptions.jobs import run_batch
+    from core.batches import run_batch
 
     error = OperationalError("rolled back")
     error.__cause__ = cause()
@@ -552,7 +475,7 @@ def test_ren8_a_batch_rolled_back_by_a_deadlock_is_run_again_once(cause) -> None
 def test_ren8_another_operational_error_fails_the_batch_without_a_second_run() -> None:
     from django.db import OperationalError
 
-    from subscriptions.jobs import run_batch
+    from core.batches import run_batch
 
     error = OperationalError("server closed the connection")
     error.__cause__ = psycopg_errors.AdminShutdown()
