@@ -25,7 +25,7 @@ def test_the_load_organization_has_its_rows_numbered_without_gap_and_a_second_on
     load = Organization.objects.get(memberships__user__email=LOAD_USERS[0])
     other = Organization.objects.get(memberships__user__email=OTHER_USER)
     roles = dict(Membership.objects.filter(organization=load).values_list("user__email", "role"))
-    assert roles == {LOAD_USERS[0]: "legal_responsible", **{email: "administrator" for email in LOAD_USERS[1:]}}
+    assert roles == {LOAD_USERS[0]: "legal_responsible", **dict.fromkeys(LOAD_USERS[1:], "administrator")}
     assert Membership.objects.get(user__email=LOAD_USERS[7]).user.check_password(LOAD_PASSWORD)
     services = Service.objects.filter(organization=load)
     assert services.count() == 5
