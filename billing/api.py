@@ -64,11 +64,32 @@ class CatalogView(APIView):
         return Response(CatalogEntrySerializer(entries, many=True).data)
 
 
+# Invoices in one answer of the list (bounded: an Organization with 500 invoices got them all at once).
+INVOICE_PAGE_SIZE = 50
+
+
 class InvoiceListView(APIView):
-    @extend_schema(responses={200: InvoiceSerializer(many=True), 404: ErrorSerializer})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("before", int, description="an invoice number: the page of the invoices below it"),
+        ],
+        responses={200: InvoiceSerializer(many=True), 400: ErrorSerializer, 404: ErrorSerializer},
+    )
     def get(self, request: AuthenticatedRequest, org_id: int) -> Response:
+        """The invoices the member sees (ORG-6), newest first, 50 at a time: when there are older ones,
+        the `Link` header's `rel="next"` address gives their page (`?before=<number>`)."""
         invoices = selectors.invoices_for_member(_membership(request, org_id))
-        return Response(InvoiceSerializer(invoices, many=True).data)
+        before = request.query_params.get("before")
+        if before is not None:
+            if not (before.isascii() and before.isdigit()):
+                raise ValidationError({"before": [_("An invoice number is expected.")]})
+            invoices = invoices.filter(number__lt=int(before))
+        fetched = list(invoices[: INVOICE_PAGE_SIZE + 1])  # one more than shown tells whether older ones exist
+        response = Response(InvoiceSerializer(fetched[:INVOICE_PAGE_SIZE], many=True).data)
+        if len(fetched) > INVOICE_PAGE_SIZE:
+            older = request.build_absolute_uri(f"?before={fetched[INVOICE_PAGE_SIZE - 1].number}")
+            response["Link"] = f'<{older}>; rel="next"'
+        return response
 
 
 class InvoiceDetailView(APIView):

@@ -14,6 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership
+from billing import api as billing_api
 from billing.models import Invoice
 from core.paging import PAGE_SIZE
 from demo.loadrun import PAGES
@@ -146,7 +147,8 @@ def test_each_page_costs_the_same_queries_for_one_row_and_for_many() -> None:
     assert one == EXPECTED
 
 
-def test_a_page_of_a_list_holds_page_size_rows_and_the_next_page_the_rest() -> None:
+def test_a_page_of_a_list_holds_page_size_rows_and_the_next_page_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(billing_api, "INVOICE_PAGE_SIZE", PAGE_SIZE)
     legal, admin = administrator()
     for i in range(PAGE_SIZE + 2):
         InvoiceFactory(organization=legal.organization, issue_date=dt.date(2026, 3, 1))
@@ -168,6 +170,9 @@ def test_a_page_of_a_list_holds_page_size_rows_and_the_next_page_the_rest() -> N
         second = client.get(f"/orgs/{org}/invoices/?page=2").content.decode()
         tickets_first = client.get(f"/orgs/{org}/support/").content.decode()
         tickets_second = client.get(f"/orgs/{org}/support/?page=2").content.decode()
+        api_first = client.get(f"/api/v1/organizations/{org}/invoices/")
+        api_second = client.get(api_first["Link"].split(">")[0][1:])
+        refused = client.get(f"/api/v1/organizations/{org}/invoices/?before=x")
 
     def listed(html: str, what: str) -> list[int]:
         return [int(pk) for pk in re.findall(rf'href="/orgs/{org}/{what}/(\d+)/"', html)]
@@ -178,6 +183,14 @@ def test_a_page_of_a_list_holds_page_size_rows_and_the_next_page_the_rest() -> N
     tickets = list(Ticket.objects.filter(organization=legal.organization).order_by("-created_at"))
     assert listed(tickets_first, "support") == [t.pk for t in tickets[:PAGE_SIZE]]
     assert listed(tickets_second, "support") == [t.pk for t in tickets[PAGE_SIZE:]]
+    # the API's list: newest first, the older ones at the address of the Link header
+    last_shown = numbers[PAGE_SIZE - 1].number
+    older = f"http://testserver/api/v1/organizations/{org}/invoices/?before={last_shown}"
+    assert api_first["Link"] == f'<{older}>; rel="next"'
+    assert [i["id"] for i in api_first.json()] == [i.pk for i in numbers[:PAGE_SIZE]]
+    assert [i["id"] for i in api_second.json()] == [i.pk for i in numbers[PAGE_SIZE:]]
+    assert "Link" not in api_second
+    assert refused.status_code == 400
 
 
 def test_the_pages_never_show_another_organizations_rows() -> None:
