@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -79,15 +80,21 @@ def write_plan(directory: Path) -> Path:
     return path
 
 
-def page_queries(plan_file: Path) -> dict[str, int]:
-    """The queries each page costs, asked once in this process (the first id of each kind)."""
+@dataclass(frozen=True)
+class PageCost:
+    queries: int
+    cpu_ms: float  # this process's CPU for one request, the median of five (the database's apart)
+
+
+def page_costs(plan_file: Path) -> dict[str, PageCost]:
+    """What each page costs, asked in this process (the first id of each kind), before the run."""
     data = json.loads(plan_file.read_text())
     ids = {key: value if isinstance(value, int) else value[0] for key, value in data["ids"].items()}
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     user = data["users"][0]
     client = Client(HTTP_AUTHORIZATION=f"Token {user['token']}")
     client.cookies[settings.SESSION_COOKIE_NAME] = user["session"]
-    counts = {}
+    costs = {}
     for page in PAGES:
         url = page.path.format(**ids)
         client.get(url)  # caches warmed as in the run
@@ -95,8 +102,13 @@ def page_queries(plan_file: Path) -> dict[str, int]:
             status = client.get(url).status_code
         if status != 200:
             raise RuntimeError(f"{page.name}: {url} answered {status}")
-        counts[page.name] = len(queries)
-    return counts
+        times = []
+        for _ in range(5):
+            started = time.process_time()
+            client.get(url)
+            times.append(1000 * (time.process_time() - started))
+        costs[page.name] = PageCost(queries=len(queries), cpu_ms=statistics.median(times))
+    return costs
 
 
 def database_url() -> str:
@@ -126,6 +138,22 @@ def start_gunicorn(*, port: int, workers: int, log: Path) -> subprocess.Popen[by
             time.sleep(0.3)
     stop(server)
     raise RuntimeError(f"gunicorn did not answer on port {port}: see {log}")
+
+
+def group_cpu_seconds(leader: int) -> float:
+    """User and system CPU time of the living processes of `leader`'s process group (gunicorn's
+    master and workers), from /proc (Linux; 0 elsewhere)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == leader:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -37,11 +37,12 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         plan_file = loadrun.write_plan(directory)
-        queries = loadrun.page_queries(plan_file)
+        costs = loadrun.page_costs(plan_file)
         connection.close()
         server = loadrun.start_gunicorn(port=options["port"], workers=options["workers"], log=directory / "web.log")
         try:
             before = os.getloadavg()[0]
+            cpu_before = loadrun.group_cpu_seconds(server.pid)
             prefix = loadrun.run_locust(
                 plan_file=plan_file,
                 port=options["port"],
@@ -51,16 +52,21 @@ class Command(BaseCommand):
                 directory=directory,
             )
             after = os.getloadavg()[0]
+            web_cpu = loadrun.group_cpu_seconds(server.pid) - cpu_before
         finally:
             loadrun.stop(server)
         self.stdout.write(
             f"{options['users']} users, {options['seconds']} s, {options['workers']} gunicorn workers; "
             f"load average (1 min) {before:.2f} before, {after:.2f} at the end, on {os.cpu_count()} cores"
         )
-        header = ("page", "requests", "failed", "req/s", "p50 ms", "p95 ms", "queries")
-        self.stdout.write("{:<14} {:>8} {:>6} {:>6} {:>6} {:>6} {}".format(*header))
-        for row in loadrun.read_figures(prefix):
+        figures = loadrun.read_figures(prefix)
+        served = sum(row.requests for row in figures if row.name != "Aggregated")
+        self.stdout.write(f"gunicorn CPU: {web_cpu:.1f} s, {1000 * web_cpu / max(served, 1):.1f} ms a request")
+        header = ("page", "requests", "failed", "req/s", "p50 ms", "p95 ms", "queries", "CPU ms")
+        self.stdout.write("{:<14} {:>8} {:>6} {:>6} {:>6} {:>6} {:>7} {:>6}".format(*header))
+        for row in figures:
+            cost = costs.get(row.name)
             self.stdout.write(
                 f"{row.name:<14} {row.requests:>8} {row.failures:>6} {row.per_second:>6.1f} {row.p50:>6.0f} "
-                f"{row.p95:>6.0f} {queries.get(row.name, '')}"
+                f"{row.p95:>6.0f} {cost.queries if cost else '':>7} {f'{cost.cpu_ms:.0f}' if cost else '':>6}"
             )
