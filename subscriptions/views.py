@@ -26,6 +26,7 @@ from core import clock, figures
 from core.errors import RuleViolation
 from core.forms import raise_unless_the_forms
 from core.http import client_address
+from core.paging import page_of
 from subscriptions import hooks as subscription_hooks
 from subscriptions import selectors as subscription_selectors
 from subscriptions.forms import CreditsBuyForm, MoneyBackForm, OrderForm, SwitchForm, TerminateForm
@@ -45,6 +46,8 @@ from subscriptions.timeline import service_timeline
 
 @member_required
 def services(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
+    """The Services the member sees (ORG-6), newest first, a page at a time (core.paging)."""
+    page = page_of(subscription_selectors.services_for_member(membership), request)
     return render(
         request,
         "billing/services.html",
@@ -52,7 +55,8 @@ def services(request: AuthenticatedHttpRequest, membership: Membership) -> HttpR
             "organization": membership.organization,
             "membership": membership,
             "section": "services",
-            "services": subscription_selectors.services_for_member(membership),
+            "services": page.object_list,
+            "page": page,
         },
     )
 

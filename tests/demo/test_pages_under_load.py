@@ -34,7 +34,7 @@ MANY = 7
 # the same with one row of each kind and with many.
 EXPECTED = {
     "dashboard": 25,
-    "services": 7,
+    "services": 8,
     "service": 20,
     "invoices": 8,
     "invoice": 13,
@@ -150,7 +150,9 @@ def test_each_page_costs_the_same_queries_for_one_row_and_for_many() -> None:
 def test_a_page_of_a_list_holds_page_size_rows_and_the_next_page_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(billing_api, "INVOICE_PAGE_SIZE", PAGE_SIZE)
     legal, admin = administrator()
+    plan = monthly_plan("Paged hosting")
     for i in range(PAGE_SIZE + 2):
+        ServiceFactory(organization=legal.organization, plan=plan, created_at=NOW - dt.timedelta(hours=i))
         InvoiceFactory(organization=legal.organization, issue_date=dt.date(2026, 3, 1))
         Ticket.objects.create(
             organization=legal.organization,
@@ -170,6 +172,8 @@ def test_a_page_of_a_list_holds_page_size_rows_and_the_next_page_the_rest(monkey
         second = client.get(f"/orgs/{org}/invoices/?page=2").content.decode()
         tickets_first = client.get(f"/orgs/{org}/support/").content.decode()
         tickets_second = client.get(f"/orgs/{org}/support/?page=2").content.decode()
+        services_first = client.get(f"/orgs/{org}/services/").content.decode()
+        services_second = client.get(f"/orgs/{org}/services/?page=2").content.decode()
         api_first = client.get(f"/api/v1/organizations/{org}/invoices/")
         api_second = client.get(api_first["Link"].split(">")[0][1:])
         refused = client.get(f"/api/v1/organizations/{org}/invoices/?before=x")
@@ -183,6 +187,9 @@ def test_a_page_of_a_list_holds_page_size_rows_and_the_next_page_the_rest(monkey
     tickets = list(Ticket.objects.filter(organization=legal.organization).order_by("-created_at"))
     assert listed(tickets_first, "support") == [t.pk for t in tickets[:PAGE_SIZE]]
     assert listed(tickets_second, "support") == [t.pk for t in tickets[PAGE_SIZE:]]
+    services = list(Service.objects.filter(organization=legal.organization).order_by("-created_at"))
+    assert listed(services_first, "services") == [s.pk for s in services[:PAGE_SIZE]]
+    assert listed(services_second, "services") == [s.pk for s in services[PAGE_SIZE:]]
     # the API's list: newest first, the older ones at the address of the Link header
     last_shown = numbers[PAGE_SIZE - 1].number
     older = f"http://testserver/api/v1/organizations/{org}/invoices/?before={last_shown}"
