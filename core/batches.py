@@ -217,7 +217,9 @@ def execute(batch: LifecycleBatch) -> int:
         raise
     finally:
         local_batch_queries += counter.count
-    LifecycleBatch.objects.filter(pk=batch.pk).update(
+    # The first done-mark stands: a runner whose lease ran out while it worked, finishing after the
+    # one that took the batch over (or the other way round), does not overwrite what was recorded.
+    LifecycleBatch.objects.filter(pk=batch.pk).exclude(state=LifecycleBatch.State.DONE).update(
         state=LifecycleBatch.State.DONE, done=done, queries=counter.count, lease_until=None, finished_at=clock.now()
     )
     return done
@@ -226,3 +228,11 @@ def execute(batch: LifecycleBatch) -> int:
 def batch_queries(day: dt.date) -> int:
     """The queries stored on the batch rows of `day` (the batches the workers ran included)."""
     return int(LifecycleBatch.objects.filter(day=day).aggregate(n=Sum("queries"))["n"] or 0)
+
+
+def forget_before(day: dt.date) -> int:
+    """Delete the done batches of the days more than LIFECYCLE_BATCH_KEEP_DAYS before `day` (their
+    work is in the records the batches wrote; the rows only said who ran what). Open ones stay."""
+    cutoff = day - dt.timedelta(days=settings.LIFECYCLE_BATCH_KEEP_DAYS)
+    deleted, _ = LifecycleBatch.objects.filter(day__lt=cutoff, state=LifecycleBatch.State.DONE).delete()
+    return deleted

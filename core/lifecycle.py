@@ -72,6 +72,7 @@ def run_day(day: dt.date, *, now: dt.datetime | None = None) -> list[tuple[Daily
     backdated when a missed day is caught up. A day after today is refused, except where
     LIFECYCLE_ALLOW_FUTURE_DATES is on (development and tests), and then its start is used.
     """
+    from core import batches
     from core.models import DailyRun
 
     instant = now or _instant_for(day)
@@ -81,6 +82,7 @@ def run_day(day: dt.date, *, now: dt.datetime | None = None) -> list[tuple[Daily
         logger.info("daily job %s as of %s: %s", job.name, day.isoformat(), count)
         results.append((job, count))
     DailyRun.objects.update_or_create(day=day, defaults={"finished_at": instant})
+    batches.forget_before(day)  # the Celery engine's record of old days' batches
     return results
 
 

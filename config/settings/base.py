@@ -263,6 +263,7 @@ LIFECYCLE_ENGINE = env("LIFECYCLE_ENGINE", default="inline")
 LIFECYCLE_BATCH_LEASE_SECONDS = env.int("LIFECYCLE_BATCH_LEASE_SECONDS", default=300)
 LIFECYCLE_BATCH_POLL_SECONDS = 0.2  # how often the daily task looks whether the workers are done
 LIFECYCLE_BATCH_QUEUE = env("LIFECYCLE_BATCH_QUEUE", default="")  # the batch tasks' queue ("": default)
+LIFECYCLE_BATCH_KEEP_DAYS = 30  # the done batches' rows of older days are deleted by the daily run
 
 # Celery: Redis when REDIS_URL is set, else a broker on the filesystem that needs no server.
 REDIS_URL = env("REDIS_URL", default="")
