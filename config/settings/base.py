@@ -137,6 +137,11 @@ DATABASE_OWNER_URL = env("DATABASE_OWNER_URL", default="")
 if DATABASE_OWNER_URL:
     DATABASES["default"] = env.db_url_config(DATABASE_OWNER_URL)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Persistent connections (docs/performance.md, "The pages under load"): a new PostgreSQL connection per
+# request costs the web process and the server a backend start, the authentication and Django's set-up
+# queries, on every page. Each worker keeps its connection this many seconds, checked before reuse.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
