@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -61,6 +63,9 @@ class Notification(models.Model):
     reaction = models.CharField(max_length=8, choices=Reaction.choices, blank=True)
     reacted_at = models.DateTimeField(null=True, blank=True)
     tacitly_accepted_at = models.DateTimeField(null=True, blank=True)
+    # A notice of the daily run not rendered yet: what its templates read, rendered into `subject`
+    # and `body` when the row is read and stored by the delivery task (notifications.deferred).
+    context = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("notification")
@@ -80,6 +85,16 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} · {self.subject}"
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> "Notification":
+        """A row whose text is not rendered yet comes back with it (the same text as at delivery)."""
+        instance = super().from_db(db, field_names, values)
+        if instance.__dict__.get("context") is not None:
+            from notifications.services import render_stored  # the services build on this model
+
+            instance.subject, instance.body = render_stored(instance)
+        return instance
 
 
 class PrintQueueItem(Notification):

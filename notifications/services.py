@@ -18,8 +18,9 @@ from django.utils.module_loading import import_string
 from django.utils.text import Truncator
 
 from audit.services import Actor, audit_record
-from core.bulk import bulk_insert, bulk_insert_rows
+from core.bulk import bulk_insert, bulk_insert_rows, bulk_update
 from core.errors import RuleViolation
+from notifications import deferred
 from notifications.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,13 @@ def _render(template: str, context: dict[str, Any], language: str) -> tuple[str,
     if len(subject) > SUBJECT_MAX_LENGTH:  # Truncator walks every character: only when it may cut
         subject = Truncator(subject).chars(SUBJECT_MAX_LENGTH)
     return subject, body
+
+
+def render_stored(notification: Notification) -> tuple[str, str]:
+    """The subject and body of a notice stored as a snapshot (`deferred`), rendered as `_rows`
+    would have rendered them when it was recorded."""
+    assert notification.context is not None
+    return _render(notification.template, deferred.restore(notification.context), notification.language)
 
 
 def notify(
@@ -129,12 +137,18 @@ def _rows(
     language: str | None,
     from_email: str | None,
     now: dt.datetime,
+    defer: bool = False,
 ) -> list[dict[str, Any]]:
     """The columns (but the Organization and the recipient user) of each row of one notice: one per
-    channel and address, rendered in `language` (by default the Organization's)."""
+    channel and address, rendered in `language` (by default the Organization's). `defer` (with
+    `language` active): a snapshot of the context is stored instead, rendered when read."""
     language = language or organization.language
     full_context = {"organization": organization, "portal_url": settings.PORTAL_URL, **(context or {})}
-    subject, body = _render(template, full_context, language)
+    stored = deferred.snapshot(template, full_context) if defer else None
+    if stored is None:
+        subject, body = _render(template, full_context, language)
+    else:
+        subject, body = "", ""
     rows = []
     for channel in channels:
         addresses = (
@@ -155,6 +169,7 @@ def _rows(
                 "related_id": str(related.pk) if related is not None else "",
                 "dedupe_key": dedupe_key,
                 "created_at": now,
+                "context": stored,
             }
             if channel == Channel.INBOX:
                 row["status"], row["sent_at"] = Notification.Status.SENT, now
@@ -201,6 +216,7 @@ def notify_many(specs: list[NoticeSpec], *, now: dt.datetime) -> int:
                     language=None,
                     from_email=None,
                     now=now,
+                    defer=True,
                 ):
                     row["organization_id"] = spec.organization.pk
                     rows.append(row)
@@ -215,7 +231,12 @@ def notify_many(specs: list[NoticeSpec], *, now: dt.datetime) -> int:
         built = [Notification(**row) for row in rows]
         bulk_insert(built)
         ids = [notification.pk for notification in built]
-    to_send = [pk for pk, row in zip(ids, rows, strict=True) if row["channel"] in (Channel.EMAIL, Channel.SMS)]
+    # Sent, or their text stored, by the delivery task (an inbox row is rendered when read until then).
+    to_send = [
+        pk
+        for pk, row in zip(ids, rows, strict=True)
+        if row["channel"] in (Channel.EMAIL, Channel.SMS) or row["context"] is not None
+    ]
     if to_send:
         transaction.on_commit(partial(_queue_deliveries, to_send))
     return len(rows)
@@ -257,12 +278,34 @@ def notification_deliver(*, notification_id: int, now: dt.datetime) -> Notificat
             notification.last_error = str(error)[:2000]
             if notification.attempts >= MAX_DELIVERY_ATTEMPTS:
                 notification.status = Notification.Status.FAILED
-            notification.save(update_fields=["attempts", "last_error", "status"])
+            notification.save(update_fields=["attempts", "last_error", "status", *_text_stored(notification)])
             return notification
         notification.status = Notification.Status.SENT
         notification.sent_at = now
-        notification.save(update_fields=["attempts", "status", "sent_at"])
+        notification.save(update_fields=["attempts", "status", "sent_at", *_text_stored(notification)])
     return notification
+
+
+def _text_stored(notification: Notification) -> list[str]:
+    """The fields to save so that a notice rendered at delivery keeps its text (`deferred`)."""
+    if notification.context is None:
+        return []
+    notification.context = None  # subject and body were rendered from it when the row was read
+    return ["subject", "body", "context"]
+
+
+def notifications_store_text(notification_ids: list[int]) -> list[int]:
+    """Store the text of the notices rendered at delivery among `notification_ids` (one read, one
+    write); return the ids of those still to send (pending e-mail and SMS), in id order."""
+    with transaction.atomic():
+        notifications = list(Notification.objects.filter(pk__in=notification_ids).order_by("pk"))
+        rendered = [n for n in notifications if _text_stored(n)]
+        bulk_update(rendered, ["subject", "body", "context"])
+    return [
+        n.pk
+        for n in notifications
+        if n.status == Notification.Status.PENDING and n.channel in (Channel.EMAIL, Channel.SMS)
+    ]
 
 
 def _send(notification: Notification) -> None:

@@ -4,7 +4,7 @@ from celery import shared_task
 
 from core import clock
 from notifications.models import Notification
-from notifications.services import notification_deliver
+from notifications.services import notification_deliver, notifications_store_text
 
 # A pending notification older than this had its delivery task lost (broker down, worker killed).
 STALE_AFTER = dt.timedelta(minutes=5)
@@ -18,8 +18,9 @@ def deliver_notification(notification_id: int) -> None:
 
 @shared_task(name="notifications.tasks.deliver_notifications")
 def deliver_notifications(notification_ids: list[int]) -> None:
-    """The notices of one batch of the daily run: one task for hundreds, not one each."""
-    for notification_id in notification_ids:
+    """The notices of one batch of the daily run: one task for hundreds, not one each. Their text,
+    rendered at delivery (notifications.deferred), is stored first, the inbox's included."""
+    for notification_id in notifications_store_text(notification_ids):
         notification_deliver(notification_id=notification_id, now=clock.now())
 
 
