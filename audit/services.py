@@ -6,6 +6,7 @@ import ipaddress
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -66,21 +67,41 @@ def _hash_of(values: dict[str, Any]) -> str:
     return hashlib.sha256(_canonical(values).encode()).hexdigest()
 
 
+_dumps = partial(json.dumps, sort_keys=True, separators=(",", ":"), default=str)
+# The canonical JSON's keys in order: those before "after", "after", "before", those up to
+# "prev_hash", then "prev_hash" and "rule" (checked here: `_Unchained` relies on it).
+_ORDER = sorted(_HASHED)
+_FIRST = tuple(name for name in _ORDER if name < "after")
+_LAST = tuple(name for name in _ORDER if "before" < name < "prev_hash")
+assert [*_FIRST, "after", "before", *_LAST, "prev_hash", "rule"] == _ORDER
+
+
 @dataclass(frozen=True)
 class _Unchained:
     """An event's canonical JSON cut where its `prev_hash` goes. The keys are sorted, and only
     "rule" sorts after "prev_hash", so `head + prev_hash + tail` is exactly the JSON `_hash_of`
     hashes: the costly serialization is done before the chain head is locked, and only the
-    SHA-256 of each event under the lock."""
+    SHA-256 of each event under the lock. `before` and `after` are the JSON texts of those
+    columns, serialized once: spliced into the canonical JSON (a sorted dict's JSON holds each
+    value's own sorted JSON) and copied into the table as they are."""
 
     head: str
     tail: str
+    before: str
+    after: str
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> "_Unchained":
-        rest = {name: value for name, value in values.items() if name not in ("prev_hash", "rule")}
-        head = _canonical(rest)[:-1] + ',"prev_hash":"'
-        return cls(head=head, tail='",' + json.dumps({"rule": values["rule"]}, separators=(",", ":"))[1:])
+        before, after = _dumps(values["before"]), _dumps(values["after"])
+        last = {name: values[name] for name in _LAST}
+        last["occurred_at"] = values["occurred_at"].astimezone(dt.UTC).isoformat(timespec="microseconds")
+        head = (
+            _dumps({name: values[name] for name in _FIRST})[:-1]
+            + f',"after":{after},"before":{before},'
+            + _dumps(last)[1:-1]
+            + ',"prev_hash":"'
+        )
+        return cls(head=head, tail='","rule":' + _dumps(values["rule"]) + "}", before=before, after=after)
 
     def hash(self, prev_hash: str) -> str:
         return hashlib.sha256(f"{self.head}{prev_hash}{self.tail}".encode()).hexdigest()
@@ -213,12 +234,16 @@ def audit_record_many(specs: list[AuditSpec], *, at: dt.datetime) -> int:
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1, defaults={"last_hash": GENESIS_HASH})
         prev_hash = head.last_hash
         rows = []
+        postgres = connection.vendor == "postgresql"
         for values, cut in zip(events, unchained, strict=True):
             values["prev_hash"] = prev_hash
             values["hash"] = prev_hash = cut.hash(prev_hash)
+            if postgres:  # the JSON texts the hash was computed over, not serialized a second time
+                values["before"], values["after"] = cut.before, cut.after
             rows.append([values[name] for name in _COLUMNS])
-        if connection.vendor == "postgresql":
-            bulk_insert_rows(AuditEvent, _COLUMNS, rows)  # ids taken in the order given: the chain's order
+        if postgres:
+            # ids taken in the order given: the chain's order
+            bulk_insert_rows(AuditEvent, _COLUMNS, rows, json_text=("before", "after"))
         else:
             bulk_insert([AuditEvent(**dict(zip(_COLUMNS, row, strict=True))) for row in rows])
         head.last_hash = prev_hash
