@@ -6,6 +6,7 @@ size (docs/performance.md). Decisions live in the services; this module only rea
 from collections.abc import Iterable, Sequence
 
 from billing.models import Plan
+from core.bulk import IdIn
 from subscriptions.models import Service
 
 _SERVICE_COLUMNS = [field.attname for field in Service._meta.concrete_fields]
@@ -20,7 +21,7 @@ def locked_services(service_ids: Iterable[int], known: Sequence[Service] = ()) -
     read again under the lock as plain values and written onto them, keeping the plan and the
     Organization they hold while the row still points at the same ones (a Service changed in
     between is simply up to date again); the others are read in full."""
-    query = Service.objects.select_for_update(of=("self",)).filter(pk__in=list(service_ids)).order_by("pk")
+    query = Service.objects.select_for_update(of=("self",)).filter(IdIn("pk", service_ids)).order_by("pk")
     full = query.select_related("organization")
     if not known:
         return with_plans(list(full))
@@ -39,7 +40,7 @@ def locked_services(service_ids: Iterable[int], known: Sequence[Service] = ()) -
         services.append(service)
     if unknown:  # locked already, by the query above
         known_plans = {service.plan_id: service.plan for service in services}
-        services.extend(with_plans(list(full.filter(pk__in=unknown)), known_plans))
+        services.extend(with_plans(list(full.filter(IdIn("pk", unknown))), known_plans))
     return sorted(services, key=lambda service: service.pk)
 
 

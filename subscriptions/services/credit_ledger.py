@@ -22,7 +22,7 @@ from decimal import Decimal
 from audit.services import Actor, AuditSpec
 from billing.models import Invoice, Payment
 from billing.services.posting import Application, Effects, PaymentRecord, invoices_apply_payments, payments_record
-from core.bulk import bulk_insert, bulk_update
+from core.bulk import IdIn, bulk_insert, bulk_update
 from subscriptions.models import RenewalAttempt, Service, ServiceCreditEntry
 
 Kind = ServiceCreditEntry.Kind
@@ -121,7 +121,7 @@ def invoices_in_doubt(invoice_ids: Iterable[int]) -> set[int]:
     meanwhile would have to be refunded)."""
     in_doubt = (RenewalAttempt.Outcome.CHARGING, RenewalAttempt.Outcome.UNKNOWN)
     return set(
-        RenewalAttempt.objects.filter(invoice_id__in=list(invoice_ids), outcome__in=in_doubt).values_list(
+        RenewalAttempt.objects.filter(IdIn("invoice_id", invoice_ids), outcome__in=in_doubt).values_list(
             "invoice_id", flat=True
         )
     )
@@ -190,6 +190,6 @@ def open_credit_purchases(service_ids: Sequence[int]) -> list[Invoice]:
     (BIL-6), as the credits they would buy are deleted."""
     return list(
         Invoice.objects.select_for_update()
-        .filter(service_id__in=list(service_ids), kind=Invoice.Kind.CREDITS, status=Invoice.Status.OPEN)
+        .filter(IdIn("service_id", service_ids), kind=Invoice.Kind.CREDITS, status=Invoice.Status.OPEN)
         .order_by("pk")
     )

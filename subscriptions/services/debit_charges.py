@@ -39,7 +39,7 @@ from billing.services.posting import (
     payments_record,
 )
 from billing.services.prepaid import PREPAID_PAYMENT_KIND
-from core.bulk import bulk_update
+from core.bulk import IdIn, bulk_update
 from notifications.services import NoticeSpec
 from subscriptions.batch import locked_services
 from subscriptions.models import RenewalAttempt, Service
@@ -160,7 +160,7 @@ def attempts_charge(
     others)."""
     if not attempts:
         attempts = list(
-            RenewalAttempt.objects.filter(pk__in=list(attempt_ids), outcome=Outcome.CHARGING)
+            RenewalAttempt.objects.filter(IdIn("pk", attempt_ids), outcome=Outcome.CHARGING)
             .select_related("means", "invoice")
             .order_by("pk")
         )
@@ -202,19 +202,19 @@ def _book_answers(
             organization_ids = {by_pk[pk].organization_id for pk in service_ids}
         else:
             organization_ids = set(
-                Service.objects.filter(pk__in=service_ids).values_list("organization_id", flat=True)
+                Service.objects.filter(IdIn("pk", service_ids)).values_list("organization_id", flat=True)
             )
         accounts = {
             a.organization_id: a
             for a in PrepaidAccount.objects.select_for_update()
-            .filter(organization_id__in=organization_ids)
+            .filter(IdIn("organization_id", organization_ids))
             .order_by("pk")
         }
         _lock_invoices(attempts)
         services = {s.pk: s for s in locked_services(service_ids, known)}
         still = set(
             RenewalAttempt.objects.select_for_update()
-            .filter(pk__in=[a.pk for a in attempts], outcome=Outcome.CHARGING)
+            .filter(IdIn("pk", [a.pk for a in attempts]), outcome=Outcome.CHARGING)
             .order_by("pk")
             .values_list("pk", flat=True)
         )
@@ -259,7 +259,7 @@ def _lock_invoices(attempts: Sequence[RenewalAttempt]) -> None:
     """The attempts' invoices locked, in id order, and what a payment may have changed on them since
     they were read written onto the instances (plain values: no second model instance each)."""
     by_pk = {a.invoice_id: a.invoice for a in attempts if a.invoice is not None}
-    rows = Invoice.objects.select_for_update().filter(pk__in=sorted(by_pk)).order_by("pk")
+    rows = Invoice.objects.select_for_update().filter(IdIn("pk", by_pk)).order_by("pk")
     for pk, *values in rows.values_list("pk", *_INVOICE_STATE):
         by_pk[pk].__dict__.update(zip(_INVOICE_STATE, values, strict=True))
 
@@ -276,7 +276,7 @@ def charging_resume_run(attempt_ids: Sequence[int], *, day: dt.date, now: dt.dat
     """REN-8: an attempt of `day` is charged again with its key (answered, never charged twice);
     an earlier one is looked up only. Both are then booked as `attempts_charge` books."""
     actor = Actor.system(JOB_DEBIT)
-    attempts = list(RenewalAttempt.objects.filter(pk__in=list(attempt_ids), outcome=Outcome.CHARGING))
+    attempts = list(RenewalAttempt.objects.filter(IdIn("pk", attempt_ids), outcome=Outcome.CHARGING))
     today = [a.pk for a in attempts if a.day == day]
     earlier = [a for a in attempts if a.day != day]
     done = attempts_charge(today, now=now, actor=actor) if today else 0

@@ -15,6 +15,7 @@ from billing.gateway import ChargeResult, get_gateway
 from billing.models import Invoice, MeansKind, Payment
 from billing.services.invoices import invoice_apply_payment
 from billing.services.posting import Effects
+from core.bulk import IdIn
 from subscriptions.models import RenewalAttempt, Service
 
 Outcome = RenewalAttempt.Outcome
@@ -35,7 +36,7 @@ def unknown_look_up(service_ids: Iterable[int]) -> LookedUp:
     """REN-8: ask the gateway, by their keys, for the outcome of the Services' unknown charges. Called
     outside any transaction: the gateway is a remote service, and no row lock waits on it."""
     unknown = (
-        RenewalAttempt.objects.filter(service_id__in=list(service_ids), outcome=Outcome.UNKNOWN)
+        RenewalAttempt.objects.filter(IdIn("service_id", service_ids), outcome=Outcome.UNKNOWN)
         .filter(_relevant())
         .values_list("pk", "idempotency_key")
     )
@@ -57,7 +58,7 @@ def reconcile_unknown(
     no new charge today. Call with the Services locked. Returns the Services still to attempt and
     those left in doubt (None: there was nothing to look up)."""
     unknown = list(
-        RenewalAttempt.objects.filter(service_id__in=[s.pk for s in services], outcome=Outcome.UNKNOWN)
+        RenewalAttempt.objects.filter(IdIn("service_id", [s.pk for s in services]), outcome=Outcome.UNKNOWN)
         .filter(_relevant())
         .select_related("invoice")
         .order_by("pk")

@@ -19,6 +19,7 @@ from billing.models import AddOnPrice, Invoice, Price
 from billing.money import percent_of, quantize
 from billing.periods import term_end
 from billing.services.invoices import InvoiceRequest, LineSpec, VatCache, invoices_issue
+from core.bulk import IdIn
 from subscriptions.models import Service, ServiceAddOn
 
 logger = logging.getLogger(__name__)
@@ -54,17 +55,17 @@ class _Prices:
     def __init__(self, services: Sequence[Service], day: dt.date) -> None:
         plan_ids = {s.plan_id for s in services}
         self.plans: dict[tuple[int, str], Price] = {}
-        for price in Price.objects.filter(plan_id__in=plan_ids, valid_from__lte=day).order_by("-valid_from"):
+        for price in Price.objects.filter(IdIn("plan_id", plan_ids), valid_from__lte=day).order_by("-valid_from"):
             self.plans.setdefault((price.plan_id, price.currency), price)
         self.add_ons: dict[int, list[ServiceAddOn]] = defaultdict(list)
         for item in ServiceAddOn.objects.filter(
-            service__in=[s.pk for s in services], deactivated_at__isnull=True
+            IdIn("service", [s.pk for s in services]), deactivated_at__isnull=True
         ).select_related("add_on"):
             self.add_ons[item.service_id].append(item)
         add_on_ids = {item.add_on_id for items in self.add_ons.values() for item in items}
         self.add_on_prices: dict[tuple[int, str], AddOnPrice] = {}
         if add_on_ids:
-            for add_on_price in AddOnPrice.objects.filter(add_on_id__in=add_on_ids, valid_from__lte=day).order_by(
+            for add_on_price in AddOnPrice.objects.filter(IdIn("add_on_id", add_on_ids), valid_from__lte=day).order_by(
                 "-valid_from"
             ):
                 self.add_on_prices.setdefault((add_on_price.add_on_id, add_on_price.currency), add_on_price)
@@ -131,7 +132,7 @@ def _renewal_lines(service: Service, prices: _Prices) -> list[LineSpec] | None:
 def open_renewal_invoices(service_ids: Iterable[int], *, lock: bool = False) -> dict[tuple[int, int], Invoice]:
     """The open renewal invoices of these Services by (service, term), in one query."""
     invoices = Invoice.objects.filter(
-        service_id__in=list(service_ids), kind=Invoice.Kind.RENEWAL, status=Invoice.Status.OPEN
+        IdIn("service_id", service_ids), kind=Invoice.Kind.RENEWAL, status=Invoice.Status.OPEN
     )
     if lock:
         invoices = invoices.select_for_update().order_by("pk")

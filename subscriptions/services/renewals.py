@@ -40,7 +40,7 @@ from billing.models.payments import AUTO_DEBIT_KINDS
 from billing.services.means import card_is_valid_on
 from billing.services.posting import Effects, of_kind, on_invoices_paid
 from core import clock
-from core.bulk import bulk_insert, bulk_update
+from core.bulk import IdIn, bulk_insert, bulk_update
 from notifications.services import NoticeSpec
 from subscriptions.batch import locked_services
 from subscriptions.models import RenewalAttempt, Service
@@ -183,7 +183,7 @@ def renewal_invoices_paid(
     known = dict(services)
     if missing := sorted({i.service_id for i in paid if i.service_id is not None} - known.keys()):
         query = Service.objects.select_for_update(of=("self",)).select_related("plan__service_type", "organization")
-        known.update({s.pk: s for s in query.filter(pk__in=missing).order_by("pk")})
+        known.update({s.pk: s for s in query.filter(IdIn("pk", missing)).order_by("pk")})
     day = clock.business_date(now)
     renewed = {}
     for invoice in paid:
@@ -243,7 +243,7 @@ def due_now(service_ids: Iterable[int], day: dt.date, *, forced: bool = False) -
     """`debit_q` evaluated again for Services locked by the caller (their rows as this transaction
     sees them), by id: whether it is their next term that is due (else a warranty term's invoice or
     a usage invoice). `forced`: staff force an attempt on a day that had one."""
-    query = Service.objects.filter(debit_q(day), pk__in=list(service_ids))
+    query = Service.objects.filter(debit_q(day), IdIn("pk", service_ids))
     if not forced:
         query = query.exclude(_attempted(day))
     next_due = ExpressionWrapper(next_term_q(day), output_field=BooleanField())
@@ -270,11 +270,11 @@ class AutoDebitMeans:
         default = {
             m.organization_id: m
             for m in PaymentMeans.objects.filter(
-                organization_id__in=ids, is_default=True, revoked_at__isnull=True, kind__in=AUTO_DEBIT_KINDS
+                IdIn("organization_id", ids), is_default=True, revoked_at__isnull=True, kind__in=AUTO_DEBIT_KINDS
             )
         }
         restricted = set(
-            MeansRestriction.objects.filter(organization_id__in=ids).values_list("organization_id", "kind")
+            MeansRestriction.objects.filter(IdIn("organization_id", ids)).values_list("organization_id", "kind")
         )
         return cls(default=default, restricted=restricted)
 
@@ -345,11 +345,13 @@ def debit_attempts_run(
     actor = actor or (Actor.for_user(forced_by) if forced_by is not None else Actor.system(JOB_DEBIT))
     looked_up = debit_lookup.unknown_look_up(service_ids)  # the gateway, before any lock is taken
     with transaction.atomic():
-        organization_ids = set(Service.objects.filter(pk__in=service_ids).values_list("organization_id", flat=True))
+        organization_ids = set(
+            Service.objects.filter(IdIn("pk", service_ids)).values_list("organization_id", flat=True)
+        )
         accounts = {
             a.organization_id: a
             for a in PrepaidAccount.objects.select_for_update()
-            .filter(organization_id__in=organization_ids)
+            .filter(IdIn("organization_id", organization_ids))
             .order_by("pk")
         }
         found, usage_open = usage.open_collected_invoices(service_ids, lock=True)

@@ -26,7 +26,7 @@ from audit.services import Actor, AuditSpec
 from billing.models import Invoice
 from billing.services.posting import Effects, of_kind, on_invoices_paid
 from core import clock
-from core.bulk import bulk_update
+from core.bulk import IdIn, bulk_update
 from notifications.services import NoticeSpec
 from subscriptions.models import Service
 
@@ -63,7 +63,7 @@ def open_collected_invoices(
     """The open renewal invoices of these Services by (service, term), and their open usage invoices
     by Service, due first first: one query, locked in id order when asked (invoices before Services)."""
     invoices = Invoice.objects.filter(
-        service_id__in=list(service_ids), kind__in=COLLECTED_KINDS, status=Invoice.Status.OPEN
+        IdIn("service_id", service_ids), kind__in=COLLECTED_KINDS, status=Invoice.Status.OPEN
     )
     if lock:
         invoices = invoices.select_for_update().order_by("pk")
@@ -115,7 +115,7 @@ def reactivate_if_settled(
         return []
     still_overdue = set(
         Invoice.objects.filter(
-            service_id__in=[s.pk for s in suspended],
+            IdIn("service_id", [s.pk for s in suspended]),
             kind=Invoice.Kind.USAGE,
             status=Invoice.Status.OPEN,
             due_date__lte=day,
@@ -168,7 +168,7 @@ def usage_invoices_paid(
         known += list(
             Service.objects.select_for_update(of=("self",))
             .select_related("plan", "organization")
-            .filter(pk__in=missing)
+            .filter(IdIn("pk", missing))
             .order_by("pk")
         )
     by_service = {invoice.service_id: invoice for invoice in paid}
@@ -232,7 +232,7 @@ def _collectable(organization_ids: set[int], day: dt.date) -> set[int]:
     means = AutoDebitMeans.load(organization_ids)
     usable = {org for org in organization_ids if means.usable(org, day)[0] is not None}
     funded = set(
-        PrepaidAccount.objects.filter(organization_id__in=organization_ids, balance__gt=0).values_list(
+        PrepaidAccount.objects.filter(IdIn("organization_id", organization_ids), balance__gt=0).values_list(
             "organization_id", flat=True
         )
     )
