@@ -214,16 +214,17 @@ class IdIn(Expression):
 
     def __init__(self, field: str, ids: Iterable[int | None]) -> None:
         super().__init__()
-        self.field: Any = F(field)
+        self.column: Any = F(field)
         self.ids = [int(pk) for pk in ids if pk is not None]  # as `__in` does: None matches nothing
 
-    def resolve_expression(self, *args: Any, **kwargs: Any) -> "IdIn":
-        resolved = self.copy()
-        resolved.field = self.field.resolve_expression(*args, **kwargs)
-        return resolved
+    def get_source_expressions(self) -> list[Any]:
+        return [self.column]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        (self.column,) = exprs
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
-        sql, params = compiler.compile(self.field)
+        sql, params = compiler.compile(self.column)
         if connection.vendor == "postgresql":
             return f"{sql} = ANY(%s::bigint[])", [*params, "{" + ",".join(map(str, self.ids)) + "}"]
         if not self.ids:
