@@ -28,6 +28,7 @@ from django.templatetags.i18n import BlockTranslateNode, TranslateNode
 from django.utils.functional import Promise
 
 PARTS = ("subject", "body")
+SHOWN, TESTED = None, ""  # markers in a template's tree of paths ("" is no variable's name)
 
 
 class Unsupported(Exception):
@@ -59,24 +60,30 @@ def _variable_path(variable: Any, paths: set[str]) -> None:
         raise Unsupported(f"variable {variable!r}")
 
 
-def _condition_paths(condition: Any, paths: set[str]) -> None:
+def _condition_paths(condition: Any, paths: set[str], tested: set[str], *, truth: bool = True) -> None:
+    """A condition's paths: those only tested for truth (`{% if service %}`, under and/or/not) go to
+    `tested` (their object's name is not needed, and may cost a query), compared ones to `paths`."""
     if condition is None:  # {% else %}
         return
     if hasattr(condition, "value"):  # a TemplateLiteral: one expression
-        _expression_paths(condition.value, paths)
+        if truth and not condition.value.filters and isinstance(condition.value.var, Variable):
+            _expression_paths(condition.value, tested)
+        else:
+            _expression_paths(condition.value, paths)
         return
     first, second = getattr(condition, "first", None), getattr(condition, "second", None)
     if first is None:
         raise Unsupported(f"condition {condition!r}")
-    _condition_paths(first, paths)
-    _condition_paths(second, paths)
+    truth = truth and getattr(condition, "id", None) in ("and", "or", "not")
+    _condition_paths(first, paths, tested, truth=truth)
+    _condition_paths(second, paths, tested, truth=truth)
 
 
-def _node_paths(node: Node, paths: set[str], *, autoescape_off: bool) -> None:
+def _node_paths(node: Node, paths: set[str], tested: set[str], *, autoescape_off: bool) -> None:
     if isinstance(node, TextNode | LoadNode):
         return
     if isinstance(node, AutoEscapeControlNode):
-        _nodelist_paths(node.nodelist, paths, autoescape_off=not node.setting)
+        _nodelist_paths(node.nodelist, paths, tested, autoescape_off=not node.setting)
         return
     if not autoescape_off:  # escaping could tell a stored str from a safe one: not snapshot
         raise Unsupported("a value rendered with autoescape on")
@@ -98,34 +105,37 @@ def _node_paths(node: Node, paths: set[str], *, autoescape_off: bool) -> None:
                 paths.add(token.contents)
     elif isinstance(node, IfNode):
         for condition, nodelist in node.conditions_nodelists:
-            _condition_paths(condition, paths)
-            _nodelist_paths(nodelist, paths, autoescape_off=autoescape_off)
+            _condition_paths(condition, paths, tested)
+            _nodelist_paths(nodelist, paths, tested, autoescape_off=autoescape_off)
     else:
         raise Unsupported(f"node {type(node).__name__}")
 
 
-def _nodelist_paths(nodelist: NodeList, paths: set[str], *, autoescape_off: bool) -> None:
+def _nodelist_paths(nodelist: NodeList, paths: set[str], tested: set[str], *, autoescape_off: bool) -> None:
     for node in nodelist:
-        _node_paths(node, paths, autoescape_off=autoescape_off)
+        _node_paths(node, paths, tested, autoescape_off=autoescape_off)
 
 
 @cache
 def template_paths(template: str) -> dict[Any, Any] | None:
-    """The paths the notice's subject and body read, as a tree (name -> children; a `None` key
-    marks a path whose own value is used), or None when it cannot be snapshot."""
+    """The paths the notice's subject and body read, as a tree (name -> children; a `SHOWN` key
+    marks a path whose own value is used, a `TESTED` key one only tested for truth), or None when
+    it cannot be snapshot."""
     paths: set[str] = set()
+    tested: set[str] = set()
     try:
         for part in PARTS:
             compiled = get_template(f"notifications/{template}/{part}.txt").template  # type: ignore[attr-defined]
-            _nodelist_paths(compiled.nodelist, paths, autoescape_off=False)
+            _nodelist_paths(compiled.nodelist, paths, tested, autoescape_off=False)
     except Unsupported:
         return None
     tree: dict[Any, Any] = {}
-    for path in paths:
-        node = tree
-        for bit in path.split("."):
-            node = node.setdefault(bit, {})
-        node[None] = True
+    for marker, marked in ((SHOWN, paths), (TESTED, tested)):
+        for path in marked:
+            node = tree
+            for bit in path.split("."):
+                node = node.setdefault(bit, {})
+            node[marker] = True
     return tree
 
 
@@ -181,7 +191,9 @@ def _scalar(value: Any) -> Any:
 
 
 def _encode(value: Any, tree: dict[Any, Any]) -> Any:
-    children = [name for name in tree if name is not None]
+    children = [name for name in tree if name not in (SHOWN, TESTED)]
+    if not children and SHOWN not in tree and isinstance(value, models.Model):
+        return {"$text": "", "$true": bool(value)}  # only tested: its name is not read
     if not children or value is None:
         return _scalar(value)
     if not isinstance(value, models.Model | dict):
@@ -195,7 +207,7 @@ def _encode(value: Any, tree: dict[Any, Any]) -> Any:
             continue
         encoded[name] = _encode(child, tree[name])
     node: dict[str, Any] = {"$object": encoded, "$true": bool(value)}
-    if None in tree:  # the object itself is shown too
+    if SHOWN in tree:  # the object itself is shown too
         node["$text"] = str(value)
     return node
 
