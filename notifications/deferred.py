@@ -22,7 +22,7 @@ from typing import Any
 from django.db import models
 from django.template import Node, NodeList
 from django.template.base import FilterExpression, TextNode, Variable, VariableNode
-from django.template.defaulttags import AutoEscapeControlNode, IfNode, LoadNode
+from django.template.defaulttags import AutoEscapeControlNode, IfNode, LoadNode, TemplateLiteral
 from django.template.loader import get_template
 from django.templatetags.i18n import BlockTranslateNode, TranslateNode
 from django.utils.functional import Promise
@@ -65,7 +65,7 @@ def _condition_paths(condition: Any, paths: set[str], tested: set[str], *, truth
     `tested` (their object's name is not needed, and may cost a query), compared ones to `paths`."""
     if condition is None:  # {% else %}
         return
-    if hasattr(condition, "value"):  # a TemplateLiteral: one expression
+    if isinstance(condition, TemplateLiteral):  # one expression (an operator's `value` is None)
         if truth and not condition.value.filters and isinstance(condition.value.var, Variable):
             _expression_paths(condition.value, tested)
         else:

@@ -103,3 +103,32 @@ def test_evd3_a_template_the_snapshot_cannot_follow_is_rendered_in_the_run(monke
 
     assert sorted(Notification.objects.values_list("channel", "language", "subject", "body")) == expected
     assert Notification.objects.filter(context__isnull=False).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("usage_based", "reason", "terminates_on"),
+    [(True, "trial_lapsed", dt.date(2026, 4, 1)), (True, "unpaid", dt.date(2026, 4, 1)), (False, "unpaid", None)],
+)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_evd3_a_snapshot_follows_every_branch_and_comparison_of_its_template(
+    language: str, usage_based: bool, reason: str, terminates_on: dt.date | None
+) -> None:
+    """service_suspended chooses its sentence by comparing the suspension reason and testing two
+    fields (`{% if a and b and c == "x" %}`): read back from the stored snapshot, the text is the
+    one rendered from the Service itself, in each language and each branch."""
+    import json
+
+    from notifications import deferred
+    from notifications.services import _render
+
+    legal = customer()
+    legal.organization.language = language
+    svc = service(legal, usage_based=usage_based, suspension_reason=reason, terminates_on=terminates_on)
+    context = {"organization": legal.organization, "portal_url": settings.PORTAL_URL, "service": svc}
+    from django.utils import translation
+
+    with translation.override(language):
+        stored = deferred.snapshot("service_suspended", context)
+    assert stored is not None
+    restored = deferred.restore(json.loads(json.dumps(stored)))
+    assert _render("service_suspended", restored, language) == _render("service_suspended", context, language)
