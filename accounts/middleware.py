@@ -7,7 +7,7 @@ from django.shortcuts import redirect
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from accounts.two_factor import needs_enrolment
+from accounts.two_factor import memberships_check
 from core.api import error_body
 
 
@@ -44,7 +44,9 @@ class TwoFactorRequiredMiddleware:
     """ORG-5: a member of an Organization that requires a second factor, without one, is sent to
     enrolment before anything else in the portal (a session call of the API is refused: 403).
     Staff are not: theirs is issued by an administrator and asked for by the staff site. One query
-    per request of a logged-in customer (accounts.two_factor.needs_enrolment)."""
+    per request of a logged-in user (accounts.two_factor.memberships_check), which also counts the
+    user's Organizations for the navigation (request.portal_organization_count, read by
+    accounts.context_processors.portal instead of a query of its own)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -59,7 +61,9 @@ class TwoFactorRequiredMiddleware:
         match = request.resolver_match
         if match is None or match.view_name in ENROLMENT_ALLOWED or request.path.startswith(settings.STATIC_URL):
             return None
-        if not needs_enrolment(user):
+        check = memberships_check(user)
+        request.portal_organization_count = check.organizations  # type: ignore[attr-defined]
+        if not check.needs_enrolment:
             return None
         if request.path.startswith("/api/"):
             message = _("An organization you belong to requires a second factor: turn it on in the portal first.")

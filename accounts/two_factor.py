@@ -20,6 +20,7 @@ set or lifted (ORG-5).
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -63,6 +64,25 @@ def needs_enrolment(user: User) -> bool:
     return (
         Membership.objects.filter(user=user, organization__requires_two_factor=True).filter(~Exists(enrolled)).exists()
     )
+
+
+@dataclass(frozen=True)
+class MembershipsCheck:
+    needs_enrolment: bool  # as needs_enrolment(user)
+    organizations: int  # the Organizations the user is a member of
+
+
+def memberships_check(user: User) -> MembershipsCheck:
+    """needs_enrolment(user) and the number of the user's Organizations, in one query: the portal asks
+    both on every page (TwoFactorRequiredMiddleware, and the navigation's "Switch organization")."""
+    enrolled = TOTPDevice.objects.filter(user=user, name=DEVICE_NAME, confirmed=True)
+    rows = list(
+        Membership.objects.filter(user=user)
+        .annotate(enrolled=Exists(enrolled))
+        .values_list("organization__requires_two_factor", "enrolled")
+    )
+    needs = not user.is_staff and any(required and not enrolled for required, enrolled in rows)
+    return MembershipsCheck(needs_enrolment=needs, organizations=len(rows))
 
 
 def recovery_codes_left(user: User) -> int:

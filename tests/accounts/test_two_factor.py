@@ -16,7 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts import two_factor
-from accounts.models import ApiToken, Organization, RecoveryCode
+from accounts.models import ApiToken, Membership, Organization, RecoveryCode
 from accounts.tokens import token_issue
 from audit.models import AuditEvent
 from tests.factories import PASSWORD, member
@@ -321,3 +321,38 @@ def test_a_member_who_joins_after_the_requirement_cannot_use_an_older_token() ->
 
     assert refused.status_code == 403
     assert refused.json()["rule"] == "ORG-5"
+
+
+def test_the_memberships_check_answers_needs_enrolment_and_counts_the_organizations() -> None:
+    """The middleware's one query per page (accounts.two_factor.memberships_check): the same answer as
+    needs_enrolment, and the count the navigation's "Switch organization" link reads."""
+    first = member()
+    user = first.user
+    second = member(Membership.Role.TECHNICAL, organization=member().organization)
+    second.user = user
+    second.save()
+
+    def both() -> tuple[bool, int, bool]:
+        check = two_factor.memberships_check(user)
+        return check.needs_enrolment, check.organizations, two_factor.needs_enrolment(user)
+
+    assert both() == (False, 2, False)
+    Organization.objects.filter(pk=second.organization_id).update(requires_two_factor=True)
+    assert both() == (True, 2, True)
+    _enrolled(user)
+    assert both() == (False, 2, False)
+    TOTPDevice.objects.filter(user=user).update(confirmed=False)
+    assert both() == (True, 2, True)
+    user.is_staff = True
+    user.save()
+    assert both() == (False, 2, False)
+    client = Client()
+    client.force_login(first.user)
+    user.is_staff = False
+    user.save()
+    TOTPDevice.objects.filter(user=user).update(confirmed=True)
+    page = client.get(reverse("dashboard:home", args=[first.organization_id])).content.decode()
+    assert "Switch organization" in page
+    second.delete()
+    page = client.get(reverse("dashboard:home", args=[first.organization_id])).content.decode()
+    assert "Switch organization" not in page
