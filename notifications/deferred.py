@@ -66,10 +66,11 @@ def _condition_paths(condition: Any, paths: set[str], tested: set[str], *, truth
     if condition is None:  # {% else %}
         return
     if isinstance(condition, TemplateLiteral):  # one expression (an operator's `value` is None)
-        if truth and not condition.value.filters and isinstance(condition.value.var, Variable):
-            _expression_paths(condition.value, tested)
+        value: Any = condition.value  # a FilterExpression (django-stubs types it loosely)
+        if truth and not value.filters and isinstance(value.var, Variable):
+            _expression_paths(value, tested)
         else:
-            _expression_paths(condition.value, paths)
+            _expression_paths(value, paths)
         return
     first, second = getattr(condition, "first", None), getattr(condition, "second", None)
     if first is None:
