@@ -145,11 +145,17 @@ def _past_due_unknown(day: dt.date) -> QuerySet[Service]:
     )
     Status = Service.Status
     past_due = Q(status=Status.ACTIVE, expires_on__lt=day) | Q(status=Status.TRIAL, trial_ends_on__lt=day)
-    return Service.objects.filter(
-        (past_due & Q(Exists(unknown)))
-        | Q(Exists(warranty_unknown), status=Status.ACTIVE, warranty_invoice__isnull=False)
-        | Q(Exists(usage_unknown), usage_based=True)
-    ).order_by("pk")
+    # Every branch needs an unknown attempt of the Service: start from those few (a partial index).
+    in_doubt = RenewalAttempt.objects.filter(outcome=RenewalAttempt.Outcome.UNKNOWN).values("service_id")
+    return (
+        Service.objects.filter(pk__in=in_doubt)
+        .filter(
+            (past_due & Q(Exists(unknown)))
+            | Q(Exists(warranty_unknown), status=Status.ACTIVE, warranty_invoice__isnull=False)
+            | Q(Exists(usage_unknown), usage_based=True)
+        )
+        .order_by("pk")
+    )
 
 
 def _look_up_past_due(ids: Sequence[int], *, day: dt.date, now: dt.datetime) -> int:

@@ -142,6 +142,10 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # queries, on every page. Each worker keeps its connection this many seconds, checked before reuse.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# No JIT compilation: the daily run's selections are planned as costly over large tables and PostgreSQL
+# then spent 50-90 ms compiling each one that reads a few index pages (docs/performance.md).
+if "postgresql" in DATABASES["default"]["ENGINE"]:
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
