@@ -112,6 +112,8 @@ def run_key(run: BatchRun) -> str:
 def _celery_batches(due: QuerySet[Any], run: BatchRun, *, day: dt.date, now: dt.datetime) -> int:
     key = run_key(run)
     planned = plan(due, key, day=day, now=now)
+    if not planned:  # nothing due and nothing left open (a second run of the day): no polling
+        return 0
     while True:
         batch = claim_next(day=day, run=key)
         if batch is not None:
