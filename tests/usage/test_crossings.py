@@ -44,11 +44,10 @@ def limits(service) -> list[tuple]:  # noqa: ANN001
 
 
 def notices(service) -> list[tuple]:  # noqa: ANN001
-    return list(
-        Notification.objects.filter(organization=service.organization)
-        .order_by("pk")
-        .values_list("template", "channel", "subject")
-    )
+    # As instances, as every reader gets them: a notice of a batch stores its text at delivery, and
+    # a row read before that renders it from its stored context (notifications.deferred).
+    rows = Notification.objects.filter(organization=service.organization).order_by("pk")
+    return [(notice.template, notice.channel, notice.subject) for notice in rows]
 
 
 def events(service) -> list[tuple]:  # noqa: ANN001
