@@ -13,7 +13,6 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -24,6 +23,7 @@ from accounts import tokens
 from accounts.models import Organization, User
 from billing.models import Invoice
 from core import clock
+from core.benchmark import database_url
 from demo.management.commands.seed_load import LOAD_USERS
 from subscriptions.models import Service
 from support.models import Ticket
@@ -110,13 +110,6 @@ def page_costs(plan_file: Path) -> dict[str, PageCost]:
             times.append(1000 * (time.process_time() - started))
         costs[page.name] = PageCost(queries=queries, cpu_ms=statistics.median(times))
     return costs
-
-
-def database_url() -> str:
-    database: dict[str, Any] = connection.settings_dict
-    password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
-    user, host, port = database.get("USER") or "postgres", database.get("HOST") or "127.0.0.1", database.get("PORT")
-    return f"postgres://{user}{password}@{host}:{port or 5432}/{database['NAME']}"
 
 
 def start_gunicorn(*, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
