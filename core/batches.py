@@ -7,7 +7,7 @@ that each is still due and is refused by a unique constraint if another runner d
 
 - "inline": one batch after the other in this process, the ids read by keyset pagination
   (development, tests, SQLite, `run_lifecycle`, and any run inside a transaction).
-- "celery" (production, PostgreSQL): the ids are read first and written down as LifecycleBatch rows,
+- "celery" (production, PostgreSQL): the ids are streamed and written down as LifecycleBatch rows,
   one Celery task per batch is published, and this process — the orchestrator — takes pending
   batches itself (work-stealing, `SKIP LOCKED`) and waits for those running elsewhere. It returns
   when every batch is done, so the next job starts after this one (the job order is the contract).
@@ -26,7 +26,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import BigIntegerField, F, Func, Q, QuerySet, Sum
+from django.db.models.functions import Cast
 from django.utils.module_loading import import_string
 
 from core import clock
@@ -127,34 +128,62 @@ def _celery_batches(due: QuerySet[Any], run: BatchRun, *, day: dt.date, now: dt.
     return int(done or 0)
 
 
+# Batch rows written per insert while planning: the ids in memory at once are bounded by it
+# (PLAN_CHUNK_BATCHES × LIFECYCLE_BATCH_SIZE), whatever the number of Services due.
+PLAN_CHUNK_BATCHES = 100
+
+
 def plan(due: QuerySet[Any], key: str, *, day: dt.date, now: dt.datetime) -> list[int]:
     """Write down the batches of `due` not yet in an open batch of this day and function, publish a
     task per new batch once committed; return the ids of the new and of the open batches (those a
     run that stopped left behind are finished by this one). One planner at a time per day and
-    function (a transaction-level advisory lock): two runs at once plan each Service once."""
+    function (a transaction-level advisory lock): two runs at once plan each Service once.
+
+    The due ids are streamed (a server-side cursor) and written PLAN_CHUNK_BATCHES rows at a time;
+    the ids already in open batches are left out by PostgreSQL, so the planner's memory does not
+    grow with the population (only its list of batch ids, one per LIFECYCLE_BATCH_SIZE Services)."""
     size = settings.LIFECYCLE_BATCH_SIZE
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"lifecycle:{day}:{key}"])
         existing = LifecycleBatch.objects.filter(day=day, run=key)
         last_seq = existing.order_by("-seq").values_list("seq", flat=True).first()
-        open_rows = list(existing.exclude(state=LifecycleBatch.State.DONE).values_list("pk", "ids"))
-        taken = {pk for _batch, ids in open_rows for pk in ids}
-        ids = [pk for pk in due.values_list("pk", flat=True) if pk not in taken]
+        open_batches = existing.exclude(state=LifecycleBatch.State.DONE)
+        open_ids = list(open_batches.values_list("pk", flat=True))
+        if open_ids:  # their Services are theirs: an anti-join in the database, not a set in memory
+            element = Func(F("ids"), function="jsonb_array_elements_text")  # ids: a JSON array
+            in_open = open_batches.annotate(service=Cast(element, BigIntegerField())).values("service")
+            due = due.exclude(pk__in=in_open)
         created = clock.now()
-        first = 0 if last_seq is None else last_seq + 1
-        new = LifecycleBatch.objects.bulk_create(
-            LifecycleBatch(day=day, run=key, seq=first + n, ids=ids[start : start + size], now=now, created_at=created)
-            for n, start in enumerate(range(0, len(ids), size))
-        )
-        new_ids = [batch.pk for batch in new]
+        seq = 0 if last_seq is None else last_seq + 1
+        new_ids: list[int] = []
+        chunk: list[int] = []
+
+        def write(ids: list[int]) -> None:
+            nonlocal seq
+            rows = [
+                LifecycleBatch(
+                    day=day, run=key, seq=seq + n, ids=ids[start : start + size], now=now, created_at=created
+                )
+                for n, start in enumerate(range(0, len(ids), size))
+            ]
+            seq += len(rows)
+            new_ids.extend(batch.pk for batch in LifecycleBatch.objects.bulk_create(rows))
+
+        for pk in due.values_list("pk", flat=True).iterator(chunk_size=size * PLAN_CHUNK_BATCHES):
+            chunk.append(pk)
+            if len(chunk) == size * PLAN_CHUNK_BATCHES:
+                write(chunk)
+                chunk = []
+        if chunk:
+            write(chunk)
         if new_ids:
             transaction.on_commit(lambda: publish(new_ids))
-    if open_rows:
+    if open_ids:
         logger.warning(
-            "%s open batches of %s on %s, left by a run that stopped: finished by this one", len(open_rows), key, day
+            "%s open batches of %s on %s, left by a run that stopped: finished by this one", len(open_ids), key, day
         )
-    return new_ids + [pk for pk, _ids in open_rows]
+    return new_ids + open_ids
 
 
 def publish(batch_ids: Sequence[int]) -> None:

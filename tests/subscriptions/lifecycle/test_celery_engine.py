@@ -327,3 +327,35 @@ def test_perf_the_daily_run_forgets_the_done_batches_of_days_over_30_days_old() 
     lifecycle.run_day(today)
 
     assert set(LifecycleBatch.objects.values_list("pk", flat=True)) == {old_open.pk, recent.pk}
+
+
+@pytest.mark.django_db(transaction=False)
+def test_perf_planning_streams_the_due_ids_and_leaves_out_those_of_open_batches(settings, monkeypatch) -> None:  # noqa: ANN001
+    """The planner writes its batch rows a few at a time from a cursor (its memory bounded whatever
+    the population), in order, their numbers following the day's last one; the Services of a batch
+    still open (a run that stopped) are not planned twice, those of a done batch still due are."""
+    settings.LIFECYCLE_BATCH_SIZE = 4
+    monkeypatch.setattr(batches, "PLAN_CHUNK_BATCHES", 2)  # 8 ids per insert: three inserts for 22
+    day, now = clock.today(), clock.now()
+    ids = sorted(_population(25, day))
+    open_batch = LifecycleBatch.objects.create(
+        day=day, run=DEBIT, seq=0, ids=ids[:3], now=now, state="running", created_at=now
+    )
+    done_batch = LifecycleBatch.objects.create(
+        day=day, run=DEBIT, seq=1, ids=ids[3:5], now=now, state="done", created_at=now
+    )
+
+    planned = batches.plan(renewals.debit_due(day), DEBIT, day=day, now=now)
+
+    new = list(LifecycleBatch.objects.filter(day=day, run=DEBIT, seq__gte=2).order_by("seq"))
+    assert [(batch.seq, batch.ids, batch.state) for batch in new] == [
+        (2, ids[3:7], "pending"),
+        (3, ids[7:11], "pending"),
+        (4, ids[11:15], "pending"),
+        (5, ids[15:19], "pending"),
+        (6, ids[19:23], "pending"),
+        (7, ids[23:25], "pending"),
+    ]
+    assert planned == [batch.pk for batch in new] + [open_batch.pk]
+    assert LifecycleBatch.objects.get(pk=done_batch.pk).ids == ids[3:5]
+    assert LifecycleBatch.objects.get(pk=open_batch.pk).state == "running"
