@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -494,7 +495,7 @@ class MaintenanceAdmin(ActionPagesMixin, StaffAccessAuditMixin, admin.ModelAdmin
 
 def local_minute(instant: dt.datetime) -> str:
     """An instant as staff read it: the provider's time (TIME-1), to the minute."""
-    return instant.astimezone(clock.ZURICH).strftime("%Y-%m-%d %H:%M")
+    return date_format(instant.astimezone(clock.ZURICH), "SHORT_DATETIME_FORMAT")  # 03.12.2026 14:05
 
 
 class IncidentChoiceField(forms.ModelChoiceField):

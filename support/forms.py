@@ -7,13 +7,14 @@ from django import forms
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import translation
+from django.utils.formats import date_format
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Language, Organization
 from billing.models import Invoice
-from core import clock
+from core import clock, figures
 from subscriptions.models import Service
 from subscriptions.services.moneyback import money_back_eligible
 from support.attachments import ALLOWED_EXTENSIONS
@@ -90,7 +91,9 @@ class StaffServiceChoiceField(forms.ModelChoiceField):
 
 class InvoiceChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.display_number} · {obj.issue_date.isoformat()} · {obj.currency} {obj.total_incl_vat}"
+        # as the customer reads dates and amounts elsewhere: 03.12.2026 · CHF 1’234.50 (in German)
+        issued = date_format(obj.issue_date, "SHORT_DATE_FORMAT")
+        return f"{obj.display_number} · {issued} · {figures.amount(obj.total_incl_vat, obj.currency)}"
 
 
 def customer_kinds() -> list[tuple[str, Any]]:

@@ -74,7 +74,7 @@ def test_pre3_staff_settle_a_defaulted_invoice_as_far_as_the_balance_goes() -> N
 @pytest.mark.parametrize(
     ("case", "rule", "message"),
     [
-        ("not yet overdue", "PRE-3", "not overdue: it is due on 2026-04-10"),
+        ("not yet overdue", "PRE-3", "not overdue: it is due on 10.04.2026"),
         ("no balance", "PRE-3", "no balance"),
         ("paid", "PRE-3", "not open"),
         ("not staff", "PRE-3", "Only our staff"),

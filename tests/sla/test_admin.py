@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -18,6 +19,7 @@ from accounts.models import User
 from audit.models import AuditEvent
 from core import clock
 from notifications.models import Notification
+from sla.admin import local_minute
 from sla.models import Claim, ClassAllowance, Incident, Maintenance, Penalty, PenaltySchedule, PenaltyStep
 from subscriptions.models import Service
 from support.models import Ticket
@@ -715,3 +717,9 @@ def test_only_a_version_not_yet_in_force_and_never_used_may_be_deleted(admin_cli
 
     assert (refused.status_code, deleted.status_code) == (403, 302)
     assert list(PenaltySchedule.objects.values_list("pk", flat=True)) == [in_force.pk]
+
+
+def test_staff_read_an_incidents_instants_in_the_providers_time_in_the_swiss_format() -> None:
+    with translation.override("de"):  # 08:05 UTC is 09:05 in Zurich in March, 10:05 in July
+        assert local_minute(dt.datetime(2026, 3, 2, 8, 5, tzinfo=dt.UTC)) == "02.03.2026 09:05"
+        assert local_minute(dt.datetime(2026, 7, 2, 8, 5, tzinfo=dt.UTC)) == "02.07.2026 10:05"

@@ -169,3 +169,19 @@ def test_mb1_a_money_back_request_for_an_ineligible_service_is_refused_and_nothi
         list(Invoice.objects.values_list("pk", "status", "amount_paid", "amount_credited")),
     )
     assert after == before
+
+
+@pytest.mark.parametrize(
+    ("language", "label"),
+    [
+        ("de", "00000042 · 03.12.2026 · CHF 1’234.50"),
+        ("fr", "00000042 · 03.12.2026 · CHF 1\xa0234,50"),
+        ("en", "00000042 · 03.12.2026 · CHF 1,234.50"),
+    ],
+)
+def test_the_invoices_a_dispute_may_name_read_with_the_customers_date_and_amount(language: str, label: str) -> None:
+    from support.forms import InvoiceChoiceField
+
+    invoice = Invoice(number=42, issue_date=dt.date(2026, 12, 3), currency="CHF", total_incl_vat=Decimal("1234.50"))
+    with translation.override(language):
+        assert InvoiceChoiceField(queryset=Invoice.objects.none()).label_from_instance(invoice) == label
