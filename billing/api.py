@@ -34,6 +34,7 @@ from billing.services.topup import prepaid_top_up_by_card, prepaid_top_up_by_tra
 from billing.views import pdf_response
 from core import clock
 from core.http import client_address
+from core.keyset import keyset_page
 from core.schema import ErrorSerializer
 
 REFUSALS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
@@ -64,10 +65,6 @@ class CatalogView(APIView):
         return Response(CatalogEntrySerializer(entries, many=True).data)
 
 
-# Invoices in one answer of the list (bounded: an Organization with 500 invoices got them all at once).
-INVOICE_PAGE_SIZE = 50
-
-
 class InvoiceListView(APIView):
     @extend_schema(
         parameters=[
@@ -79,17 +76,8 @@ class InvoiceListView(APIView):
         """The invoices the member sees (ORG-6), newest first, 50 at a time: when there are older ones,
         the `Link` header's `rel="next"` address gives their page (`?before=<number>`)."""
         invoices = selectors.invoices_for_member(_membership(request, org_id))
-        before = request.query_params.get("before")
-        if before is not None:
-            if not (before.isascii() and before.isdigit()):
-                raise ValidationError({"before": [_("An invoice number is expected.")]})
-            invoices = invoices.filter(number__lt=int(before))
-        fetched = list(invoices[: INVOICE_PAGE_SIZE + 1])  # one more than shown tells whether older ones exist
-        response = Response(InvoiceSerializer(fetched[:INVOICE_PAGE_SIZE], many=True).data)
-        if len(fetched) > INVOICE_PAGE_SIZE:
-            older = request.build_absolute_uri(f"?before={fetched[INVOICE_PAGE_SIZE - 1].number}")
-            response["Link"] = f'<{older}>; rel="next"'
-        return response
+        page = keyset_page(request, invoices, key="number", invalid=_("An invoice number is expected."))
+        return Response(InvoiceSerializer(page.rows, many=True).data, headers=page.link_header())
 
 
 class InvoiceDetailView(APIView):

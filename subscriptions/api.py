@@ -3,7 +3,8 @@ member's Services (ORG-6). Every Organization is resolved through the caller's m
 Organization's id answers 404) and every Service through what the member may see (ORG-6)."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +22,7 @@ from billing.serializers import (
 )
 from core import clock
 from core.http import client_address
+from core.keyset import keyset_page
 from core.schema import ErrorSerializer
 from subscriptions import selectors as subscription_selectors
 from subscriptions.models import MembershipServiceScope, Service
@@ -63,10 +65,16 @@ def _version(version_id: int | None) -> DocumentVersion | None:
 
 
 class ServiceListView(APIView):
-    @extend_schema(responses={200: ServiceSerializer(many=True), 404: ErrorSerializer})
+    @extend_schema(
+        parameters=[OpenApiParameter("before", int, description="a Service id: the page of the Services after it")],
+        responses={200: ServiceSerializer(many=True), 400: ErrorSerializer, 404: ErrorSerializer},
+    )
     def get(self, request: AuthenticatedRequest, org_id: int) -> Response:
+        """The Services the member sees (ORG-6), newest first, 50 at a time: when there are older ones,
+        the `Link` header's `rel="next"` address gives their page (`?before=<id>`)."""
         services = subscription_selectors.services_for_member(_membership(request, org_id))
-        return Response(ServiceSerializer(services, many=True).data)
+        page = keyset_page(request, services, key="id", invalid=_("No such Service in this list."))
+        return Response(ServiceSerializer(page.rows, many=True).data, headers=page.link_header())
 
     @extend_schema(
         request=OrderSerializer,

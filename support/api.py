@@ -5,7 +5,7 @@ Refusals answer with the rule that refused (core.api). Nothing is ever deleted (
 from django.http import Http404, HttpResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -19,6 +19,7 @@ from billing.models import Invoice
 from core import clock
 from core.errors import RuleViolation
 from core.http import client_address
+from core.keyset import keyset_page
 from core.schema import ErrorSerializer
 from subscriptions import selectors as subscription_selectors
 from subscriptions.models import Service
@@ -69,11 +70,16 @@ def _invoice(membership: Membership, invoice_id: int | None) -> Invoice | None:
 class TicketListView(APIView):
     parser_classes = PARSERS
 
-    @extend_schema(responses={200: TicketSerializer(many=True), 404: ErrorSerializer})
+    @extend_schema(
+        parameters=[OpenApiParameter("before", int, description="a ticket id: the page of the tickets after it")],
+        responses={200: TicketSerializer(many=True), 400: ErrorSerializer, 404: ErrorSerializer},
+    )
     def get(self, request: AuthenticatedRequest, org_id: int) -> Response:
-        """The tickets the member sees (ORG-6), newest first."""
+        """The tickets the member sees (ORG-6), newest first, 50 at a time: when there are older ones,
+        the `Link` header's `rel="next"` address gives their page (`?before=<id>`)."""
         tickets = selectors.tickets_for_member(_membership(request, org_id))
-        return Response(TicketSerializer(tickets, many=True).data)
+        page = keyset_page(request, tickets, key="id", invalid=_("No such ticket in this list."))
+        return Response(TicketSerializer(page.rows, many=True).data, headers=page.link_header())
 
     @extend_schema(request=TicketCreateSerializer, responses={201: TicketSerializer, **REFUSALS})
     def post(self, request: AuthenticatedRequest, org_id: int) -> Response:

@@ -14,8 +14,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership
-from billing import api as billing_api
 from billing.models import Invoice
+from core import keyset
 from core.paging import PAGE_SIZE
 from demo.loadrun import PAGES
 from subscriptions.models import Service
@@ -148,7 +148,7 @@ def test_each_page_costs_the_same_queries_for_one_row_and_for_many() -> None:
 
 
 def test_a_page_of_a_list_holds_page_size_rows_and_the_next_page_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(billing_api, "INVOICE_PAGE_SIZE", PAGE_SIZE)
+    monkeypatch.setattr(keyset, "API_PAGE_SIZE", PAGE_SIZE)
     legal, admin = administrator()
     plan = monthly_plan("Paged hosting")
     for i in range(PAGE_SIZE + 2):
@@ -177,6 +177,10 @@ def test_a_page_of_a_list_holds_page_size_rows_and_the_next_page_the_rest(monkey
         api_first = client.get(f"/api/v1/organizations/{org}/invoices/")
         api_second = client.get(api_first["Link"].split(">")[0][1:])
         refused = client.get(f"/api/v1/organizations/{org}/invoices/?before=x")
+        api_services = client.get(f"/api/v1/organizations/{org}/services/")
+        api_services_second = client.get(api_services["Link"].split(">")[0][1:])
+        api_tickets = client.get(f"/api/v1/organizations/{org}/tickets/")
+        api_tickets_second = client.get(api_tickets["Link"].split(">")[0][1:])
 
     def listed(html: str, what: str) -> list[int]:
         return [int(pk) for pk in re.findall(rf'href="/orgs/{org}/{what}/(\d+)/"', html)]
@@ -198,6 +202,16 @@ def test_a_page_of_a_list_holds_page_size_rows_and_the_next_page_the_rest(monkey
     assert [i["id"] for i in api_second.json()] == [i.pk for i in numbers[PAGE_SIZE:]]
     assert "Link" not in api_second
     assert refused.status_code == 400
+    # the Services and tickets the same way, newest first, `before` the id of the last one shown
+    for first_page, second_page, rows, what in (
+        (api_services, api_services_second, services, "services"),
+        (api_tickets, api_tickets_second, tickets, "tickets"),
+    ):
+        next_page = f"http://testserver/api/v1/organizations/{org}/{what}/?before={rows[PAGE_SIZE - 1].pk}"
+        assert first_page["Link"] == f'<{next_page}>; rel="next"'
+        assert [row["id"] for row in first_page.json()] == [row.pk for row in rows[:PAGE_SIZE]]
+        assert [row["id"] for row in second_page.json()] == [row.pk for row in rows[PAGE_SIZE:]]
+        assert "Link" not in second_page
 
 
 def test_the_pages_never_show_another_organizations_rows() -> None:
