@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 from django_countries import countries
@@ -359,7 +359,7 @@ def _number(value: Decimal) -> str:
 
 
 def _date(day: dt.date) -> str:
-    return formats.date_format(day, "DATE_FORMAT")
+    return figures.day(day)
 
 
 def _period(start: dt.date | None, end: dt.date | None) -> str:

@@ -8,7 +8,7 @@ The separators come from the format modules (core/formats, FORMAT_MODULE_PATH).
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils import formats
+from django.utils import dateformat, formats
 from django.utils.translation import get_language
 from stdnum.ch import vat as ch_vat
 from stdnum.eu import vat as eu_vat
@@ -50,9 +50,20 @@ def amount(value: Decimal, currency: str = "") -> str:
     return f"{currency} {text}" if currency else text
 
 
+def date_text(value: dt.date | dt.datetime, format_name: str = "DATE_FORMAT") -> str:
+    """A date (or an instant, already in local time) in the active language's format `format_name`
+    (a format setting's name or a format string, as Django's `date` filter takes). French writes
+    the first day of a month as an ordinal: "1er décembre 2026" (and "3 décembre 2026")."""
+    pattern = str(formats.get_format(format_name))
+    if value.day == 1 and "j F" in pattern and (get_language() or "")[:2] == "fr":
+        pattern = pattern.replace("j F", "j\\e\\r F", 1)
+    return str(dateformat.format(value, pattern))
+
+
 def day(value: dt.date) -> str:
-    """A date that stands alone in a sentence, its month named: "3 December 2026", "3. Dezember 2026"."""
-    return str(formats.date_format(value, "DATE_FORMAT"))
+    """A date that stands alone in a sentence, its month named: "3 December 2026", "3. Dezember 2026",
+    "1er décembre 2026"."""
+    return date_text(value)
 
 
 def vat_number(value: str, language: str | None = None) -> str:

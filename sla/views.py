@@ -15,14 +15,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Membership
 from accounts.permissions import TERMINATING_ROLES
 from accounts.views import member_required
-from core import clock
+from core import clock, figures
 from core.errors import RuleViolation
 from core.forms import raise_unless_the_forms, show_refusal
 from core.http import client_address
@@ -66,7 +66,7 @@ def claim_url(organization_id: int, service: Service, incident: Incident) -> str
     start = _minute_floor(incident.started_at)
     subject = _("SLA claim: %(title)s of %(date)s") % {
         "title": incident.title,
-        "date": formats.date_format(start.date(), "DATE_FORMAT"),
+        "date": figures.day(start.date()),
     }
     query = urlencode(
         {

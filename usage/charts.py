@@ -170,7 +170,7 @@ def daily_svg(days: Sequence[DayLike], *, today: dt.date, currency: str) -> Safe
     own colour), none after it."""
     bars = []
     for index, day in enumerate(days):
-        date_text = formats.date_format(day.day, "DATE_FORMAT")
+        date_text = figures.day(day.day)
         label = str(day.day.day) if index == 0 or day.day.day % 5 == 0 else ""
         if day.day > today:
             bars.append(Bar(key=day.day.isoformat(), label=label, value=None, sentence=""))

@@ -11,6 +11,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from billing.models import Invoice
+from core import figures
 from subscriptions.models import RenewalAttempt, Service
 from subscriptions.timeline import DAY, TimelineEvent, coming_event, termination_event, termination_of_suspended
 from usage.engine import month_of, next_month
@@ -49,7 +50,7 @@ def usage_coming_events(service: Service, *, today: dt.date, attempts: list[Rene
             _("Usage invoice for %(month)s") % {"month": month},
             "USE-3",
             _("Due on %(due)s. Unpaid on that day, the Service is suspended; %(days)s days later, terminated.")
-            % {"due": formats.date_format(due, "DATE_FORMAT"), "days": grace.days},
+            % {"due": figures.day(due), "days": grace.days},
         )
     )
     open_invoices = Invoice.objects.filter(

@@ -10,7 +10,6 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,6 +18,7 @@ from accounts.models import Membership
 from accounts.permissions import BILLING_ROLES
 from accounts.views import member_required
 from core import clock
+from core import figures as core_figures
 from core.errors import RuleViolation
 from core.forms import raise_unless_the_forms, show_refusal
 from core.http import client_address
@@ -46,7 +46,7 @@ def _day_rows(figures: selectors.MonthToDate) -> list[tuple[str, str, list[str],
     return [
         (
             day.day.isoformat(),
-            formats.date_format(day.day, "DATE_FORMAT"),
+            core_figures.day(day.day),
             [quantity(day.quantities.get(resource_id)) for resource_id in order],
             money(day.amount, figures.currency),
         )

@@ -120,6 +120,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.portal",
             ],
+            # `|date` writes French's ordinal first day of a month ("1er décembre")
+            "builtins": ["core.templatetags.dates"],
         },
     },
 ]

@@ -107,9 +107,9 @@ def test_a_french_invoice_is_in_french_and_so_is_its_qr_bill() -> None:
     assert "Suisse" in first_page
     assert "Numéro de TVA : CHE-123.456.788 TVA" in first_page  # the no-break space reads back as a space
     assert "Facture 00000123" in first_page
-    assert "Date d'émission 1 mars 2026" in first_page
+    assert "Date d'émission 1er mars 2026" in first_page
     assert "Date d'échéance 31 mars 2026" in first_page
-    assert "Jelastic Cloud · Plan (monthly) 1 mars 2026 – 31 mars 2026 1 100,00 8,1% 100,00" in first_page
+    assert "Jelastic Cloud · Plan (monthly) 1er mars 2026 – 31 mars 2026 1 100,00 8,1% 100,00" in first_page
     assert "Total HT CHF 100,00" in first_page
     assert "TVA CHF 8,10" in first_page
     assert "Total TTC CHF 108,10" in first_page

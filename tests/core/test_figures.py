@@ -82,3 +82,35 @@ def test_the_vat_examples_of_the_error_message_are_valid_numbers(language: str) 
     assert len(swiss) == 1 and len(european) == 1, message
     assert ch_vat.is_valid(swiss[0])
     assert eu_vat.is_valid(european[0])
+
+
+@pytest.mark.parametrize(
+    ("language", "first", "instant", "month"),
+    [
+        ("fr", "1er décembre 2026", "1er décembre 2026, 09:05", "décembre 2026"),
+        ("de", "1. Dezember 2026", "1. Dezember 2026, 09:05", "Dezember 2026"),
+        ("it", "1 dicembre 2026", "1 dicembre 2026, 09:05", "dicembre 2026"),
+        ("en", "1 December 2026", "1 December 2026, 09:05", "December 2026"),
+        ("es", "1 de diciembre de 2026", "1 de diciembre de 2026, 09:05", "diciembre de 2026"),
+    ],
+)
+def test_french_writes_the_first_day_of_a_month_as_an_ordinal(
+    language: str, first: str, instant: str, month: str
+) -> None:
+    """Pages, e-mails and PDFs alike: the templates' `|date` (a builtin over Django's) and figures.day."""
+    template = Template(
+        '{{ d|date:"DATE_FORMAT" }}|{{ i|date:"DATETIME_FORMAT" }}|{{ d|date:"YEAR_MONTH_FORMAT" }}|'
+        '{{ d|date:"SHORT_DATE_FORMAT" }}|{{ later|date:"DATE_FORMAT" }}|{{ nothing|date:"DATE_FORMAT" }}'
+    )
+    context = Context(
+        {
+            "d": dt.date(2026, 12, 1),
+            "i": dt.datetime(2026, 12, 1, 8, 5, tzinfo=dt.UTC),  # 09:05 in Zurich
+            "later": dt.date(2026, 12, 11),  # not the 1st: as before, whatever the language
+            "nothing": None,
+        }
+    )
+    with translation.override(language):
+        later = formats.date_format(dt.date(2026, 12, 11), "DATE_FORMAT")
+        assert template.render(context) == f"{first}|{instant}|{month}|01.12.2026|{later}|"
+        assert figures.day(dt.date(2026, 12, 1)) == first
