@@ -183,7 +183,7 @@ class Membership(models.Model):
         BILLING = "billing", _("billing")
         TECHNICAL = "technical", _("technical")
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="memberships", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships")
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     created_at = models.DateTimeField()
@@ -248,7 +248,9 @@ class GuardianAuthorization(models.Model):
         APPROVED = "approved", _("approved")
         REFUSED = "refused", _("refused")
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="guardian_authorizations")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="guardian_authorizations", db_index=False
+    )
     minor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     representative_name = models.CharField(max_length=200, blank=True)
     letter_received_at = models.DateTimeField(null=True, blank=True)
@@ -303,7 +305,7 @@ class DocumentVersion(models.Model):
     Published versions never change: a change is a new version (ORG-8).
     """
 
-    document = models.ForeignKey(ContractDocument, on_delete=models.PROTECT, related_name="versions")
+    document = models.ForeignKey(ContractDocument, on_delete=models.PROTECT, related_name="versions", db_index=False)
     label = models.CharField(_("version"), max_length=32)  # e.g. "2026-03"
     published_on = models.DateField(_("published on"), null=True, blank=True)  # None: draft
     summary_of_changes = models.TextField(blank=True)
@@ -322,7 +324,7 @@ class DocumentVersion(models.Model):
 class DocumentText(models.Model):
     """A version's text in one language: a body entered by staff, or a link to it."""
 
-    version = models.ForeignKey(DocumentVersion, on_delete=models.PROTECT, related_name="texts")
+    version = models.ForeignKey(DocumentVersion, on_delete=models.PROTECT, related_name="texts", db_index=False)
     language = models.CharField(max_length=2, choices=Language.choices)
     body = models.TextField(blank=True)
     url = models.URLField(blank=True)
@@ -340,7 +342,9 @@ class DocumentText(models.Model):
 class DocumentNotice(models.Model):
     """An Organization told of a new version of a document it is bound by (ORG-8)."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="document_notices")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="document_notices", db_index=False
+    )
     version = models.ForeignKey(DocumentVersion, on_delete=models.PROTECT, related_name="notices")
     notified_at = models.DateTimeField()
 
@@ -361,7 +365,7 @@ class Acceptance(models.Model):
         EXPLICIT = "explicit", _("accepted")
         DEEMED = "deemed", _("deemed accepted")
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="acceptances")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="acceptances", db_index=False)
     version = models.ForeignKey(DocumentVersion, on_delete=models.PROTECT, related_name="acceptances")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -434,7 +438,9 @@ class RecoveryCode(models.Model):
     """A one-time code that stands in for the second factor (a lost phone). Shown once when made;
     only its digest is kept; used once (`used_at`). Making new ones deletes the old ones."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes", db_index=False
+    )
     code_digest = models.CharField(max_length=64)  # SHA-256 of "<user id>:<code>", hex
     created_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

@@ -31,9 +31,9 @@ class Export(models.Model):
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     # The member who asked (EVD-4), or the person whose data it is (EVD-5).
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
     organization = models.ForeignKey(
-        "accounts.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "accounts.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     start = models.DateField(_("from"), null=True, blank=True)  # Zurich dates, both included (EVD-4)
     end = models.DateField(_("until"), null=True, blank=True)

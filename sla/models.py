@@ -79,7 +79,7 @@ class PenaltySchedule(models.Model):
 class ClassAllowance(models.Model):
     """SLA-2: the longest interruption a class allows per failure; beyond it, an occurrence."""
 
-    schedule = models.ForeignKey(PenaltySchedule, on_delete=models.CASCADE, related_name="allowances")
+    schedule = models.ForeignKey(PenaltySchedule, on_delete=models.CASCADE, related_name="allowances", db_index=False)
     incident_class = models.CharField(_("class"), max_length=1, choices=IncidentClass.choices)
     minutes = models.PositiveIntegerField(_("allowance (minutes)"))
 
@@ -103,7 +103,7 @@ class PenaltyStep(models.Model):
         A = "A", _("class A")
         B_TO_E = "B-E", _("classes B to E, counted together")
 
-    schedule = models.ForeignKey(PenaltySchedule, on_delete=models.CASCADE, related_name="steps")
+    schedule = models.ForeignKey(PenaltySchedule, on_delete=models.CASCADE, related_name="steps", db_index=False)
     group = models.CharField(_("classes"), max_length=3, choices=Group.choices)
     from_occurrence = models.PositiveSmallIntegerField(_("from the occurrence"))
     percent = models.DecimalField(_("percent of the invoice"), max_digits=5, decimal_places=2)
@@ -160,8 +160,10 @@ class Incident(models.Model):
 
 
 class IncidentService(models.Model):
-    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="links")
-    service = models.ForeignKey("subscriptions.Service", on_delete=models.PROTECT, related_name="incident_links")
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="links", db_index=False)
+    service = models.ForeignKey(
+        "subscriptions.Service", on_delete=models.PROTECT, related_name="incident_links", db_index=False
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["incident", "service"], name="incident_service_once")]
@@ -206,8 +208,10 @@ class Maintenance(models.Model):
 
 
 class MaintenanceService(models.Model):
-    maintenance = models.ForeignKey(Maintenance, on_delete=models.PROTECT, related_name="links")
-    service = models.ForeignKey("subscriptions.Service", on_delete=models.PROTECT, related_name="maintenance_links")
+    maintenance = models.ForeignKey(Maintenance, on_delete=models.PROTECT, related_name="links", db_index=False)
+    service = models.ForeignKey(
+        "subscriptions.Service", on_delete=models.PROTECT, related_name="maintenance_links", db_index=False
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["maintenance", "service"], name="maintenance_service_once")]
@@ -228,7 +232,9 @@ class Claim(models.Model):
 
     ticket = models.OneToOneField("support.Ticket", on_delete=models.PROTECT, related_name="sla_claim")
     organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="sla_claims")
-    service = models.ForeignKey("subscriptions.Service", on_delete=models.PROTECT, related_name="sla_claims")
+    service = models.ForeignKey(
+        "subscriptions.Service", on_delete=models.PROTECT, related_name="sla_claims", db_index=False
+    )
     claimed_start = models.DateTimeField(_("unavailable from"))
     claimed_end = models.DateTimeField(_("unavailable until"))
     filed_at = models.DateTimeField(_("filed at"))

@@ -75,7 +75,11 @@ class Ticket(NoDeleteModel):
         DEBRID = "debrid", _("debrid services")
 
     organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.PROTECT, related_name="tickets", verbose_name=_("organization")
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("organization"),
+        db_index=False,
     )
     service = models.ForeignKey(
         "subscriptions.Service",
@@ -161,7 +165,9 @@ class Ticket(NoDeleteModel):
 class Message(NoDeleteModel):
     """One message of a ticket: from the customer or from staff; an internal note is staff-only."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="messages", verbose_name=_("ticket"))
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.PROTECT, related_name="messages", verbose_name=_("ticket"), db_index=False
+    )
     # None for a message the system wrote (e.g. the money-back refund stated on its ticket).
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -70,7 +70,7 @@ class RateCard(models.Model):
     """A usage plan's rates from a date on, in one currency (USE-1, BIL-1): never edited once an
     invoice used it; a new price is a new card with a later `valid_from`."""
 
-    plan = models.ForeignKey("billing.Plan", on_delete=models.PROTECT, related_name="rate_cards")
+    plan = models.ForeignKey("billing.Plan", on_delete=models.PROTECT, related_name="rate_cards", db_index=False)
     currency = models.CharField(max_length=3, choices=[("CHF", "CHF"), ("EUR", "EUR")])
     valid_from = models.DateField()
     created_at = models.DateTimeField()
@@ -90,7 +90,7 @@ class RateCard(models.Model):
 class Rate(models.Model):
     """The price of one unit of a resource, excluding VAT, up to 6 decimals (USE-1)."""
 
-    rate_card = models.ForeignKey(RateCard, on_delete=models.PROTECT, related_name="rates")
+    rate_card = models.ForeignKey(RateCard, on_delete=models.PROTECT, related_name="rates", db_index=False)
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="+")
     rate = models.DecimalField(max_digits=18, decimal_places=RATE_DECIMAL_PLACES)
 

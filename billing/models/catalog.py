@@ -40,7 +40,7 @@ class ServiceType(models.Model):
 
 
 class Plan(models.Model):
-    service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="plans")
+    service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="plans", db_index=False)
     name = models.CharField(max_length=100)
     period = models.CharField(max_length=10, choices=Period.choices)
     is_active = models.BooleanField(default=True)
@@ -68,7 +68,7 @@ class Price(models.Model):
     """A plan's price from a date on (BIL-1): excluding VAT, in one currency. Never edited: a new
     price is a new row with a later `valid_from`."""
 
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="prices")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="prices", db_index=False)
     currency = models.CharField(max_length=3, choices=[("CHF", "CHF"), ("EUR", "EUR")])
     amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)  # excluding VAT
     valid_from = models.DateField()
@@ -88,7 +88,7 @@ class Price(models.Model):
 class AddOn(models.Model):
     """An option billed every billing cycle of its Service while active (BIL-8)."""
 
-    service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="add_ons")
+    service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="add_ons", db_index=False)
     slug = models.SlugField()
     name = models.CharField(max_length=100)
 
@@ -102,7 +102,7 @@ class AddOn(models.Model):
 
 
 class AddOnPrice(models.Model):
-    add_on = models.ForeignKey(AddOn, on_delete=models.PROTECT, related_name="prices")
+    add_on = models.ForeignKey(AddOn, on_delete=models.PROTECT, related_name="prices", db_index=False)
     currency = models.CharField(max_length=3, choices=[("CHF", "CHF"), ("EUR", "EUR")])
     amount_per_cycle = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)  # excl. VAT
     activation_fee = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, default=0)

@@ -51,7 +51,9 @@ class Invoice(models.Model):
         CANCELLED = "cancelled", _("cancelled")
 
     number = models.PositiveIntegerField(unique=True)
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="invoices")
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="invoices", db_index=False
+    )
     service = models.ForeignKey(
         "subscriptions.Service", null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
     )
@@ -123,7 +125,7 @@ class InvoiceLine(models.Model):
         ACTIVATION_FEE = "activation_fee", _("activation fee")  # BIL-8
         OTHER = "other", _("other")
 
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines", db_index=False)
     position = models.PositiveSmallIntegerField()
     description = models.CharField(max_length=200)
     period_start = models.DateField(null=True, blank=True)

@@ -57,7 +57,9 @@ class PaymentMeans(models.Model):
 class MeansRestriction(models.Model):
     """Staff forbid a kind of means to one Organization (BIL-4)."""
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="+")
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=MeansKind.choices)
     reason = models.TextField()
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

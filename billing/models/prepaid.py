@@ -39,7 +39,7 @@ class LedgerEntry(models.Model):
         CASH_OUT = "cash_out", _("cash-out")  # PRE-4
         STAFF_ADJUSTMENT = "staff_adjustment", _("adjustment by our staff")
 
-    account = models.ForeignKey(PrepaidAccount, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(PrepaidAccount, on_delete=models.PROTECT, related_name="entries", db_index=False)
     kind = models.CharField(max_length=24, choices=Kind.choices)
     amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)  # + credit, - debit
     balance_after = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)

@@ -16,7 +16,7 @@ class ServiceCreditEntry(models.Model):
         INVOICE_PAYMENT = "invoice_payment", _("invoice paid with credits")
         DELETED = "deleted", _("deleted when the Service ended")
 
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="credit_entries")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="credit_entries", db_index=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)  # + in, - out
     balance_after = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)

@@ -108,7 +108,7 @@ class MoneyBackCardRefund(models.Model):
         REFUNDED = "refunded", _("refunded to the card")
         REFUSED = "refused", _("refused by the payment provider: credited to the Prepaid Account")
 
-    refund = models.ForeignKey(MoneyBackRefund, on_delete=models.PROTECT, related_name="card_refunds")
+    refund = models.ForeignKey(MoneyBackRefund, on_delete=models.PROTECT, related_name="card_refunds", db_index=False)
     payment = models.ForeignKey("billing.Payment", on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)

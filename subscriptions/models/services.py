@@ -155,7 +155,9 @@ class MembershipServiceScope(models.Model):
     """ORG-6: a membership limited to some Services. A membership with no scope row manages every
     Service of its Organization; with rows, only those (and it sees only those)."""
 
-    membership = models.ForeignKey("accounts.Membership", on_delete=models.CASCADE, related_name="service_scopes")
+    membership = models.ForeignKey(
+        "accounts.Membership", on_delete=models.CASCADE, related_name="service_scopes", db_index=False
+    )
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="scopes")
 
     class Meta:

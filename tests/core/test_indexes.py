@@ -1,0 +1,30 @@
+"""PERF (docs/decisions.md, "Indexes"): no foreign key carries an index of its own when a composite
+index or unique constraint of its table, over all its rows, already starts with it. Every row the
+daily run writes pays for every index of its table; such an index only costs."""
+
+from django.apps import apps
+from django.db import models
+
+
+def _leading_fields(model: type[models.Model]) -> set[str]:
+    """The first field of each index and unique constraint of `model` that covers every row."""
+    meta = model._meta
+    first = {index.fields[0].lstrip("-") for index in meta.indexes if index.fields and index.condition is None}
+    first |= {
+        constraint.fields[0]
+        for constraint in meta.constraints
+        if isinstance(constraint, models.UniqueConstraint) and constraint.fields and constraint.condition is None
+    }
+    first |= {fields[0] for fields in meta.unique_together}
+    return first
+
+
+def test_no_foreign_key_index_that_a_composite_index_already_covers() -> None:
+    redundant = sorted(
+        f"{model._meta.label}.{field.name}"
+        for model in apps.get_models()
+        if not model.__module__.startswith(("django.", "axes.", "django_otp.", "django_celery", "rest_framework."))
+        for field in model._meta.fields
+        if isinstance(field, models.ForeignKey) and field.db_index and field.name in _leading_fields(model)
+    )
+    assert redundant == []
