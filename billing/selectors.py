@@ -28,6 +28,7 @@ from billing.models import (
 from billing.models.payments import AUTO_DEBIT_KINDS
 from billing.money import percent_of
 from core.countries import EU_COUNTRIES, SWISS_VAT_AREA
+from core.request_memo import memoized
 
 
 def price_in_force(plan: Plan, currency: str, day: dt.date) -> Price | None:
@@ -36,6 +37,12 @@ def price_in_force(plan: Plan, currency: str, day: dt.date) -> Price | None:
 
 
 def vat_rate(country: str, day: dt.date) -> Decimal | None:
+    """The rate in force in `country` on `day`; asked once per request (core.request_memo): a page
+    quoting renewals and usage asks it for each."""
+    return memoized(("vat_rate", country, day), lambda: _vat_rate(country, day))
+
+
+def _vat_rate(country: str, day: dt.date) -> Decimal | None:
     rate = VatRate.objects.filter(country=country, valid_from__lte=day).order_by("-valid_from").first()
     return rate.rate if rate else None
 

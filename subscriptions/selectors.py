@@ -11,6 +11,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from billing.models import AddOn, AddOnPrice
+from core.request_memo import memoized
 from subscriptions.models import (
     MembershipServiceScope,
     MoneyBackCardRefund,
@@ -20,11 +21,20 @@ from subscriptions.models import (
 )
 
 
+def member_is_limited(membership: Any) -> bool:
+    """ORG-6: the membership is limited to some Services. Asked once per request (core.request_memo):
+    a page reads the member's Services, invoices and tickets, each through this scope."""
+    return memoized(
+        ("member_is_limited", membership.pk),
+        lambda: MembershipServiceScope.objects.filter(membership=membership).exists(),
+    )
+
+
 def services_for_member(membership: Any) -> QuerySet[Service]:
     """ORG-6: the Services a member sees and manages: all of the Organization's, or only those their
     membership is limited to."""
     services = Service.objects.filter(organization_id=membership.organization_id)
-    if MembershipServiceScope.objects.filter(membership=membership).exists():
+    if member_is_limited(membership):
         services = services.filter(scopes__membership=membership)
     return services.select_related("plan__service_type").order_by("-created_at", "-id")
 
@@ -38,7 +48,7 @@ def service_for_member(*, membership: Any, service_id: int) -> Service:
 
 def invoices_in_member_scope(membership: Any, invoices: QuerySet[Any]) -> QuerySet[Any]:
     """ORG-6: a member limited to some Services sees only their invoices (billing.hooks)."""
-    if MembershipServiceScope.objects.filter(membership=membership).exists():
+    if member_is_limited(membership):
         return invoices.filter(service__scopes__membership=membership)
     return invoices
 

@@ -8,6 +8,7 @@ from django.http import Http404
 
 from accounts.models import Membership
 from subscriptions.models import MembershipServiceScope
+from subscriptions.selectors import member_is_limited
 from support.models import Attachment, Message, Ticket
 
 Role = Membership.Role
@@ -18,7 +19,7 @@ ORGANIZATION_CONTACT_ROLES = (Role.LEGAL_RESPONSIBLE, Role.ADMINISTRATOR)
 
 
 def _is_limited(membership: Any) -> bool:
-    return MembershipServiceScope.objects.filter(membership=membership).exists()
+    return member_is_limited(membership)
 
 
 def tickets_for_member(membership: Any) -> QuerySet[Ticket]:

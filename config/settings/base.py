@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Reads answered once per GET request (core.request_memo): around everything that reads.
+    "core.request_memo.RequestMemoMiddleware",
     "csp.middleware.CSPMiddleware",
     "core.middleware.PrivateDownloadsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -239,10 +239,11 @@ def test_the_dashboard_costs_the_same_queries_for_one_row_and_for_many(role: str
     assert len(ids(html, "suspended", "service")) == 8
     assert len(ids(html, "tickets", "ticket")) == 8
     # the session, user, memberships (the second factor's check and the menu's count: one query) and
-    # membership; the Services (one list for three cards), renewal prices and VAT,
-    # usage (resources, rate cards, rates, totals, VAT), tickets, documents; for a paying role the invoices,
-    # the charges being checked (2) and the Prepaid Account
-    expected = 27 if role == Role.LEGAL_RESPONSIBLE else 22
+    # membership, and whether it is limited to some Services (asked once: core.request_memo); the
+    # Services (one list for three cards), renewal prices and VAT, usage (resources, rate cards, rates,
+    # totals; the VAT read once), tickets, documents; for a paying role the invoices, the charges being
+    # checked (2) and the Prepaid Account
+    expected = 24 if role == Role.LEGAL_RESPONSIBLE else 20
     assert one == expected
     url = reverse("dashboard:home", args=[viewer.organization_id])
     client = logged_in(viewer.user)

@@ -33,7 +33,7 @@ MANY = 7
 # The queries of each page for an administrator (the Legal Responsible's dashboard costs the same):
 # the same with one row of each kind and with many.
 EXPECTED = {
-    "dashboard": 24,
+    "dashboard": 21,
     "services": 7,
     "service": 19,
     "invoices": 7,
