@@ -78,9 +78,21 @@ def current_version(document: ContractDocument, day: dt.date) -> DocumentVersion
     )
 
 
+def _tcu_in_force(day: dt.date) -> QuerySet[DocumentVersion]:
+    """The TCU's versions in force on `day`, the current one first (current_version's order), with
+    their document: one query, not one for the document and one for its versions (there is at most
+    one TCU document: the one_tcu_document constraint)."""
+    return (
+        DocumentVersion.objects.filter(
+            document__kind=ContractDocument.Kind.TCU, published_on__lte=day, published_at__isnull=False
+        )
+        .select_related("document")
+        .order_by("-published_on", "-id")
+    )
+
+
 def current_tcu(day: dt.date) -> DocumentVersion | None:
-    document = ContractDocument.objects.filter(kind=ContractDocument.Kind.TCU).first()
-    return current_version(document, day) if document else None
+    return _tcu_in_force(day).prefetch_related("texts").first()
 
 
 def version_text(version: DocumentVersion, language: str) -> DocumentText | None:
@@ -108,8 +120,14 @@ def documents_to_accept(organization: Organization, day: dt.date, deemed_after_d
     for notice in notices:
         deadline = clock.business_date(notice.notified_at) + dt.timedelta(days=deemed_after_days)
         pending[notice.version_id] = PendingDocument(version=notice.version, deadline=deadline)
-    tcu = current_tcu(day)
-    if tcu and tcu.pk not in pending and not Acceptance.objects.filter(organization=organization, version=tcu).exists():
+    # The current TCU and whether the Organization accepted it, in one query (none of the callers
+    # reads the versions' texts).
+    tcu = (
+        _tcu_in_force(day)
+        .annotate(accepted=Exists(Acceptance.objects.filter(organization=organization, version=OuterRef("pk"))))
+        .first()
+    )
+    if tcu and tcu.pk not in pending and not tcu.accepted:  # type: ignore[attr-defined]
         pending[tcu.pk] = PendingDocument(version=tcu, deadline=None)
     return sorted(pending.values(), key=lambda item: item.version.pk)
 
