@@ -27,9 +27,15 @@ def organizations_for_user(user: User) -> QuerySet[Organization]:
 
 
 def membership_for(*, user: User, organization_id: int) -> Membership:
-    """The user's membership of that Organization, or 404 — never a hint that it exists."""
+    """The user's membership of that Organization, or 404 — never a hint that it exists. It carries
+    `limited_to_services` (ORG-6: whether it is limited to some Services, read with it as its role is:
+    the pages and endpoints behind it read their rows through that scope; subscriptions.selectors)."""
+    limited = Membership.objects.filter(pk=OuterRef("pk"), service_scopes__isnull=False)
     membership = (
-        Membership.objects.select_related("organization").filter(user=user, organization_id=organization_id).first()
+        Membership.objects.select_related("organization")
+        .annotate(limited_to_services=Exists(limited))
+        .filter(user=user, organization_id=organization_id)
+        .first()
     )
     if membership is None:
         raise Http404("No such organization.")

@@ -22,8 +22,12 @@ from subscriptions.models import (
 
 
 def member_is_limited(membership: Any) -> bool:
-    """ORG-6: the membership is limited to some Services. Asked once per request (core.request_memo):
+    """ORG-6: the membership is limited to some Services. A membership read for a request (accounts.
+    selectors.membership_for) carries the answer; another is asked once per request (core.request_memo):
     a page reads the member's Services, invoices and tickets, each through this scope."""
+    known = getattr(membership, "limited_to_services", None)
+    if known is not None:
+        return bool(known)
     return memoized(
         ("member_is_limited", membership.pk),
         lambda: MembershipServiceScope.objects.filter(membership=membership).exists(),

@@ -239,12 +239,12 @@ def test_the_dashboard_costs_the_same_queries_for_one_row_and_for_many(role: str
     assert len(ids(html, "suspended", "service")) == 8
     assert len(ids(html, "tickets", "ticket")) == 8
     # the session, user, memberships (the second factor's check and the menu's count: one query) and
-    # membership, and whether it is limited to some Services (asked once: core.request_memo); the
+    # membership with whether it is limited to some Services (one query: ORG-6's scope); the
     # Services (one list for three cards), renewal prices and VAT, usage (resources, rate cards, rates,
     # totals; the VAT read once), tickets, documents (the notices, and the current TCU with whether it
     # is accepted: one query); for a paying role the invoices, the charges being checked (2) and the
     # Prepaid Account
-    expected = 21 if role == Role.LEGAL_RESPONSIBLE else 17
+    expected = 20 if role == Role.LEGAL_RESPONSIBLE else 16
     assert one == expected
     url = reverse("dashboard:home", args=[viewer.organization_id])
     client = logged_in(viewer.user)
