@@ -49,7 +49,7 @@ class ApiTokenAuthentication(TokenAuthentication):
             raise exceptions.PermissionDenied(
                 _("This token is limited to %(scope)s and cannot be used here.") % {"scope": token.get_scope_display()}
             )
-        if needs_enrolment(token.user):
+        if not self._cleared_by_middleware(token) and needs_enrolment(token.user):
             # ORG-5: an Organization of the user requires a second factor they have not turned on (they
             # joined it after the requirement; tokens held when it was set were revoked then).
             raise RuleViolation(
@@ -59,6 +59,12 @@ class ApiTokenAuthentication(TokenAuthentication):
             )
         _touch(token, now)
         return token.user, token
+
+    def _cleared_by_middleware(self, token: ApiToken) -> bool:
+        """TwoFactorRequiredMiddleware found, earlier in this request, that the token's user needs no
+        enrolment (a call carrying both the portal's session of that user and the token)."""
+        django_request = getattr(self._request, "_request", None)
+        return getattr(django_request, "two_factor_cleared_user_id", None) == token.user_id
 
 
 def _touch(token: ApiToken, now: dt.datetime) -> None:

@@ -64,6 +64,9 @@ class TwoFactorRequiredMiddleware:
         check = memberships_check(user)
         request.portal_organization_count = check.organizations  # type: ignore[attr-defined]
         if not check.needs_enrolment:
+            # The API's token authentication asks the same of the token's user: when it is this user,
+            # the answer is this one (accounts.authentication).
+            request.two_factor_cleared_user_id = user.pk  # type: ignore[attr-defined]
             return None
         if request.path.startswith("/api/"):
             message = _("An organization you belong to requires a second factor: turn it on in the portal first.")

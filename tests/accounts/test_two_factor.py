@@ -323,6 +323,45 @@ def test_a_member_who_joins_after_the_requirement_cannot_use_an_older_token() ->
     assert refused.json()["rule"] == "ORG-5"
 
 
+def test_a_session_of_another_user_does_not_clear_a_token_that_needs_enrolment() -> None:
+    # given the portal's session of a user who needs no second factor, and the token of a newcomer to
+    # an Organization that requires one
+    legal = member()
+    Organization.objects.filter(pk=legal.organization_id).update(requires_two_factor=True)
+    _enrolled(legal.user)
+    newcomer = member("technical")
+    _token, key = token_issue(user=newcomer.user, now=NOW)
+    newcomer.organization = legal.organization
+    newcomer.save()
+    browser = Client(HTTP_AUTHORIZATION=f"Token {key}")
+    browser.force_login(legal.user)
+
+    # when a call carries both
+    refused = browser.get("/api/v1/me/")
+
+    # then the token's user is checked: refused
+    assert refused.status_code == 403
+    assert refused.json()["rule"] == "ORG-5"
+
+
+def test_a_session_and_a_token_of_the_same_user_are_checked_once(django_assert_num_queries) -> None:  # noqa: ANN001
+    # given a member with the portal's session and a token
+    legal = member()
+    _token, key = token_issue(user=legal.user, now=NOW)
+    browser = Client(HTTP_AUTHORIZATION=f"Token {key}")
+    browser.force_login(legal.user)
+    browser.get("/api/v1/me/")  # the token's last use is written (once a minute)
+
+    # when a call carries both: the session and its user, the middleware's check (ORG-5), the token,
+    # then the view's user, memberships and Organizations; not a second check of the same user
+    with django_assert_num_queries(7):
+        answer = browser.get("/api/v1/me/")
+
+    # then it answers as the token's user, whose check the middleware's answered
+    assert answer.status_code == 200
+    assert answer.json()["email"] == legal.user.email
+
+
 def test_the_memberships_check_answers_needs_enrolment_and_counts_the_organizations() -> None:
     """The middleware's one query per page (accounts.two_factor.memberships_check): the same answer as
     needs_enrolment, and the count the navigation's "Switch organization" link reads."""
