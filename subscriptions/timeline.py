@@ -42,10 +42,19 @@ class TimelineEvent:
     detail: str = ""
 
 
-def service_timeline(service: Service, *, today: dt.date) -> list[TimelineEvent]:
+def service_attempts(service: Service) -> list[RenewalAttempt]:
+    """The Service's debit attempts, oldest first (the timeline's, and the Service page's table)."""
+    return list(service.renewal_attempts.select_related("forced_by", "invoice").order_by("day", "pk"))
+
+
+def service_timeline(
+    service: Service, *, today: dt.date, attempts: list[RenewalAttempt] | None = None
+) -> list[TimelineEvent]:
     """Past and coming events of `service` on `today` (a Zurich date, TIME-1), oldest first; on one
-    day, what happened comes before what is still to come."""
-    attempts = list(service.renewal_attempts.select_related("forced_by", "invoice").order_by("day", "pk"))
+    day, what happened comes before what is still to come. `attempts`: service_attempts(service),
+    when the caller has read them already."""
+    if attempts is None:
+        attempts = service_attempts(service)
     events = _past_events(service, attempts) + _coming_events(service, today=today, attempts=attempts)
     return sorted(events, key=lambda event: (event.day, not event.past))
 

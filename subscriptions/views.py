@@ -41,7 +41,7 @@ from subscriptions.services.lifecycle import (
     service_terminate_now,
 )
 from subscriptions.services.orders import plan_order, trial_convert, trial_start
-from subscriptions.timeline import service_timeline
+from subscriptions.timeline import service_attempts, service_timeline
 
 
 @member_required
@@ -243,7 +243,9 @@ def service(request: AuthenticatedHttpRequest, membership: Membership, service_i
                 )
             return redirect("subscriptions:service", org_id=membership.organization_id, service_id=found.pk)
     today = clock.today()
-    events = service_timeline(found, today=today)
+    attempts = service_attempts(found)  # oldest first: the timeline's order
+    events = service_timeline(found, today=today, attempts=attempts)
+    open_invoices = list(found.invoices.filter(status=Invoice.Status.OPEN).order_by("number"))
     service_type = found.plan.service_type
     vat_rate = selectors.vat_treatment(membership.organization, service_type, today).rate
     add_ons = [  # BIL-8, BIL-7: prices shown as the customer pays them
@@ -264,17 +266,13 @@ def service(request: AuthenticatedHttpRequest, membership: Membership, service_i
             "section": "services",
             "service": found,
             "invoices": found.invoices.order_by("-number"),
-            "open_invoices": found.invoices.filter(status=Invoice.Status.OPEN).order_by("number"),
-            "attempts": found.renewal_attempts.order_by("-day", "-pk"),
+            "open_invoices": open_invoices,
+            "attempts": attempts[::-1],  # the newest first
             "past": [event for event in reversed(events) if event.past],
             "coming": [event for event in events if not event.past],
             "renew_form": renew_form,
             # REN-8: while a charge of an open invoice of the Service is in doubt, no second payment
-            "renewal_in_doubt": bool(
-                invoices_with_charge_in_doubt(
-                    found.invoices.filter(status=Invoice.Status.OPEN).values_list("pk", flat=True)
-                )
-            ),
+            "renewal_in_doubt": bool(invoices_with_charge_in_doubt(invoice.pk for invoice in open_invoices)),
             "balance": prepaid_account_for(membership.organization).balance,
             "can_manage": membership.role in SERVICE_MANAGER_ROLES,
             "can_terminate": membership.role in TERMINATING_ROLES,

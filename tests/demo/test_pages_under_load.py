@@ -35,7 +35,7 @@ MANY = 7
 EXPECTED = {
     "dashboard": 20,
     "services": 6,
-    "service": 18,
+    "service": 16,
     "invoices": 6,
     "invoice": 11,
     "tickets": 6,
