@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import (
     Acceptance,
@@ -19,6 +20,7 @@ from accounts.models import (
     User,
 )
 from core import clock
+from core.request_memo import memoized
 
 
 def organizations_for_user(user: User) -> QuerySet[Organization]:
@@ -26,20 +28,33 @@ def organizations_for_user(user: User) -> QuerySet[Organization]:
     return Organization.objects.filter(memberships__user=user).order_by("name", "id")
 
 
-def membership_for(*, user: User, organization_id: int) -> Membership:
-    """The user's membership of that Organization, or 404 — never a hint that it exists. It carries
-    `limited_to_services` (ORG-6: whether it is limited to some Services, read with it as its role is:
-    the pages and endpoints behind it read their rows through that scope; subscriptions.selectors)."""
+def user_memberships(user: User) -> list[Membership]:
+    """The user's memberships with their Organizations, each carrying `limited_to_services` (ORG-6:
+    whether it is limited to some Services, read with it as its role is: the pages and endpoints
+    behind it read their rows through that scope; subscriptions.selectors) and `enrolled` (whether
+    the user has turned a second factor on: accounts.two_factor). One query, asked once per request
+    (core.request_memo): the second factor's check on every page and membership_for both read it."""
+    from accounts.two_factor import DEVICE_NAME  # accounts.two_factor reads this module
+
+    enrolled = TOTPDevice.objects.filter(user=user, name=DEVICE_NAME, confirmed=True)
     limited = Membership.objects.filter(pk=OuterRef("pk"), service_scopes__isnull=False)
-    membership = (
-        Membership.objects.select_related("organization")
-        .annotate(limited_to_services=Exists(limited))
-        .filter(user=user, organization_id=organization_id)
-        .first()
+    return memoized(
+        ("user_memberships", user.pk),
+        lambda: list(
+            Membership.objects.filter(user=user)
+            .select_related("organization")
+            .annotate(limited_to_services=Exists(limited), enrolled=Exists(enrolled))
+            .order_by("pk")
+        ),
     )
-    if membership is None:
-        raise Http404("No such organization.")
-    return membership
+
+
+def membership_for(*, user: User, organization_id: int) -> Membership:
+    """The user's membership of that Organization, or 404 — never a hint that it exists."""
+    for membership in user_memberships(user):
+        if membership.organization_id == int(organization_id):
+            return membership
+    raise Http404("No such organization.")
 
 
 def members_of(organization: Organization) -> QuerySet[Membership]:

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiToken, Membership, Organization, RecoveryCode, User
+from accounts.selectors import user_memberships
 from accounts.services import reauthenticate
 from accounts.tokens import tokens_revoke_all
 from audit.services import Actor, audit_record
@@ -75,14 +76,12 @@ class MembershipsCheck:
 def memberships_check(user: User) -> MembershipsCheck:
     """needs_enrolment(user) and the number of the user's Organizations, in one query: the portal asks
     both on every page (TwoFactorRequiredMiddleware, and the navigation's "Switch organization")."""
-    enrolled = TOTPDevice.objects.filter(user=user, name=DEVICE_NAME, confirmed=True)
-    rows = list(
-        Membership.objects.filter(user=user)
-        .annotate(enrolled=Exists(enrolled))
-        .values_list("organization__requires_two_factor", "enrolled")
+    memberships = user_memberships(user)  # the page's membership_for reads them too (once per request)
+    needs = not user.is_staff and any(
+        m.organization.requires_two_factor and not m.enrolled  # type: ignore[attr-defined]
+        for m in memberships
     )
-    needs = not user.is_staff and any(required and not enrolled for required, enrolled in rows)
-    return MembershipsCheck(needs_enrolment=needs, organizations=len(rows))
+    return MembershipsCheck(needs_enrolment=needs, organizations=len(memberships))
 
 
 def recovery_codes_left(user: User) -> int:
