@@ -4,47 +4,98 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from core.migration_operations import DropForeignKeyIndex
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_verbose_names'),
+        ("accounts", "0005_verbose_names"),
     ]
 
+    # The foreign keys' own indexes only, by name (core.migration_operations): AlterField alone would
+    # also drop a partial unique index over the same column.
     operations = [
-        migrations.AlterField(
-            model_name='acceptance',
-            name='organization',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='acceptances', to='accounts.organization'),
-        ),
-        migrations.AlterField(
-            model_name='documentnotice',
-            name='organization',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='document_notices', to='accounts.organization'),
-        ),
-        migrations.AlterField(
-            model_name='documenttext',
-            name='version',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='texts', to='accounts.documentversion'),
-        ),
-        migrations.AlterField(
-            model_name='documentversion',
-            name='document',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='accounts.contractdocument'),
-        ),
-        migrations.AlterField(
-            model_name='guardianauthorization',
-            name='organization',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='guardian_authorizations', to='accounts.organization'),
-        ),
-        migrations.AlterField(
-            model_name='membership',
-            name='organization',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='accounts.organization'),
-        ),
-        migrations.AlterField(
-            model_name='recoverycode',
-            name='user',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='recovery_codes', to=settings.AUTH_USER_MODEL),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="acceptance",
+                    name="organization",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="acceptances",
+                        to="accounts.organization",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="documentnotice",
+                    name="organization",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="document_notices",
+                        to="accounts.organization",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="documenttext",
+                    name="version",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="texts",
+                        to="accounts.documentversion",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="documentversion",
+                    name="document",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="accounts.contractdocument",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="guardianauthorization",
+                    name="organization",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="guardian_authorizations",
+                        to="accounts.organization",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="membership",
+                    name="organization",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to="accounts.organization",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="recoverycode",
+                    name="user",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="recovery_codes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            database_operations=[
+                DropForeignKeyIndex(model_name="acceptance", name="organization"),
+                DropForeignKeyIndex(model_name="documentnotice", name="organization"),
+                DropForeignKeyIndex(model_name="documenttext", name="version"),
+                DropForeignKeyIndex(model_name="documentversion", name="document"),
+                DropForeignKeyIndex(model_name="guardianauthorization", name="organization"),
+                DropForeignKeyIndex(model_name="membership", name="organization"),
+                DropForeignKeyIndex(model_name="recoverycode", name="user"),
+            ],
         ),
     ]

@@ -3,53 +3,110 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from core.migration_operations import DropForeignKeyIndex
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0006_fk_indexes_covered_by_composites'),
-        ('billing', '0016_verbose_names'),
+        ("accounts", "0006_fk_indexes_covered_by_composites"),
+        ("billing", "0016_verbose_names"),
     ]
 
+    # The foreign keys' own indexes only, by name (core.migration_operations): AlterField alone would
+    # also drop a partial unique index over the same column.
     operations = [
-        migrations.AlterField(
-            model_name='addon',
-            name='service_type',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='add_ons', to='billing.servicetype'),
-        ),
-        migrations.AlterField(
-            model_name='addonprice',
-            name='add_on',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='prices', to='billing.addon'),
-        ),
-        migrations.AlterField(
-            model_name='invoice',
-            name='organization',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to='accounts.organization'),
-        ),
-        migrations.AlterField(
-            model_name='invoiceline',
-            name='invoice',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='billing.invoice'),
-        ),
-        migrations.AlterField(
-            model_name='ledgerentry',
-            name='account',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='billing.prepaidaccount'),
-        ),
-        migrations.AlterField(
-            model_name='meansrestriction',
-            name='organization',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organization'),
-        ),
-        migrations.AlterField(
-            model_name='plan',
-            name='service_type',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='plans', to='billing.servicetype'),
-        ),
-        migrations.AlterField(
-            model_name='price',
-            name='plan',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='prices', to='billing.plan'),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="addon",
+                    name="service_type",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="add_ons",
+                        to="billing.servicetype",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="addonprice",
+                    name="add_on",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="prices",
+                        to="billing.addon",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="invoice",
+                    name="organization",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invoices",
+                        to="accounts.organization",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="invoiceline",
+                    name="invoice",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="billing.invoice",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="ledgerentry",
+                    name="account",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entries",
+                        to="billing.prepaidaccount",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="meansrestriction",
+                    name="organization",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="plan",
+                    name="service_type",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="plans",
+                        to="billing.servicetype",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="price",
+                    name="plan",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="prices",
+                        to="billing.plan",
+                    ),
+                ),
+            ],
+            database_operations=[
+                DropForeignKeyIndex(model_name="addon", name="service_type"),
+                DropForeignKeyIndex(model_name="addonprice", name="add_on"),
+                DropForeignKeyIndex(model_name="invoice", name="organization"),
+                DropForeignKeyIndex(model_name="invoiceline", name="invoice"),
+                DropForeignKeyIndex(model_name="ledgerentry", name="account"),
+                DropForeignKeyIndex(model_name="meansrestriction", name="organization"),
+                DropForeignKeyIndex(model_name="plan", name="service_type"),
+                DropForeignKeyIndex(model_name="price", name="plan"),
+            ],
         ),
     ]

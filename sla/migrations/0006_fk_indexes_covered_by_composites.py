@@ -3,48 +3,99 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from core.migration_operations import DropForeignKeyIndex
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sla', '0005_service_moves_to_subscriptions'),
-        ('subscriptions', '0005_fk_indexes_covered_by_composites'),
+        ("sla", "0005_service_moves_to_subscriptions"),
+        ("subscriptions", "0005_fk_indexes_covered_by_composites"),
     ]
 
+    # The foreign keys' own indexes only, by name (core.migration_operations): AlterField alone would
+    # also drop a partial unique index over the same column.
     operations = [
-        migrations.AlterField(
-            model_name='claim',
-            name='service',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='sla_claims', to='subscriptions.service'),
-        ),
-        migrations.AlterField(
-            model_name='classallowance',
-            name='schedule',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='allowances', to='sla.penaltyschedule'),
-        ),
-        migrations.AlterField(
-            model_name='incidentservice',
-            name='incident',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='links', to='sla.incident'),
-        ),
-        migrations.AlterField(
-            model_name='incidentservice',
-            name='service',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='incident_links', to='subscriptions.service'),
-        ),
-        migrations.AlterField(
-            model_name='maintenanceservice',
-            name='maintenance',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='links', to='sla.maintenance'),
-        ),
-        migrations.AlterField(
-            model_name='maintenanceservice',
-            name='service',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='maintenance_links', to='subscriptions.service'),
-        ),
-        migrations.AlterField(
-            model_name='penaltystep',
-            name='schedule',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='sla.penaltyschedule'),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="claim",
+                    name="service",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sla_claims",
+                        to="subscriptions.service",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="classallowance",
+                    name="schedule",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="allowances",
+                        to="sla.penaltyschedule",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="incidentservice",
+                    name="incident",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="links",
+                        to="sla.incident",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="incidentservice",
+                    name="service",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="incident_links",
+                        to="subscriptions.service",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="maintenanceservice",
+                    name="maintenance",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="links",
+                        to="sla.maintenance",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="maintenanceservice",
+                    name="service",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="maintenance_links",
+                        to="subscriptions.service",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="penaltystep",
+                    name="schedule",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="sla.penaltyschedule",
+                    ),
+                ),
+            ],
+            database_operations=[
+                DropForeignKeyIndex(model_name="claim", name="service"),
+                DropForeignKeyIndex(model_name="classallowance", name="schedule"),
+                DropForeignKeyIndex(model_name="incidentservice", name="incident"),
+                DropForeignKeyIndex(model_name="incidentservice", name="service"),
+                DropForeignKeyIndex(model_name="maintenanceservice", name="maintenance"),
+                DropForeignKeyIndex(model_name="maintenanceservice", name="service"),
+                DropForeignKeyIndex(model_name="penaltystep", name="schedule"),
+            ],
         ),
     ]

@@ -3,28 +3,55 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from core.migration_operations import DropForeignKeyIndex
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0006_fk_indexes_covered_by_composites'),
-        ('subscriptions', '0004_verbose_names'),
+        ("accounts", "0006_fk_indexes_covered_by_composites"),
+        ("subscriptions", "0004_verbose_names"),
     ]
 
+    # The foreign keys' own indexes only, by name (core.migration_operations): AlterField alone would
+    # also drop a partial unique index over the same column.
     operations = [
-        migrations.AlterField(
-            model_name='membershipservicescope',
-            name='membership',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='service_scopes', to='accounts.membership'),
-        ),
-        migrations.AlterField(
-            model_name='moneybackcardrefund',
-            name='refund',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='card_refunds', to='subscriptions.moneybackrefund'),
-        ),
-        migrations.AlterField(
-            model_name='servicecreditentry',
-            name='service',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='credit_entries', to='subscriptions.service'),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="membershipservicescope",
+                    name="membership",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="service_scopes",
+                        to="accounts.membership",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="moneybackcardrefund",
+                    name="refund",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="card_refunds",
+                        to="subscriptions.moneybackrefund",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="servicecreditentry",
+                    name="service",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="credit_entries",
+                        to="subscriptions.service",
+                    ),
+                ),
+            ],
+            database_operations=[
+                DropForeignKeyIndex(model_name="membershipservicescope", name="membership"),
+                DropForeignKeyIndex(model_name="moneybackcardrefund", name="refund"),
+                DropForeignKeyIndex(model_name="servicecreditentry", name="service"),
+            ],
         ),
     ]

@@ -3,23 +3,46 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from core.migration_operations import DropForeignKeyIndex
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0006_fk_indexes_covered_by_composites'),
-        ('support', '0004_service_moves_to_subscriptions'),
+        ("accounts", "0006_fk_indexes_covered_by_composites"),
+        ("support", "0004_service_moves_to_subscriptions"),
     ]
 
+    # The foreign keys' own indexes only, by name (core.migration_operations): AlterField alone would
+    # also drop a partial unique index over the same column.
     operations = [
-        migrations.AlterField(
-            model_name='message',
-            name='ticket',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='messages', to='support.ticket', verbose_name='ticket'),
-        ),
-        migrations.AlterField(
-            model_name='ticket',
-            name='organization',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='accounts.organization', verbose_name='organization'),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="message",
+                    name="ticket",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="messages",
+                        to="support.ticket",
+                        verbose_name="ticket",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="ticket",
+                    name="organization",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tickets",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                ),
+            ],
+            database_operations=[
+                DropForeignKeyIndex(model_name="message", name="ticket"),
+                DropForeignKeyIndex(model_name="ticket", name="organization"),
+            ],
         ),
     ]

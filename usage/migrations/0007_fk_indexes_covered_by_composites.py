@@ -3,23 +3,44 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from core.migration_operations import DropForeignKeyIndex
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0017_fk_indexes_covered_by_composites'),
-        ('usage', '0006_verbose_names'),
+        ("billing", "0017_fk_indexes_covered_by_composites"),
+        ("usage", "0006_verbose_names"),
     ]
 
+    # The foreign keys' own indexes only, by name (core.migration_operations): AlterField alone would
+    # also drop a partial unique index over the same column.
     operations = [
-        migrations.AlterField(
-            model_name='rate',
-            name='rate_card',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='rates', to='usage.ratecard'),
-        ),
-        migrations.AlterField(
-            model_name='ratecard',
-            name='plan',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='rate_cards', to='billing.plan'),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="rate",
+                    name="rate_card",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="rates",
+                        to="usage.ratecard",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="ratecard",
+                    name="plan",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="rate_cards",
+                        to="billing.plan",
+                    ),
+                ),
+            ],
+            database_operations=[
+                DropForeignKeyIndex(model_name="rate", name="rate_card"),
+                DropForeignKeyIndex(model_name="ratecard", name="plan"),
+            ],
         ),
     ]
