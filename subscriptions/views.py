@@ -7,7 +7,6 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -352,7 +351,7 @@ def service_decline(request: AuthenticatedHttpRequest, membership: Membership, s
         ends_on = declined.expires_on
         assert ends_on is not None  # an active paid Service (REN-5)
         return _("This Service will not be renewed: it ends on %(date)s and its data is deleted then.") % {
-            "date": formats.date_format(ends_on, "DATE_FORMAT")
+            "date": figures.day(ends_on)
         }
 
     return _service_action(request, membership, service_id, act)
