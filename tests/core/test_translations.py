@@ -6,6 +6,10 @@ every entry must be translated (and not fuzzy), then `manage.py compilemessages 
 the .mo files committed: a fresh machine may lack gettext.
 """
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import polib
@@ -73,3 +77,23 @@ def test_the_committed_mo_matches_the_po(po: polib.POFile, language: str, tmp_pa
 def test_french_is_served() -> None:
     with translation.override("fr"):
         assert translation.gettext("Log in") == "Se connecter"
+
+
+@pytest.mark.skipif(shutil.which("xgettext") is None, reason="gettext is not installed")
+def test_every_string_of_the_code_is_in_the_catalogs(tmp_path: Path) -> None:
+    """The step the docstring above names was not skipped: `makemessages` over a copy of the code
+    adds no entry to the catalog (a string wrapped for translation but never extracted shows in
+    English whatever the customer's language)."""
+    root = Path(settings.BASE_DIR)
+    copy = tmp_path / "code"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".venv", "var", ".git", "tests", "node_modules", "*.mo"))
+    subprocess.run(
+        [sys.executable, "manage.py", "makemessages", "-l", "de", "--no-obsolete", "--ignore=.venv", "--ignore=var"],
+        cwd=copy,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local"},
+        check=True,
+        capture_output=True,
+    )
+    extracted = {(entry.msgctxt, entry.msgid) for entry in polib.pofile(str(copy / "locale/de/LC_MESSAGES/django.po"))}
+    committed = {(entry.msgctxt, entry.msgid) for entry in polib.pofile(str(_catalog_path("de", "po")))}
+    assert sorted(extracted - committed, key=str) == [], "run `make messages`, translate, and commit the catalogs"
