@@ -150,7 +150,7 @@ def plan(due: QuerySet[Any], key: str, *, day: dt.date, now: dt.datetime) -> lis
         last_seq = existing.order_by("-seq").values_list("seq", flat=True).first()
         open_batches = existing.exclude(state=LifecycleBatch.State.DONE)
         open_ids = list(open_batches.values_list("pk", flat=True))
-        if open_ids:  # their Services are theirs: an anti-join in the database, not a set in memory
+        if open_ids:  # their Services are theirs: left out by the database (NOT IN, hashed), not a set here
             element = Func(F("ids"), function="jsonb_array_elements_text")  # ids: a JSON array
             in_open = open_batches.annotate(service=Cast(element, BigIntegerField())).values("service")
             due = due.exclude(pk__in=in_open)

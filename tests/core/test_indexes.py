@@ -44,3 +44,28 @@ def test_every_index_and_constraint_a_model_declares_is_in_the_database() -> Non
             declared = [*model._meta.indexes, *model._meta.constraints]
             missing += [f"{model._meta.label}: {item.name}" for item in declared if item.name not in present]
     assert missing == []
+
+
+@pytest.mark.django_db
+def test_no_foreign_key_without_db_index_keeps_an_index_of_its_own_in_the_database() -> None:
+    """What the migrations dropped is gone, whatever name it had (core.migration_operations drops
+    an index by the name Django gives it; a table renamed since would keep the old one)."""
+    kept = []
+    with connection.cursor() as cursor:
+        for model in apps.get_models():
+            if model._meta.proxy or not model._meta.managed:
+                continue
+            declared = {item.name for item in [*model._meta.indexes, *model._meta.constraints]}
+            found = connection.introspection.get_constraints(cursor, model._meta.db_table)
+            for field in model._meta.fields:
+                if not isinstance(field, models.ForeignKey) or field.db_index:
+                    continue
+                kept += [
+                    f"{model._meta.label}.{field.name}: {name}"
+                    for name, info in found.items()
+                    if info["index"]
+                    and not info["unique"]
+                    and info["columns"] == [field.column]
+                    and name not in declared
+                ]
+    assert kept == []
