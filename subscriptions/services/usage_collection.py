@@ -54,7 +54,9 @@ def usage_overdue_q(day: dt.date) -> Q:
     overdue = Invoice.objects.filter(
         service=OuterRef("pk"), kind=Invoice.Kind.USAGE, status=Invoice.Status.OPEN, due_date__lte=day
     )
-    return Q(Exists(overdue), usage_based=True, status=Status.ACTIVE)
+    # The cheap columns first: PostgreSQL evaluates an OR's branches as written, so the subquery
+    # runs for the usage Services only, not for every Service the selection scans.
+    return Q(usage_based=True, status=Status.ACTIVE) & Q(Exists(overdue))
 
 
 def open_collected_invoices(
