@@ -112,6 +112,14 @@ def run_key(run: BatchRun) -> str:
 
 def _celery_batches(due: QuerySet[Any], run: BatchRun, *, day: dt.date, now: dt.datetime) -> int:
     key = run_key(run)
+    open_batches = LifecycleBatch.objects.filter(day=day, run=key).exclude(state=LifecycleBatch.State.DONE)
+    # A job with nothing to do (most jobs of most days, every job of a second run) costs two reads,
+    # not a planning transaction: what is due is read again under the planner's lock if anything is.
+    # The first due id in the selection's own order, as the inline engine reads its first page: an
+    # `exists()` drops the order, and PostgreSQL may then plan the debit selection's LIMIT 1 as a
+    # nested loop over every Service (4.2 s for 20,000 with nothing due, against 18 ms).
+    if not due.values_list("pk", flat=True)[:1] and not open_batches.exists():
+        return 0
     planned = plan(due, key, day=day, now=now)
     if not planned:  # nothing due and nothing left open (a second run of the day): no polling
         return 0
@@ -120,7 +128,6 @@ def _celery_batches(due: QuerySet[Any], run: BatchRun, *, day: dt.date, now: dt.
         if batch is not None:
             execute(batch)
             continue
-        open_batches = LifecycleBatch.objects.filter(day=day, run=key).exclude(state=LifecycleBatch.State.DONE)
         if not open_batches.exists():
             break
         time.sleep(settings.LIFECYCLE_BATCH_POLL_SECONDS)  # batches running elsewhere; leases run out

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from core import batches, clock, lifecycle
 from core.models import DailyDispatch, LifecycleBatch
@@ -359,3 +360,17 @@ def test_perf_planning_streams_the_due_ids_and_leaves_out_those_of_open_batches(
     assert planned == [batch.pk for batch in new] + [open_batch.pk]
     assert LifecycleBatch.objects.get(pk=done_batch.pk).ids == ids[3:5]
     assert LifecycleBatch.objects.get(pk=open_batch.pk).state == "running"
+
+
+@pytest.mark.django_db(transaction=False)
+def test_perf_a_job_with_nothing_to_do_costs_two_reads_and_writes_no_batch() -> None:
+    """A second run of a day (and most jobs of most days): no planning transaction, no batch row."""
+    day, now = clock.today(), clock.now()
+    _population(3, day)
+    nothing_due = renewals.debit_due(day).filter(pk__lt=0)  # the job's own selection, empty
+
+    with CaptureQueriesContext(connection) as queries:
+        assert batches._celery_batches(nothing_due, renewals.renewal_invoices_run, day=day, now=now) == 0
+
+    assert len(queries) == 2  # is anything due; is a batch of the day left open
+    assert LifecycleBatch.objects.count() == 0
