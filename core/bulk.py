@@ -42,7 +42,7 @@ def bulk_update(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
     arrays: list[list[Any]] = [[pk.get_db_prep_save(obj.pk, connection) for obj in objs]]
     for field in columns:
         arrays.append([field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs])
-    arrays = [_array_literal(array) for array in arrays]
+    arrays = [_array_literal_or_list(array) for array in arrays]
     assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
     unnest = ", ".join(f"%s::{db_type}[]" for db_type in types)
     sql = (
@@ -75,12 +75,18 @@ def _element(value: Any) -> str:
     raise TypeError(kind)
 
 
-def _array_literal(values: list[Any]) -> Any:
-    """The array as ONE text parameter (`{1,"a b",NULL}`, cast by the statement): psycopg's
-    client-side binding quotes a list element by element, a string at once. Values of other
-    types (JSON, addresses) go as the list they are."""
+def array_literal(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal (`{1,"a b",NULL}`) passed as ONE text parameter and cast in the
+    statement (`%s::bigint[]`): Django's cursor binds on the client side, where a Python list is
+    quoted element by element (most of the cost of a batch's arrays), a string at once. TypeError
+    for a value of another type than None, bool, int, str, Decimal, date or datetime."""
+    return "{" + ",".join([_element(value) for value in values]) + "}"
+
+
+def _array_literal_or_list(values: list[Any]) -> Any:
+    """The array as one literal, or as the list it is for other types (JSON, addresses)."""
     try:
-        return "{" + ",".join([_element(value) for value in values]) + "}"
+        return array_literal(values)
     except TypeError:
         return values
 
@@ -226,7 +232,7 @@ class IdIn(Expression):
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
         sql, params = compiler.compile(self.column)
         if connection.vendor == "postgresql":
-            return f"{sql} = ANY(%s::bigint[])", [*params, "{" + ",".join(map(str, self.ids)) + "}"]
+            return f"{sql} = ANY(%s::bigint[])", [*params, array_literal(self.ids)]
         if not self.ids:
             return "1 = 0", []
         return f"{sql} IN ({', '.join(['%s'] * len(self.ids))})", [*params, *self.ids]

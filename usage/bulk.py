@@ -20,6 +20,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q
 
+from core.bulk import array_literal
 from subscriptions.models import Service
 from usage.models import HOUR_COLUMNS, Resource, UsageDay, UsageMonth, UsageTotal
 from usage.values import ResourceLimit, ServiceLife, first_hour
@@ -36,13 +37,6 @@ _SERVICE = Service._meta.db_table
 
 def _postgres() -> bool:
     return connection.vendor == "postgresql"
-
-
-def _array(values: Iterable[Any]) -> str:
-    """A PostgreSQL array literal of integers or dates (`{1,2}`, `{2026-03-01,…}`), passed as ONE text
-    parameter and cast in the statement: Django's cursor binds on the client side, where a Python
-    list is rendered element by element (tens of milliseconds for a batch's arrays), a string at once."""
-    return "{" + ",".join(["NULL" if value is None else str(value) for value in values]) + "}"
 
 
 def resources() -> dict[str, ResourceLimit]:
@@ -63,7 +57,7 @@ def services_lock(ids: Iterable[int]) -> dict[int, ServiceLife]:
             cursor.execute(
                 f"SELECT id, organization_id, plan_id, usage_based, activated_at, created_at, terminated_at "
                 f"FROM {_SERVICE} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR KEY SHARE",
-                [_array(ids)],
+                [array_literal(ids)],
             )
             rows: Sequence[Sequence[Any]] = cursor.fetchall()
     else:
@@ -94,7 +88,7 @@ def months_lock(keys: Iterable[Key]) -> set[Key]:
     if not keys:
         return set()
     if _postgres():
-        services, months = _array(k[0] for k in keys), _array(k[1] for k in keys)
+        services, months = array_literal(k[0] for k in keys), array_literal(k[1] for k in keys)
         with connection.cursor() as cursor:
             # Inserted in key order (as the rows are then locked): two batches cannot wait on each other.
             cursor.execute(
@@ -137,7 +131,7 @@ def slots_read(items: Sequence[tuple[int, dt.date, int, int]]) -> list[int | Non
                 f"JOIN unnest(%s::bigint[], %s::date[], %s::bigint[], %s::int[]) WITH ORDINALITY "
                 f"AS k(service_id, day, resource_id, slot, i) "
                 f"ON d.service_id = k.service_id AND d.day = k.day AND d.resource_id = k.resource_id",
-                [_array(i[n] for i in items) for n in range(4)],
+                [array_literal(i[n] for i in items) for n in range(4)],
             )
             for ordinal, value in cursor.fetchall():
                 found[ordinal - 1] = value
@@ -171,7 +165,7 @@ def slots_write(items: Sequence[tuple[int, dt.date, int, int, int]]) -> None:
                 f"AS v(service_id, day, resource_id, slot, q) "
                 f"GROUP BY v.service_id, v.day, v.resource_id "
                 f"ON CONFLICT (service_id, day, resource_id) DO UPDATE SET {kept}",
-                [_array(i[n] for i in items) for n in range(5)],
+                [array_literal(i[n] for i in items) for n in range(5)],
             )
         return
     keys = {(i[0], i[1], i[2]) for i in items}
@@ -220,7 +214,7 @@ def totals_move(deltas: dict[TotalKey, int]) -> dict[TotalKey, int]:
                 f"WHERE up.service_id = v.service_id AND up.month = v.month AND up.resource_id = v.resource_id) "
                 f"RETURNING service_id, month, resource_id, quantity) "
                 f"SELECT * FROM up UNION ALL SELECT * FROM ins",
-                [_array(k[n] for k, _ in moved) for n in range(3)] + [_array(d for _, d in moved)],
+                [array_literal(k[n] for k, _ in moved) for n in range(3)] + [array_literal(d for _, d in moved)],
             )
             return {(s, m, r): q for s, m, r, q in cursor.fetchall()}
     current = {
@@ -249,13 +243,13 @@ def watched(service_ids: set[int], plan_ids: set[int]) -> tuple[list[tuple[Any, 
             cursor.execute(
                 f"SELECT service_id, plan_id, resource_id, quantity FROM {Threshold._meta.db_table} "
                 f"WHERE service_id = ANY(%s::bigint[]) OR plan_id = ANY(%s::bigint[])",
-                [_array(service_ids), _array(plan_ids)],
+                [array_literal(service_ids), array_literal(plan_ids)],
             )
             thresholds = cursor.fetchall()
             cursor.execute(
                 f"SELECT service_id, amount, limit_at_budget FROM {Budget._meta.db_table} "
                 f"WHERE service_id = ANY(%s::bigint[])",
-                [_array(service_ids)],
+                [array_literal(service_ids)],
             )
             return thresholds, cursor.fetchall()
     thresholds = list(
