@@ -56,21 +56,16 @@ def required_of(user: User) -> bool:
     return Membership.objects.filter(user=user, organization__requires_two_factor=True).exists()
 
 
-def needs_enrolment(user: User) -> bool:
-    """Required of the user and not turned on: one query (the portal asks on every page). Never for
-    staff: their second factor is issued by an administrator and asked for by the staff site."""
-    if user.is_staff:
-        return False
-    enrolled = TOTPDevice.objects.filter(user=OuterRef("user"), name=DEVICE_NAME, confirmed=True)
-    return (
-        Membership.objects.filter(user=user, organization__requires_two_factor=True).filter(~Exists(enrolled)).exists()
-    )
-
-
 @dataclass(frozen=True)
 class MembershipsCheck:
-    needs_enrolment: bool  # as needs_enrolment(user)
+    needs_enrolment: bool  # ORG-5: required of the user by an Organization and not turned on
     organizations: int  # the Organizations the user is a member of
+
+
+def needs_enrolment(user: User) -> bool:
+    """Required of the user and not turned on (ORG-5). Never for staff: their second factor is
+    issued by an administrator and asked for by the staff site."""
+    return not user.is_staff and memberships_check(user).needs_enrolment
 
 
 def memberships_check(user: User) -> MembershipsCheck:

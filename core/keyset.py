@@ -5,7 +5,7 @@ Unlike the portal's numbered pages (core.paging), a keyset page does not shift w
 while a client walks the list, and costs no count. The key is a unique field of the rows (an
 invoice's number, a Service's or ticket's id); the order is the queryset's own, every field
 descending. The row `before` names is looked up in the same queryset, so a key the member cannot see
-is refused like one that does not exist: nothing about other Organizations shows. Ordered by the key
+is refused like one that does not exist: nothing about other Organizations shows (ORG-6). Ordered by the key
 alone (invoices by number), `before` is a bound and needs no row.
 """
 

@@ -37,7 +37,7 @@ from exports.models import Export
 from exports.pdf import statement_pdf
 from notifications.models import Notification
 from notifications.services import notify
-from subscriptions.models import MembershipServiceScope
+from subscriptions.selectors import member_is_limited
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def statement_member(organization_id: int, user: User) -> Membership:
     membership = require_member(organization_id, user)
     refusal = _("Only a Legal Responsible, an administrator or a billing member can export the statement.")
     require_role(membership, STATEMENT_ROLES, refusal=refusal)
-    if MembershipServiceScope.objects.filter(membership=membership).exists():
+    if member_is_limited(membership):
         raise RuleViolation(
             _(
                 "Your access is limited to some services, and the statement covers the whole organization. "

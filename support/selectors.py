@@ -18,15 +18,11 @@ CONTACT_ROLES = (Role.LEGAL_RESPONSIBLE, Role.ADMINISTRATOR, Role.TECHNICAL)
 ORGANIZATION_CONTACT_ROLES = (Role.LEGAL_RESPONSIBLE, Role.ADMINISTRATOR)
 
 
-def _is_limited(membership: Any) -> bool:
-    return member_is_limited(membership)
-
-
 def tickets_for_member(membership: Any) -> QuerySet[Ticket]:
     """Tickets of the member's Organization; a member limited to some Services (ORG-6) sees tickets of
     those Services and tickets without a Service."""
     tickets = Ticket.objects.filter(organization_id=membership.organization_id)
-    if _is_limited(membership):
+    if member_is_limited(membership):
         from billing.selectors import invoices_for_member
 
         tickets = tickets.filter(Q(service__isnull=True) | Q(service__scopes__membership=membership)).filter(

@@ -42,7 +42,7 @@ def _walk(client: Client, url: str) -> list[list[int]]:
     return pages
 
 
-def test_services_and_tickets_created_at_the_same_instant_are_each_listed_once(monkeypatch) -> None:  # noqa: ANN001
+def test_org6_services_and_tickets_created_at_the_same_instant_are_each_listed_once(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(keyset, "API_PAGE_SIZE", 2)
     legal = member()
     plan = monthly_plan("Keyset hosting")
@@ -70,7 +70,7 @@ def test_services_and_tickets_created_at_the_same_instant_are_each_listed_once(m
 
 
 @pytest.mark.parametrize("what", ["services", "tickets"])
-def test_a_before_of_another_organization_or_out_of_scope_is_refused_as_one_that_does_not_exist(what: str) -> None:
+def test_org6_a_before_of_another_organization_or_out_of_scope_is_refused_as_one_that_does_not_exist(what: str) -> None:
     legal, other = member(), member()
     plan = monthly_plan("Keyset hosting")
     own = ServiceFactory(organization=legal.organization, plan=plan, created_at=NOW)
