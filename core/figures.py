@@ -60,6 +60,11 @@ def date_text(value: dt.date | dt.datetime, format_name: str = "DATE_FORMAT") ->
     return str(dateformat.format(value, pattern))
 
 
+def short_day(value: dt.date) -> str:
+    """A date in a table, a list or a form's choice: "03.12.2026" in every language (core/formats)."""
+    return str(formats.date_format(value, "SHORT_DATE_FORMAT"))
+
+
 def day(value: dt.date) -> str:
     """A date that stands alone in a sentence, its month named: "3 December 2026", "3. Dezember 2026",
     "1er décembre 2026"."""

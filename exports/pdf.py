@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 from fpdf import FPDF
@@ -53,11 +52,6 @@ def fit(value: str) -> str:
 def swiss_amount(value: Decimal) -> str:
     """Two decimals with the statement language's separators, as on invoices (core.figures): "1’234.50"."""
     return figures.amount(value)
-
-
-def swiss_date(value: dt.date) -> str:
-    """The statement language's short date (core/formats): "03.12.2026"."""
-    return str(formats.date_format(value, "SHORT_DATE_FORMAT"))
 
 
 def _column(table: str, name: str) -> int:
@@ -123,10 +117,10 @@ def _render(*, organization: Any, period: Period, rows: dict[str, list[Row]], no
     pdf.line_of(organization.name, size=11, bold=True)
     pdf.line_of(
         _("From %(start)s to %(end)s (both included)")
-        % {"start": swiss_date(period.start), "end": swiss_date(period.end)}
+        % {"start": figures.short_day(period.start), "end": figures.short_day(period.end)}
     )
     pdf.line_of(_("Amounts in %(currency)s") % {"currency": organization.currency})
-    pdf.line_of(_("Prepared on %(date)s") % {"date": swiss_date(clock.business_date(now))})
+    pdf.line_of(_("Prepared on %(date)s") % {"date": figures.short_day(clock.business_date(now))})
 
     labels = {
         "orders": _("Orders"),
@@ -172,7 +166,7 @@ def _render(*, organization: Any, period: Period, rows: dict[str, list[Row]], no
             [
                 [
                     row[at["number"]],
-                    swiss_date(dt.date.fromisoformat(row[at["issue_date"]])),
+                    figures.short_day(dt.date.fromisoformat(row[at["issue_date"]])),
                     str(Invoice.Status(row[at["status"]]).label),
                     f"{row[at['currency']]} {swiss_amount(Decimal(row[total_at]))}",
                     swiss_amount(Decimal(row[due_at])),

@@ -17,14 +17,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from accounts.http import AuthenticatedHttpRequest
 from audit.admin_mixins import StaffAccessAuditMixin
-from core import clock
+from core import clock, figures
 from core.admin import ReadOnlyAdmin, reason_action, run_each
 from core.errors import RuleViolation
 from core.forms import show_refusal
@@ -188,7 +187,7 @@ class TicketAdmin(StaffAccessAuditMixin, ReadOnlyAdmin):
 
     @admin.display(description=_("opened"), ordering="created_at")
     def opened(self, obj: Ticket) -> str:
-        return date_format(clock.business_date(obj.created_at), "SHORT_DATE_FORMAT")
+        return figures.short_day(clock.business_date(obj.created_at))
 
     @admin.display(description=_("flags"))
     def flags(self, obj: Ticket) -> str:

@@ -7,7 +7,6 @@ from django import forms
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import translation
-from django.utils.formats import date_format
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -92,8 +91,8 @@ class StaffServiceChoiceField(forms.ModelChoiceField):
 class InvoiceChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         # as the customer reads dates and amounts elsewhere: 03.12.2026 · CHF 1’234.50 (in German)
-        issued = date_format(obj.issue_date, "SHORT_DATE_FORMAT")
-        return f"{obj.display_number} · {issued} · {figures.amount(obj.total_incl_vat, obj.currency)}"
+        issued, total = figures.short_day(obj.issue_date), figures.amount(obj.total_incl_vat, obj.currency)
+        return f"{obj.display_number} · {issued} · {total}"
 
 
 def customer_kinds() -> list[tuple[str, Any]]:

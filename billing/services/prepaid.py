@@ -18,7 +18,6 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts import permissions
@@ -389,8 +388,7 @@ def prepaid_provider_debit(*, invoice: Invoice, staff_user: User, now: dt.dateti
         locked = _lock_payable_invoice(account, invoice)
         if locked.due_date >= clock.business_date(now):
             raise RuleViolation(
-                _("This invoice is not overdue: it is due on %(date)s.")
-                % {"date": date_format(locked.due_date, "SHORT_DATE_FORMAT")},
+                _("This invoice is not overdue: it is due on %(date)s.") % {"date": figures.short_day(locked.due_date)},
                 rule="PRE-3",
             )
         value = min(account.balance, locked.amount_due)
